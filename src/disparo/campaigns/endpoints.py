@@ -1,0 +1,137 @@
+"""HTTP routes of the campaign API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from disparo.campaigns import repository
+from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
+from disparo.campaigns.schemas import (
+    CampaignPage,
+    CampaignStatusOut,
+    DispatchAccepted,
+    DispatchRequest,
+    MessageError,
+    MessageOut,
+    MessagePage,
+    dump_status,
+)
+from disparo.campaigns.service import dispatch
+from disparo.errors import NotFound
+from disparo.runtime import Runtime
+from disparo.security import check_api_key
+
+router = APIRouter(dependencies=[Depends(check_api_key)], tags=["campaigns"])
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> CampaignStatusOut:
+    total = campaign.total_messages
+    progress = round(campaign.sent_messages / total * 100) if total else 0
+    return CampaignStatusOut(
+        campaign_id=campaign.id,
+        agendamento_id=campaign.agendamento_id,
+        status=campaign.status,
+        provider=campaign.provider,
+        total_messages=total,
+        sent_messages=campaign.sent_messages,
+        failed_messages=campaign.failed_messages,
+        skipped_messages=campaign.skipped_messages,
+        unknown_messages=campaign.unknown_messages,
+        progress_percentage=progress,
+        created_at=campaign.created_at,
+        started_at=campaign.started_at,
+        completed_at=campaign.completed_at,
+        error_message=campaign.error_message,
+        errors=errors or None,
+    )
+
+
+@router.post("/campaigns/dispatch", status_code=202, response_model=DispatchAccepted)
+async def dispatch_campaign(body: DispatchRequest, rt: RuntimeDep) -> JSONResponse:
+    outcome = await dispatch(rt, body.agendamento_id)
+    campaign = outcome.campaign
+    accepted = DispatchAccepted(
+        message="Campanha adicionada à fila" if outcome.created else "Campanha já existe na fila",
+        agendamento_id=campaign.agendamento_id,
+        campaign_id=campaign.id,
+        provider=campaign.provider,
+        status=campaign.status,
+        estimated_time="2-5 minutos" if outcome.created else None,
+    )
+    return JSONResponse(accepted.model_dump(mode="json", exclude_none=True), status_code=202)
+
+
+@router.get("/campaigns/{key}/status", response_model=CampaignStatusOut)
+async def campaign_status(key: str, rt: RuntimeDep) -> dict[str, Any]:
+    async with rt.sessions() as session:
+        campaign = await repository.find_campaign(session, key)
+        if campaign is None:
+            raise NotFound("Campanha não encontrada")
+        failed = await repository.failed_messages(session, campaign.id)
+    errors = [
+        MessageError(phone=m.phone, error=m.last_error or "Erro desconhecido", attempts=m.attempts)
+        for m in failed
+    ]
+    return dump_status(status_of(campaign, errors))
+
+
+@router.get("/campaigns", response_model=CampaignPage)
+async def list_campaigns(
+    rt: RuntimeDep,
+    status: CampaignStatus | None = None,
+    provider: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CampaignPage:
+    async with rt.sessions() as session:
+        rows, total = await repository.list_campaigns(
+            session, status=status, provider=provider, limit=limit, offset=offset
+        )
+    return CampaignPage(
+        items=[status_of(campaign) for campaign in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/campaigns/{key}/messages", response_model=MessagePage)
+async def list_messages(
+    key: str,
+    rt: RuntimeDep,
+    status: MessageStatus | None = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> MessagePage:
+    async with rt.sessions() as session:
+        campaign = await repository.find_campaign(session, key)
+        if campaign is None:
+            raise NotFound("Campanha não encontrada")
+        rows = await repository.list_messages(
+            session, campaign.id, status=status, after=after, limit=limit
+        )
+    items = [
+        MessageOut(
+            id=m.id,
+            row_index=m.row_index,
+            phone=m.phone,
+            name=m.name,
+            status=m.status,
+            batch=m.batch_seq,
+            attempts=m.attempts,
+            error=m.last_error,
+            skip_reason=m.skip_reason,
+            sent_at=m.sent_at,
+        )
+        for m in rows
+    ]
+    next_after = items[-1].id if len(items) == limit else None
+    return MessagePage(items=items, next_after=next_after)

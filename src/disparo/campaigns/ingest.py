@@ -1,0 +1,238 @@
+"""The dispatch-campaign job: fetch rows and credentials, record every recipient, plan batches.
+
+Rows stream from WordPress straight into the database (COPY on PostgreSQL), so memory stays
+flat whatever the campaign size.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import structlog
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from disparo.campaigns.models import (
+    BatchStatus,
+    BatchStep,
+    Campaign,
+    CampaignMessage,
+    CampaignStatus,
+    MessageStatus,
+    ProviderBatch,
+)
+from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
+from disparo.campaigns.rows import RowChecker, env_id_of, extra_of, text
+from disparo.db.base import utcnow
+from disparo.providers.base import CredentialsError, Provider, ProviderCode
+from disparo.queues.jobs import PendingJob, enqueue_all
+from disparo.runtime import Runtime
+from disparo.wordpress.client import NoDataError, WordPressError
+
+log = structlog.get_logger(__name__)
+
+COLUMNS = (
+    "campaign_id", "row_index", "batch_seq", "phone", "name", "cpf_cnpj", "id_carteira",
+    "idgis_ambiente", "idcob_contrato", "message", "extra", "status", "attempts",
+    "skip_reason", "created_at",
+)  # fmt: skip
+SQLITE_CHUNK = 2_000
+
+
+class ValidationFailed(Exception):
+    """The rows cannot make a campaign: erro_validacao."""
+
+
+@dataclass
+class IngestTally:
+    """What went into the database while the rows streamed past."""
+
+    batch_size: int
+    total: int = 0
+    skipped: int = 0
+    batch_counts: list[int] = field(default_factory=list)
+
+    def place(self) -> int:
+        valid = self.total - self.skipped
+        sequence = valid // self.batch_size
+        if sequence == len(self.batch_counts):
+            self.batch_counts.append(0)
+        self.batch_counts[sequence] += 1
+        return sequence
+
+
+async def run_dispatch(rt: Runtime, campaign_id: uuid.UUID, *, last_attempt: bool) -> None:
+    async with rt.sessions() as session:
+        campaign = await session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status != CampaignStatus.QUEUED:
+            return  # unknown, or already past ingest: nothing to do (idempotent re-run)
+        provider = rt.providers.get(ProviderCode(campaign.provider))
+        already_planned = await open_batch_jobs(session, campaign)
+    if already_planned:
+        await enqueue_all(rt.queues, already_planned)
+        return
+    structlog.contextvars.bind_contextvars(
+        agendamento_id=campaign.agendamento_id, provider=campaign.provider
+    )
+    try:
+        if provider is None:
+            raise ValidationFailed(f"Fornecedor {campaign.provider} não é atendido pelo disparo")
+        jobs = await _ingest(rt, campaign_id, provider)
+    except (ValidationFailed, NoDataError) as exc:
+        await _fail(rt, campaign_id, "erro_validacao", str(exc))
+    except CredentialsError as exc:
+        await _fail(rt, campaign_id, "erro_credenciais", exc.message)
+    except WordPressError as exc:
+        if exc.retryable and not last_attempt:
+            log.warning("dispatch.wordpress_unavailable", error=exc.message, retrying=True)
+            raise
+        status = "erro_credenciais" if exc.phase == "credenciais" else "erro_validacao"
+        await _fail(rt, campaign_id, status, exc.message)
+    else:
+        await enqueue_all(rt.queues, jobs)
+
+
+async def _fail(rt: Runtime, campaign_id: uuid.UUID, webhook_status: str, reason: str) -> None:
+    log.warning("dispatch.failed", webhook_status=webhook_status, reason=reason)
+    async with rt.sessions() as session, session.begin():
+        campaign = await _locked_campaign(session, campaign_id)
+        jobs = await fail_campaign(session, rt.settings, campaign, webhook_status, reason)
+    await enqueue_all(rt.queues, jobs)
+
+
+async def _locked_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaign:
+    campaign = await session.scalar(
+        select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+    )
+    assert campaign is not None
+    return campaign
+
+
+async def _ingest(rt: Runtime, campaign_id: uuid.UUID, provider: Provider) -> list[PendingJob]:
+    started = utcnow()
+    async with rt.sessions() as session, session.begin():
+        campaign = await _locked_campaign(session, campaign_id)
+        if campaign.status != CampaignStatus.QUEUED:
+            return []
+        rows = rt.wordpress.stream_rows(campaign.agendamento_id)
+        try:
+            first = await anext(rows, None)
+            if first is None:
+                raise NoDataError("WordPress devolveu uma lista vazia para este agendamento")
+            env_id = env_id_of(first)
+            if not env_id:
+                raise ValidationFailed("a primeira linha não tem idgis_ambiente nem id_carteira")
+            await _check_credentials(rt, provider, env_id)
+            tally = IngestTally(batch_size=provider.batch_size())
+            records = _records(_chain(first, rows), campaign.id, tally, started)
+            await _bulk_insert(session, records)
+        finally:
+            await rows.aclose()
+        jobs = await _plan(session, rt, campaign, env_id, tally)
+    log.info(
+        "dispatch.ingested",
+        recipients=tally.total,
+        skipped=tally.skipped,
+        batches=len(tally.batch_counts),
+        seconds=round((utcnow() - started).total_seconds(), 3),
+    )
+    return jobs
+
+
+async def _check_credentials(rt: Runtime, provider: Provider, env_id: str) -> None:
+    """Fail early with erro_credenciais; the send job fetches them again (never stored)."""
+    raw = await rt.wordpress.fetch_credentials(provider.credentials_path, env_id)
+    provider.parse_credentials(raw)
+
+
+async def _chain(
+    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
+) -> AsyncIterator[dict[str, Any]]:
+    yield first
+    async for row in rest:
+        yield row
+
+
+async def _records(
+    rows: AsyncIterator[dict[str, Any]], campaign_id: uuid.UUID, tally: IngestTally, now: datetime
+) -> AsyncIterator[tuple[Any, ...]]:
+    checker = RowChecker()
+    async for row in rows:
+        checked = checker.check(row)
+        index = tally.total
+        tally.total += 1
+        if checked.skip_reason is None:
+            batch_seq: int | None = tally.place()
+            status = MessageStatus.PENDING.value
+        else:
+            tally.skipped += 1
+            batch_seq = None
+            status = MessageStatus.SKIPPED.value
+        yield (
+            campaign_id, index, batch_seq, checked.phone, text(row, "nome")[:255],
+            text(row, "cpf_cnpj")[:32], text(row, "id_carteira")[:100],
+            text(row, "idgis_ambiente")[:100], text(row, "idcob_contrato")[:100],
+            text(row, "mensagem"), extra_of(row), status, 0, checked.skip_reason, now,
+        )  # fmt: skip
+
+
+async def _bulk_insert(session: AsyncSession, records: AsyncIterator[tuple[Any, ...]]) -> None:
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            CampaignMessage.__tablename__, records=_as_copy_rows(records), columns=COLUMNS
+        )
+        return
+    chunk: list[dict[str, Any]] = []
+    async for record in records:
+        chunk.append(dict(zip(COLUMNS, record, strict=True)))
+        if len(chunk) >= SQLITE_CHUNK:
+            await session.execute(insert(CampaignMessage), chunk)
+            chunk = []
+    if chunk:
+        await session.execute(insert(CampaignMessage), chunk)
+
+
+async def _as_copy_rows(records: AsyncIterator[tuple[Any, ...]]) -> AsyncIterator[tuple[Any, ...]]:
+    extra_at = COLUMNS.index("extra")
+    async for record in records:
+        extra = record[extra_at]
+        if extra is None:
+            yield record
+        else:
+            yield (*record[:extra_at], orjson.dumps(extra).decode(), *record[extra_at + 1 :])
+
+
+async def _plan(
+    session: AsyncSession, rt: Runtime, campaign: Campaign, env_id: str, tally: IngestTally
+) -> list[PendingJob]:
+    campaign.env_id = env_id
+    campaign.total_messages = tally.total
+    campaign.skipped_messages = tally.skipped
+    if not tally.batch_counts:
+        return await fail_campaign(
+            session,
+            rt.settings,
+            campaign,
+            "erro_validacao",
+            f"Nenhum destinatário válido ({tally.skipped} linhas ignoradas)",
+        )
+    batches = [
+        ProviderBatch(
+            campaign_id=campaign.id,
+            step=BatchStep.SEND,
+            sequence=sequence,
+            status=BatchStatus.PENDING,
+            message_count=count,
+        )
+        for sequence, count in enumerate(tally.batch_counts)
+    ]
+    session.add_all(batches)
+    await session.flush()
+    return await open_batch_jobs(session, campaign)

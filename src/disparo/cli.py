@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -15,6 +15,10 @@ from rich.table import Table
 
 from disparo.config import Settings, get_settings
 from disparo.logs import configure_logging
+from disparo.queues.names import QueueName
+
+if TYPE_CHECKING:
+    from disparo.devstack import DevStack
 
 app = typer.Typer(help="disparo: campaign dispatch for the WordPress campaign panel.")
 console = Console()
@@ -55,14 +59,14 @@ def worker(
     asyncio.run(_run_worker(settings, queues))
 
 
-async def _run_worker(settings: Settings, queues: list[object]) -> None:
+async def _run_worker(settings: Settings, queues: list[QueueName]) -> None:
     from disparo.queues.worker import run_workers
     from disparo.runtime import open_runtime
 
     runtime = await open_runtime(settings)
     stop = _stop_on_signals()
     try:
-        await run_workers(runtime, queues, stop)  # type: ignore[arg-type]
+        await run_workers(runtime, queues, stop)
     finally:
         await runtime.close()
 
@@ -164,7 +168,8 @@ async def _demo(settings: Settings, recipients: int) -> bool:
             )
             console.print(f"POST /campaigns/dispatch → {answer.status_code} {answer.json()}")
             final = await _follow(client, answer.json()["campaign_id"])
-        _print_summary(final, stack.cda.requests, stack.wordpress.webhooks_for(agendamento_id))
+        hooks = await _final_webhooks(stack, agendamento_id)
+        _print_summary(final, len(stack.cda.requests), hooks)
         return bool(final["status"] == "COMPLETED")
     finally:
         await stack.stop()
@@ -189,8 +194,18 @@ async def _follow(client: httpx.AsyncClient, campaign_id: str) -> dict[str, obje
             await asyncio.sleep(0.2)
 
 
+async def _final_webhooks(stack: DevStack, agendamento_id: str) -> list[dict[str, Any]]:
+    """The final status webhook leaves just after the campaign closes: give it a moment."""
+    for _ in range(50):
+        hooks = stack.wordpress.webhooks_for(agendamento_id)
+        if hooks and hooks[-1]["status"] != "processando":
+            break
+        await asyncio.sleep(0.1)
+    return hooks
+
+
 def _print_summary(
-    status: dict[str, object], requests: list[object], webhooks: list[dict[str, object]]
+    status: dict[str, object], requests: int, webhooks: list[dict[str, Any]]
 ) -> None:
     table = Table(title=f"campaign {status['agendamento_id']}")
     table.add_column("field")
@@ -198,7 +213,7 @@ def _print_summary(
     for key in ("status", "provider", "total_messages", "sent_messages", "failed_messages",
                 "skipped_messages", "unknown_messages", "started_at", "completed_at"):  # fmt: skip
         table.add_row(key, str(status.get(key, "")))
-    table.add_row("requests received by the CDA simulator", str(len(requests)))
+    table.add_row("requests received by the CDA simulator", str(requests))
     table.add_row("webhooks received by WordPress", ", ".join(str(w["status"]) for w in webhooks))
     console.print(table)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import math
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -17,7 +18,6 @@ from disparo.campaigns.schemas import (
     MessageError,
     MessageOut,
     MessagePage,
-    dump_status,
 )
 from disparo.campaigns.service import dispatch
 from disparo.errors import NotFound
@@ -37,7 +37,8 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> CampaignStatusOut:
     total = campaign.total_messages
-    progress = round(campaign.sent_messages / total * 100) if total else 0
+    # Math.round of the original (half up), not Python's half-to-even.
+    progress = math.floor(campaign.sent_messages / total * 100 + 0.5) if total else 0
     return CampaignStatusOut(
         campaign_id=campaign.id,
         agendamento_id=campaign.agendamento_id,
@@ -72,8 +73,13 @@ async def dispatch_campaign(body: DispatchRequest, rt: RuntimeDep) -> JSONRespon
     return JSONResponse(accepted.model_dump(mode="json", exclude_none=True), status_code=202)
 
 
-@router.get("/campaigns/{key}/status", response_model=CampaignStatusOut)
-async def campaign_status(key: str, rt: RuntimeDep) -> dict[str, Any]:
+@router.get(
+    "/campaigns/{key}/status",
+    response_model=CampaignStatusOut,
+    # The contract omits started_at, completed_at and errors when empty.
+    response_model_exclude_none=True,
+)
+async def campaign_status(key: str, rt: RuntimeDep) -> CampaignStatusOut:
     async with rt.sessions() as session:
         campaign = await repository.find_campaign(session, key)
         if campaign is None:
@@ -83,7 +89,7 @@ async def campaign_status(key: str, rt: RuntimeDep) -> dict[str, Any]:
         MessageError(phone=m.phone, error=m.last_error or "Erro desconhecido", attempts=m.attempts)
         for m in failed
     ]
-    return dump_status(status_of(campaign, errors))
+    return status_of(campaign, errors)
 
 
 @router.get("/campaigns", response_model=CampaignPage)

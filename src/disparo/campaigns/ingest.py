@@ -58,8 +58,8 @@ class IngestTally:
     batch_counts: list[int] = field(default_factory=list)
 
     def place(self) -> int:
-        valid = self.total - self.skipped
-        sequence = valid // self.batch_size
+        """The batch of the next valid recipient (batches fill in row order)."""
+        sequence = sum(self.batch_counts) // self.batch_size
         if sequence == len(self.batch_counts):
             self.batch_counts.append(0)
         self.batch_counts[sequence] += 1

@@ -28,9 +28,9 @@ def normalize_phone(raw: object) -> str | None:
     if not isinstance(raw, str | int):
         return None
     digits = _PHONE_NOISE.sub("", str(raw))
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         return None
-    if len(digits) in (10, 11) and not digits.startswith("55"):
+    if len(digits) in (10, 11):  # DDD + number: too short to carry the country code already
         digits = "55" + digits
     if digits.startswith("55") and len(digits) in (12, 13) and digits[2] != "0":
         return digits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -79,8 +79,3 @@ class MessagePage(BaseModel):
     next_after: int | None = Field(
         None, description="Pass as `after` to get the next page; null on the last page."
     )
-
-
-def dump_status(model: CampaignStatusOut) -> dict[str, Any]:
-    """The contract omits started_at, completed_at and errors when empty."""
-    return model.model_dump(mode="json", exclude_none=True)

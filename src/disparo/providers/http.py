@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -10,6 +11,8 @@ import httpx
 from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
 
 MAX_BODY_TEXT = 12_000
+# A provider asking for more than an hour is capped: the batch is re-checked then anyway.
+MAX_RETRY_AFTER = 3600.0
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -18,16 +21,19 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        # inf/nan would overflow the due-time arithmetic; treat them as unreadable.
+        return min(max(0.0, seconds), MAX_RETRY_AFTER) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return min(MAX_RETRY_AFTER, max(0.0, (when - datetime.now(UTC)).total_seconds()))
 
 
 def body_text(response: httpx.Response) -> str:

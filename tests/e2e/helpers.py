@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from disparo.campaigns.models import Campaign, CampaignMessage, ProviderBatch
+from disparo.campaigns.models import Campaign, ProviderBatch
+from disparo.campaigns.repository import MessageView, list_messages
 from disparo.devstack import DevStack
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
@@ -52,7 +53,8 @@ async def wait_final(
 
 async def campaign_rows(
     stack: DevStack, agendamento_id: str
-) -> tuple[Campaign, list[ProviderBatch], list[CampaignMessage]]:
+) -> tuple[Campaign, list[ProviderBatch], list[MessageView]]:
+    """The campaign, its batches, and its recipients as the API sees them."""
     async with stack.runtime.sessions() as session:
         campaign = await session.scalar(
             select(Campaign).where(Campaign.agendamento_id == agendamento_id)
@@ -65,11 +67,5 @@ async def campaign_rows(
                 .order_by(ProviderBatch.sequence)
             )
         ).all()
-        messages = (
-            await session.scalars(
-                select(CampaignMessage)
-                .where(CampaignMessage.campaign_id == campaign.id)
-                .order_by(CampaignMessage.row_index)
-            )
-        ).all()
-    return campaign, list(batches), list(messages)
+        messages = await list_messages(session, campaign.id, status=None, after=0, limit=None)
+    return campaign, list(batches), messages

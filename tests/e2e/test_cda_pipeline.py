@@ -8,7 +8,7 @@ import pytest
 
 from disparo.campaigns.models import BatchStatus, MessageStatus
 from tests.conftest import StackFactory
-from tests.e2e.helpers import campaign_rows, dispatch, status, wait_final
+from tests.e2e.helpers import api, campaign_rows, dispatch, status, wait_final
 
 pytestmark = pytest.mark.e2e
 
@@ -74,6 +74,21 @@ async def test_campaign_end_to_end(stack_factory: StackFactory) -> None:
     assert reasons[3].startswith("telefone inválido")
     assert all(m.sent_at is not None for m in messages if m.status == MessageStatus.SENT)
     assert campaign.env_id == "1001"
+
+    async with api(stack) as client:
+        sent_page = (
+            await client.get(f"/campaigns/{CAMPAIGN}/messages?status=SENT&limit=30")
+        ).json()
+        rest = (
+            await client.get(
+                f"/campaigns/{CAMPAIGN}/messages?status=SENT&after={sent_page['next_after']}"
+            )
+        ).json()
+        skipped = (await client.get(f"/campaigns/{CAMPAIGN}/messages?status=SKIPPED")).json()
+    assert len(sent_page["items"]) == 30 and len(rest["items"]) == 7 and rest["next_after"] is None
+    assert {item["status"] for item in sent_page["items"] + rest["items"]} == {"SENT"}
+    assert all(item["sent_at"] and item["attempts"] == 1 for item in sent_page["items"])
+    assert [item["row_index"] for item in skipped["items"]] == [3, 5, 7]
 
     hooks = stack.wordpress.webhooks_for(CAMPAIGN)
     assert [h["status"] for h in hooks] == ["processando", "enviado"]

@@ -124,20 +124,6 @@ async def list_messages(
         rows = await repository.list_messages(
             session, campaign.id, status=status, after=after, limit=limit
         )
-    items = [
-        MessageOut(
-            id=m.id,
-            row_index=m.row_index,
-            phone=m.phone,
-            name=m.name,
-            status=m.status,
-            batch=m.batch_seq,
-            attempts=m.attempts,
-            error=m.last_error,
-            skip_reason=m.skip_reason,
-            sent_at=m.sent_at,
-        )
-        for m in rows
-    ]
+    items = [MessageOut.model_validate(view, from_attributes=True) for view in rows]
     next_after = items[-1].id if len(items) == limit else None
     return MessagePage(items=items, next_after=next_after)

@@ -129,7 +129,9 @@ async def _ingest(rt: Runtime, campaign_id: uuid.UUID, provider: Provider) -> li
                 raise ValidationFailed("a primeira linha não tem idgis_ambiente nem id_carteira")
             await _check_credentials(rt, provider, env_id)
             tally = IngestTally(batch_size=provider.batch_size())
-            records = _records(_chain(first, rows), campaign.id, tally, started)
+            records = _records(
+                _chain(first, rows), campaign.id, tally, started, provider.needs_row_extra
+            )
             await _bulk_insert(session, records)
         finally:
             await rows.aclose()
@@ -159,7 +161,11 @@ async def _chain(
 
 
 async def _records(
-    rows: AsyncIterator[dict[str, Any]], campaign_id: uuid.UUID, tally: IngestTally, now: datetime
+    rows: AsyncIterator[dict[str, Any]],
+    campaign_id: uuid.UUID,
+    tally: IngestTally,
+    now: datetime,
+    keep_extra: bool,
 ) -> AsyncIterator[tuple[Any, ...]]:
     checker = RowChecker()
     async for row in rows:
@@ -177,7 +183,8 @@ async def _records(
             campaign_id, index, batch_seq, checked.phone, text(row, "nome")[:255],
             text(row, "cpf_cnpj")[:32], text(row, "id_carteira")[:100],
             text(row, "idgis_ambiente")[:100], text(row, "idcob_contrato")[:100],
-            text(row, "mensagem"), extra_of(row), status, 0, checked.skip_reason, now,
+            text(row, "mensagem"), extra_of(row) if keep_extra else None, status, 0,
+            checked.skip_reason, now,
         )  # fmt: skip
 
 

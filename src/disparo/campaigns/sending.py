@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
@@ -40,15 +39,21 @@ from disparo.wordpress.client import WordPressError
 
 log = structlog.get_logger(__name__)
 
+# In Recipient's field order; NULLs become "" in SQL so rows map onto it as they are.
 RECIPIENT_COLUMNS = (
     CampaignMessage.id,
-    CampaignMessage.phone,
-    CampaignMessage.name,
-    CampaignMessage.cpf_cnpj,
-    CampaignMessage.id_carteira,
-    CampaignMessage.idgis_ambiente,
-    CampaignMessage.idcob_contrato,
-    CampaignMessage.message,
+    *(
+        func.coalesce(column, "")
+        for column in (
+            CampaignMessage.phone,
+            CampaignMessage.name,
+            CampaignMessage.cpf_cnpj,
+            CampaignMessage.id_carteira,
+            CampaignMessage.idgis_ambiente,
+            CampaignMessage.idcob_contrato,
+            CampaignMessage.message,
+        )
+    ),
 )
 
 
@@ -107,7 +112,7 @@ async def _send_claimed(
         await _finish_batch(rt, campaign.id, sequence, BatchStatus.UNKNOWN, reason)
     else:
         log.info("send.accepted", reference=result.reference, rejected=len(result.failed_ids))
-        await _record_sent(rt, campaign.id, sequence, result)
+        await _record_sent(rt, campaign.id, sequence, result, len(recipients))
 
 
 async def _batch(
@@ -163,7 +168,7 @@ async def _claim(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> list[Rec
             )
             .order_by(CampaignMessage.id)
         )
-        recipients = [_recipient(row) for row in rows]
+        recipients = list(map(Recipient._make, rows))
     await enqueue_all(rt.queues, jobs)
     return recipients
 
@@ -171,11 +176,6 @@ async def _claim(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> list[Rec
 async def _execute(session: AsyncSession, statement: Update) -> CursorResult[Any]:
     """UPDATE with its row count (the claim and the outcome depend on it)."""
     return cast(CursorResult[Any], await session.execute(statement))
-
-
-def _recipient(row: Sequence[Any]) -> Recipient:
-    message_id, *fields = row
-    return Recipient(int(message_id), *(str(value or "") for value in fields))
 
 
 def _messages_of(campaign_id: uuid.UUID, sequence: int) -> Update:
@@ -187,8 +187,10 @@ def _messages_of(campaign_id: uuid.UUID, sequence: int) -> Update:
 
 
 async def _record_sent(
-    rt: Runtime, campaign_id: uuid.UUID, sequence: int, result: SendResult
+    rt: Runtime, campaign_id: uuid.UUID, sequence: int, result: SendResult, sent_to: int
 ) -> None:
+    """The provider took the batch. Only recipients it rejected one by one get their own
+    UPDATE; the others read their status from the batch (repository.EFFECTIVE_STATUS)."""
     now = utcnow()
     async with rt.sessions() as session, session.begin():
         campaign = await _locked_campaign(session, campaign_id)
@@ -205,13 +207,7 @@ async def _record_sent(
                 .values(status=MessageStatus.FAILED, last_error=error, attempts=batch.attempts)
             )
             failed += 1
-        sent = await _execute(
-            session,
-            _messages_of(campaign_id, sequence).values(
-                status=MessageStatus.SENT, sent_at=now, attempts=batch.attempts
-            ),
-        )
-        sent_count = sent.rowcount
+        sent_count = sent_to - failed
         batch.status = BatchStatus.SENT if sent_count else BatchStatus.FAILED
         batch.sent_count, batch.failed_count = sent_count, failed
         batch.response, batch.provider_reference = result.response_text, result.reference

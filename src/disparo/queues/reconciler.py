@@ -78,7 +78,7 @@ async def _due_batches(rt: Runtime) -> list[PendingJob]:
             )
             .limit(SCAN_LIMIT)
         )
-        return [batch_job(campaign, batch) for campaign, batch in rows.tuples()]
+        return [batch_job(campaign, batch) for campaign, batch in rows]
 
 
 async def _pending_webhooks(rt: Runtime) -> list[PendingJob]:
@@ -97,7 +97,7 @@ async def _pending_webhooks(rt: Runtime) -> list[PendingJob]:
         )
         return [
             webhook_job(str(campaign_id), outbox_id, rt.settings.webhook_attempts)
-            for campaign_id, outbox_id in rows.tuples()
+            for campaign_id, outbox_id in rows
         ]
 
 
@@ -113,7 +113,7 @@ async def _expire_stale_sends(rt: Runtime) -> int:
                 ProviderBatch.claimed_at < utcnow() - limit,
             )
         )
-        stale = list(rows.tuples())
+        stale = list(rows)
     for campaign_id, sequence in stale:
         await expire_stale_send(rt, campaign_id, sequence)
     return len(stale)

@@ -27,6 +27,7 @@ class CdaCredentials:
 class CdaProvider:
     code = ProviderCode.CDA
     credentials_path = "cda"
+    needs_row_extra = False
 
     def __init__(self, *, batch_size: int, timeout: float, max_attempts: int) -> None:
         self._batch_size = batch_size

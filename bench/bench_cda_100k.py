@@ -116,7 +116,9 @@ async def run(recipients: int, admin_url: str, redis_url: str) -> dict[str, obje
         rss = peak_rss_mb(worker.pid)
     finally:
         worker.terminate()
-        _, stderr = worker.communicate(timeout=30)
+        # In a thread: the simulators live on this loop and the worker may still be
+        # delivering its last webhook to them while it shuts down.
+        _, stderr = await asyncio.to_thread(worker.communicate, timeout=30)
         await api.stop()
         await runtime.close()
         await cda_server.stop()

@@ -16,7 +16,6 @@ from disparo.campaigns.schemas import (
     DispatchAccepted,
     DispatchRequest,
     MessageError,
-    MessageOut,
     MessagePage,
 )
 from disparo.campaigns.service import dispatch
@@ -124,6 +123,5 @@ async def list_messages(
         rows = await repository.list_messages(
             session, campaign.id, status=status, after=after, limit=limit
         )
-    items = [MessageOut.model_validate(view, from_attributes=True) for view in rows]
-    next_after = items[-1].id if len(items) == limit else None
-    return MessagePage(items=items, next_after=next_after)
+    next_after = rows[-1].id if len(rows) == limit else None
+    return MessagePage(items=rows, next_after=next_after)

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from disparo.campaigns.models import CampaignStatus, MessageStatus
+from disparo.campaigns.models import CampaignStatus
+from disparo.campaigns.repository import MessageView
 
 
 class DispatchRequest(BaseModel):
@@ -61,21 +62,8 @@ class CampaignPage(BaseModel):
     offset: int
 
 
-class MessageOut(BaseModel):
-    id: int
-    row_index: int
-    phone: str
-    name: str | None
-    status: MessageStatus
-    batch: int | None
-    attempts: int
-    error: str | None
-    skip_reason: str | None
-    sent_at: datetime | None
-
-
 class MessagePage(BaseModel):
-    items: list[MessageOut]
+    items: list[MessageView]
     next_after: int | None = Field(
         None, description="Pass as `after` to get the next page; null on the last page."
     )

@@ -59,7 +59,12 @@ async def dispatch(rt: Runtime, agendamento_id: str) -> DispatchOutcome:
         existing = await _existing(rt, agendamento_id)
         assert existing is not None
         return DispatchOutcome(existing, created=False)
-    log.info("dispatch.accepted", agendamento_id=agendamento_id, provider=provider)
+    log.info(
+        "dispatch.accepted",
+        campaign_id=str(campaign.id),
+        agendamento_id=agendamento_id,
+        provider=provider,
+    )
     try:
         await enqueue_all(rt.queues, [dispatch_job(campaign)])
     except Exception:

@@ -1,0 +1,83 @@
+"""The quick-start and operator commands, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import REDIS_URL
+
+DISPARO = str(Path(sys.executable).with_name("disparo"))
+
+
+def _clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPARO_")}
+    return {**env, **values}
+
+
+def test_demo_runs_a_campaign_to_completion_on_the_embedded_default(tmp_path: Path) -> None:
+    """`make demo`: SQLite + embedded Redis + simulators, nothing configured."""
+    env = _clean_env(DISPARO_DATA_DIR=str(tmp_path / "var"), COLUMNS="120")
+    result = subprocess.run(
+        [DISPARO, "demo", "--recipients", "300"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "COMPLETED" in result.stdout
+    assert "processando, enviado" in result.stdout
+    assert (tmp_path / "var" / "disparo.sqlite3").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_migrate_then_serve_answers_health_and_ready(tmp_path: Path, redis_prefix: str) -> None:
+    env = _clean_env(
+        DISPARO_DATABASE_URL=f"sqlite:///{tmp_path}/serve.sqlite3",
+        DISPARO_REDIS_URL=REDIS_URL,
+        DISPARO_QUEUE_PREFIX=redis_prefix,
+        DISPARO_API_KEYS="k1,k2",
+    )
+    migrated = subprocess.run(
+        [DISPARO, "migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert migrated.returncode == 0 and "schema up to date" in migrated.stdout
+    port = _free_port()
+    server = subprocess.Popen(
+        [DISPARO, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"{base}/health")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "disparo serve did not start"
+                time.sleep(0.2)
+        assert health.json() == {"status": "ok"}
+        ready = httpx.get(f"{base}/ready")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+        listed = httpx.get(f"{base}/campaigns", headers={"X-API-KEY": "k2"})
+        assert listed.status_code == 200 and listed.json()["total"] == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -75,6 +75,8 @@ def make_settings(database_url: str, prefix: str, data_dir: Path, **overrides: A
         "api_keys": [SecretStr(API_KEY), SecretStr("rotated-key")],
         "wordpress_api_key": SecretStr("wp-master-key"),
         "retry_base_delay": 0.2,
+        "dispatch_retry_delay": 0.2,
+        "webhook_retry_delay": 0.2,
         "retry_max_delay": 1.0,
         "reconcile_interval": 3600.0,
         "log_format": "console",

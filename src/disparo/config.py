@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     wordpress_credentials_timeout: float = 10.0
     webhook_timeout: float = 30.0
     webhook_attempts: int = 12
+    webhook_retry_delay: float = 5.0
+    # The dispatch job retries WordPress being unreachable or answering 5xx.
+    dispatch_attempts: int = 5
+    dispatch_retry_delay: float = 10.0
 
     queue_prefix: str = "bull"
     worker_concurrency: int = 4

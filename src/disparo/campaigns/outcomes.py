@@ -61,7 +61,7 @@ async def fail_campaign(
         total_enviados=campaign.sent_messages,
         total_falhas=campaign.total_messages - campaign.sent_messages,
     )
-    return [await add_webhook(session, campaign, payload, settings.webhook_attempts)]
+    return [await add_webhook(session, settings, campaign, payload)]
 
 
 async def mark_processing(
@@ -78,7 +78,7 @@ async def mark_processing(
         mensagem_progresso=f"Enviando {campaign.total_messages - campaign.skipped_messages} "
         f"mensagens ({campaign.skipped_messages} ignoradas)",
     )
-    return [await add_webhook(session, campaign, payload, settings.webhook_attempts)]
+    return [await add_webhook(session, settings, campaign, payload)]
 
 
 async def finish_if_done(
@@ -124,4 +124,4 @@ async def finish_if_done(
         total_enviados=campaign.sent_messages,
         total_falhas=failures,
     )
-    return [await add_webhook(session, campaign, payload, settings.webhook_attempts)]
+    return [await add_webhook(session, settings, campaign, payload)]

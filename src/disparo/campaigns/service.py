@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from disparo.campaigns.models import Campaign, CampaignStatus
+from disparo.config import Settings
 from disparo.errors import BadRequest
 from disparo.providers.base import identify_provider
 from disparo.queues.jobs import PendingJob, enqueue_all
@@ -17,9 +18,6 @@ from disparo.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-DISPATCH_ATTEMPTS = 5
-DISPATCH_BACKOFF_S = 10
-
 
 @dataclass(frozen=True, slots=True)
 class DispatchOutcome:
@@ -27,13 +25,13 @@ class DispatchOutcome:
     created: bool
 
 
-def dispatch_job(campaign: Campaign) -> PendingJob:
+def dispatch_job(settings: Settings, campaign: Campaign) -> PendingJob:
     return PendingJob(
         QueueName.DISPATCH_CAMPAIGN,
         dispatch_job_id(campaign.agendamento_id),
         {"campaign_id": str(campaign.id)},
-        attempts=DISPATCH_ATTEMPTS,
-        backoff_s=DISPATCH_BACKOFF_S,
+        attempts=settings.dispatch_attempts,
+        backoff_s=settings.dispatch_retry_delay,
     )
 
 
@@ -66,7 +64,7 @@ async def dispatch(rt: Runtime, agendamento_id: str) -> DispatchOutcome:
         provider=provider,
     )
     try:
-        await enqueue_all(rt.queues, [dispatch_job(campaign)])
+        await enqueue_all(rt.queues, [dispatch_job(rt.settings, campaign)])
     except Exception:
         # The row is committed: the reconciler will enqueue it when Redis is back.
         log.exception("dispatch.enqueue_failed", agendamento_id=agendamento_id)

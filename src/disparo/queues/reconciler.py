@@ -61,7 +61,7 @@ async def _queued_campaigns(rt: Runtime) -> list[PendingJob]:
             )
             .limit(SCAN_LIMIT)
         )
-        return [dispatch_job(campaign) for campaign in campaigns]
+        return [dispatch_job(rt.settings, campaign) for campaign in campaigns]
 
 
 async def _due_batches(rt: Runtime) -> list[PendingJob]:
@@ -96,8 +96,7 @@ async def _pending_webhooks(rt: Runtime) -> list[PendingJob]:
             .limit(SCAN_LIMIT)
         )
         return [
-            webhook_job(str(campaign_id), outbox_id, rt.settings.webhook_attempts)
-            for campaign_id, outbox_id in rows
+            webhook_job(rt.settings, str(campaign_id), outbox_id) for campaign_id, outbox_id in rows
         ]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import Campaign, OutboxStatus, WebhookOutbox
+from disparo.config import Settings
 from disparo.db.base import utcnow
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import QueueName, webhook_job_id
@@ -16,7 +17,6 @@ from disparo.wordpress.client import WordPressClient
 
 RESPOSTA_MAX = 12_000
 PROGRESSO_MAX = 2_048
-WEBHOOK_ATTEMPTS = 12
 
 
 class WebhookNotDelivered(Exception):
@@ -53,7 +53,7 @@ def status_payload(
 
 
 async def add_webhook(
-    session: AsyncSession, campaign: Campaign, payload: dict[str, Any], attempts: int
+    session: AsyncSession, settings: Settings, campaign: Campaign, payload: dict[str, Any]
 ) -> PendingJob:
     """Record the webhook in the caller's transaction; the returned job is added after commit."""
     entry = WebhookOutbox(
@@ -61,16 +61,16 @@ async def add_webhook(
     )
     session.add(entry)
     await session.flush()
-    return webhook_job(str(campaign.id), entry.id, attempts)
+    return webhook_job(settings, str(campaign.id), entry.id)
 
 
-def webhook_job(campaign_id: str, outbox_id: int, attempts: int) -> PendingJob:
+def webhook_job(settings: Settings, campaign_id: str, outbox_id: int) -> PendingJob:
     return PendingJob(
         QueueName.WEBHOOKS,
         webhook_job_id(campaign_id, outbox_id),
         {"campaign_id": campaign_id},
-        attempts=attempts,
-        backoff_s=5,
+        attempts=settings.webhook_attempts,
+        backoff_s=settings.webhook_retry_delay,
     )
 
 

@@ -1,0 +1,120 @@
+"""WordPress hiccups and lost jobs: retried, reconciled, nothing sent twice, nothing lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from disparo.campaigns.ingest import run_dispatch
+from disparo.campaigns.models import (
+    BatchStatus,
+    Campaign,
+    CampaignStatus,
+    MessageStatus,
+    OutboxStatus,
+    ProviderBatch,
+    WebhookOutbox,
+)
+from disparo.campaigns.sending import _claim
+from disparo.db.base import utcnow
+from disparo.queues.names import QueueName, dispatch_job_id
+from disparo.queues.reconciler import reconcile
+from tests.conftest import StackFactory
+from tests.e2e.helpers import campaign_rows, dispatch, wait_final
+
+pytestmark = pytest.mark.e2e
+
+CAMPAIGN = "C20250115093000"
+
+
+async def test_wordpress_unavailable_during_dispatch_is_retried(
+    stack_factory: StackFactory,
+) -> None:
+    stack = await stack_factory()
+    stack.wordpress.seed_campaign(CAMPAIGN, 20)
+    stack.wordpress.fail_next("data", 503, count=2)
+
+    await dispatch(stack, CAMPAIGN)
+    final = await wait_final(stack, CAMPAIGN, webhooks=2)
+
+    assert final["status"] == "COMPLETED" and final["sent_messages"] == 20
+    assert stack.wordpress.requests_seen["data"] == 3
+    assert len(stack.cda.requests) == 1
+
+
+async def test_wordpress_down_for_good_fails_the_campaign_after_the_attempts(
+    stack_factory: StackFactory,
+) -> None:
+    stack = await stack_factory(dispatch_attempts=2)
+    stack.wordpress.seed_campaign(CAMPAIGN, 5)
+    stack.wordpress.fail_next("data", 500, count=2)
+
+    await dispatch(stack, CAMPAIGN)
+    final = await wait_final(stack, CAMPAIGN, webhooks=1)
+
+    assert final["status"] == "FAILED" and "500" in final["error_message"]
+    assert [h["status"] for h in stack.wordpress.webhooks_for(CAMPAIGN)] == ["erro_validacao"]
+
+
+async def test_webhooks_wait_out_a_wordpress_outage_and_arrive_in_order_once(
+    stack_factory: StackFactory,
+) -> None:
+    stack = await stack_factory()
+    stack.wordpress.seed_campaign(CAMPAIGN, 10)
+    stack.wordpress.fail_next("webhook", 503, count=3)
+
+    await dispatch(stack, CAMPAIGN)
+    await wait_final(stack, CAMPAIGN, webhooks=2)
+
+    assert [h["status"] for h in stack.wordpress.webhooks_for(CAMPAIGN)] == [
+        "processando",
+        "enviado",
+    ]
+    async with stack.runtime.sessions() as session:
+        outbox = (await session.scalars(select(WebhookOutbox).order_by(WebhookOutbox.id))).all()
+    assert [entry.status for entry in outbox] == [OutboxStatus.DELIVERED] * 2
+    assert outbox[0].attempts == 4
+
+
+async def test_reconciler_re_enqueues_a_lost_dispatch(stack_factory: StackFactory) -> None:
+    stack = await stack_factory(with_worker=False)
+    stack.wordpress.seed_campaign(CAMPAIGN, 5)
+    await dispatch(stack, CAMPAIGN)
+    queue = stack.runtime.queues.queue(QueueName.DISPATCH_CAMPAIGN)
+    await queue.remove(dispatch_job_id(CAMPAIGN))  # as if Redis lost it
+    await _age_campaign(stack)
+
+    assert await reconcile(stack.runtime) == 1
+    assert await queue.getJobState(dispatch_job_id(CAMPAIGN)) == "waiting"
+    assert await reconcile(stack.runtime) == 0  # idempotent: the job is there now
+
+
+async def test_reconciler_turns_a_send_left_in_flight_into_unknown(
+    stack_factory: StackFactory,
+) -> None:
+    stack = await stack_factory(with_worker=False)
+    stack.wordpress.seed_campaign(CAMPAIGN, 5)
+    campaign_id = (await dispatch(stack, CAMPAIGN)).json()["campaign_id"]
+    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
+    await run_dispatch(stack.runtime, campaign.id, last_attempt=True)
+    assert await _claim(stack.runtime, campaign.id, 0) is not None  # a worker claimed it...
+    async with stack.runtime.sessions() as session, session.begin():  # ...and died
+        await session.execute(
+            update(ProviderBatch).values(claimed_at=utcnow() - timedelta(hours=1))
+        )
+
+    assert await reconcile(stack.runtime) >= 1
+
+    campaign, batches, messages = await campaign_rows(stack, CAMPAIGN)
+    assert str(campaign.id) == campaign_id
+    assert batches[0].status == BatchStatus.UNKNOWN
+    assert {m.status for m in messages} == {MessageStatus.UNKNOWN}
+    assert campaign.status == CampaignStatus.FAILED and campaign.unknown_messages == 5
+    assert stack.cda.requests == []  # never sent blind
+
+
+async def _age_campaign(stack) -> None:  # type: ignore[no-untyped-def]
+    async with stack.runtime.sessions() as session, session.begin():
+        await session.execute(update(Campaign).values(created_at=utcnow() - timedelta(minutes=5)))

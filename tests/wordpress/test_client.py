@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from disparo.http_server import start_server
 from disparo.providers.base import CredentialsError
 from disparo.wordpress.client import NoDataError, WordPressClient, WordPressError
 from disparo.wordpress.simulator import WordPressSimulator
+from tests.support import SwappableApp, serve_swappable
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -22,24 +23,11 @@ AG = "C20250115093000"
 CDA_CREDS = {"api_url": "https://cda.example.com/api/importar/campanha", "api_key": "chave-cda"}
 
 
-class _Switch:
-    """One loopback server per module; each test swaps in a fresh app behind it."""
-
-    def __init__(self) -> None:
-        self.sim = WordPressSimulator(master_key=KEY)
-        self.app: ASGIApp = self.sim.app
-        self.url = ""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
-
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def switch() -> AsyncIterator[_Switch]:
-    current = _Switch()
-    async with await start_server(current) as server:
-        current.url = server.url
-        yield current
+async def switch() -> AsyncIterator[SwappableApp]:
+    """One loopback server per module; each test swaps in a fresh app behind it."""
+    async with serve_swappable(WordPressSimulator(master_key=KEY).app) as swappable:
+        yield swappable
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -49,14 +37,12 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def sim(switch: _Switch) -> Iterator[WordPressSimulator]:
-    switch.sim = WordPressSimulator(master_key=KEY)
-    switch.app = switch.sim.app
-    yield switch.sim
+def sim(switch: SwappableApp) -> WordPressSimulator:
+    return switch.swap(WordPressSimulator(master_key=KEY))
 
 
 @pytest.fixture
-def wp(switch: _Switch, http: httpx.AsyncClient, sim: WordPressSimulator) -> WordPressClient:
+def wp(switch: SwappableApp, http: httpx.AsyncClient, sim: WordPressSimulator) -> WordPressClient:
     return _client(http, switch.url + "/", KEY)
 
 
@@ -147,7 +133,7 @@ async def test_stream_rows_200_empty_yields_nothing(
 
 
 async def test_stream_rows_wrong_key_401_not_retryable(
-    switch: _Switch, http: httpx.AsyncClient, sim: WordPressSimulator
+    switch: SwappableApp, http: httpx.AsyncClient, sim: WordPressSimulator
 ) -> None:
     sim.seed_campaign(AG, 2)
     wrong = _client(http, switch.url, "chave-errada")
@@ -191,9 +177,10 @@ async def test_stream_rows_wordpress_down_is_retryable(
     assert info.value.retryable and info.value.status == 503
 
 
-async def test_stream_rows_no_master_key_is_retryable(switch: _Switch, wp: WordPressClient) -> None:
-    switch.sim = WordPressSimulator(master_key=None)
-    switch.app = switch.sim.app
+async def test_stream_rows_no_master_key_is_retryable(
+    switch: SwappableApp, wp: WordPressClient
+) -> None:
+    switch.swap(WordPressSimulator(master_key=None))
     with pytest.raises(WordPressError) as info:
         await _rows(wp)
     assert info.value.retryable and info.value.status == 503
@@ -232,7 +219,7 @@ def _raw_app(body: bytes) -> ASGIApp:
     ids=["html", "truncated", "empty", "broken"],
 )
 async def test_stream_rows_invalid_json_not_retryable(
-    switch: _Switch, wp: WordPressClient, sim: WordPressSimulator, body: bytes
+    switch: SwappableApp, wp: WordPressClient, sim: WordPressSimulator, body: bytes
 ) -> None:
     switch.app = _raw_app(body)
     with pytest.raises(WordPressError) as info:
@@ -287,7 +274,7 @@ async def test_fetch_credentials_503_retryable(
 
 
 async def test_fetch_credentials_wrong_key_not_retryable(
-    switch: _Switch, http: httpx.AsyncClient, sim: WordPressSimulator
+    switch: SwappableApp, http: httpx.AsyncClient, sim: WordPressSimulator
 ) -> None:
     sim.set_credentials("cda", CDA_CREDS)
     with pytest.raises(WordPressError) as info:
@@ -311,7 +298,7 @@ async def test_fetch_credentials_connection_refused(http: httpx.AsyncClient, dea
     ids=["not-json", "not-an-object"],
 )
 async def test_fetch_credentials_unusable_body(
-    switch: _Switch, wp: WordPressClient, sim: WordPressSimulator, body: bytes
+    switch: SwappableApp, wp: WordPressClient, sim: WordPressSimulator, body: bytes
 ) -> None:
     switch.app = _raw_app(body)
     with pytest.raises(CredentialsError):
@@ -382,7 +369,7 @@ async def test_post_status_success_false_not_delivered(
 
 
 async def test_post_status_wrong_key_not_retryable(
-    switch: _Switch, http: httpx.AsyncClient, sim: WordPressSimulator
+    switch: SwappableApp, http: httpx.AsyncClient, sim: WordPressSimulator
 ) -> None:
     sim.seed_campaign(AG, 1)
     outcome = await _client(http, switch.url, "chave-errada").post_status(_payload())

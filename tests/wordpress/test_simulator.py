@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -11,11 +11,10 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from starlette.types import Receive, Scope, Send
 
-from disparo.http_server import start_server
 from disparo.wordpress.samples import make_rows, sample_agendamento_id
 from disparo.wordpress.simulator import WordPressSimulator
+from tests.support import SwappableApp, serve_swappable
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -26,35 +25,22 @@ DATA = f"/wp-json/campaigns/v1/data/{AG}"
 WEBHOOK = "/wp-json/webhook-status/v1/update"
 
 
-class _CurrentSim:
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def current() -> AsyncIterator[SwappableApp]:
     """One server per module; each test gets a fresh simulator behind it."""
-
-    def __init__(self) -> None:
-        self.sim = WordPressSimulator(KEY)
-        self.url = ""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.sim.app(scope, receive, send)
+    async with serve_swappable(WordPressSimulator(KEY).app) as swappable:
+        yield swappable
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def current() -> AsyncIterator[_CurrentSim]:
-    switch = _CurrentSim()
-    async with await start_server(switch) as server:
-        switch.url = server.url
-        yield switch
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def client(current: _CurrentSim) -> AsyncIterator[httpx.AsyncClient]:
+async def client(current: SwappableApp) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=current.url, timeout=5) as c:
         yield c
 
 
 @pytest.fixture
-def sim(current: _CurrentSim) -> Iterator[WordPressSimulator]:
-    current.sim = WordPressSimulator(KEY)
-    yield current.sim
+def sim(current: SwappableApp) -> WordPressSimulator:
+    return current.swap(WordPressSimulator(KEY))
 
 
 def _envelope(code: str, message: str, status: int, **data: Any) -> dict[str, Any]:

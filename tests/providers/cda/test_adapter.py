@@ -29,6 +29,7 @@ from disparo.providers.base import (
 )
 from disparo.providers.cda.adapter import CdaCredentials, CdaProvider
 from disparo.providers.http import parse_retry_after
+from tests.support import CDA_EXAMPLE_BODY
 
 API_URL = "https://cda.example.com/api/importar/campanha"
 API_KEY = "chave-exemplo-cda"
@@ -44,18 +45,6 @@ DOIS = Recipient(
 )  # fmt: skip
 BATCH = BatchRequest(agendamento_id="C20250115093000", env_id="1001", sequence=0,
                      recipients=[UM, DOIS])  # fmt: skip
-EXPECTED_BODY = {
-    "chave_api": API_KEY,
-    "codigo_equipe": "1001",
-    "codigo_usuario": "1",
-    "nome": "campanha_1001_1736944200000",
-    "ativo": True,
-    "corpo_mensagem": "Olá, temos uma proposta para o seu contrato.",
-    "mensagens": [
-        "1001;5511900000001;CLIENTE EXEMPLO UM;11111111111;11",
-        "1001;5521900000002;CLIENTE EXEMPLO DOIS;22222222222;22",
-    ],
-}
 CREDS = CdaCredentials(api_url=API_URL, api_key=API_KEY)
 
 
@@ -178,7 +167,7 @@ async def test_send_posts_the_exact_body() -> None:
     assert "authorization" not in request.headers
     assert "x-api-key" not in request.headers
     assert API_KEY not in str(request.url)
-    assert json.loads(request.content) == EXPECTED_BODY
+    assert json.loads(request.content) == CDA_EXAMPLE_BODY
     assert result.reference == "9001"
     assert json.loads(result.response_text)["id_campanha"] == 9001
     assert result.failed_ids == {}

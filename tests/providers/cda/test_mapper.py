@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -117,7 +116,7 @@ def test_clean_field(value: str, expected: str) -> None:
     ],
 )
 def test_line_equipe_fallback(idgis: str, carteira: str, codigo_equipe: str, equipe: str) -> None:
-    recipient = replace(UM, idgis_ambiente=idgis, id_carteira=carteira)
+    recipient = UM._replace(idgis_ambiente=idgis, id_carteira=carteira)
     assert line_for(recipient, codigo_equipe) == (
         f"{equipe};5511900000001;CLIENTE EXEMPLO UM;11111111111;11"
     )
@@ -156,7 +155,7 @@ def test_line_equipe_fallback(idgis: str, carteira: str, codigo_equipe: str, equ
     ],
 )
 def test_line_for(changes: dict[str, Any], expected: str) -> None:
-    line = line_for(replace(UM, **changes), "1001")
+    line = line_for(UM._replace(**changes), "1001")
     assert line == expected
     assert line.count(";") == 4
     assert "\r" not in line and "\n" not in line
@@ -226,8 +225,8 @@ TEMPLATE = json.dumps(
     ],
 )
 def test_corpo_mensagem_from_first_recipient(first_message: str, corpo: str) -> None:
-    first = replace(UM, message=first_message)
-    second = replace(DOIS, message="Mensagem do segundo, ignorada")
+    first = UM._replace(message=first_message)
+    second = DOIS._replace(message="Mensagem do segundo, ignorada")
     body = build_import(KEY, "1001", [first, second], now_ms=NOW_MS)
     assert body["corpo_mensagem"] == corpo
 
@@ -239,7 +238,7 @@ def test_no_recipients_gives_empty_body_and_lines() -> None:
 
 
 def test_lines_keep_recipient_order_and_per_row_equipe() -> None:
-    other_env = replace(DOIS, idgis_ambiente="0", id_carteira="88")
+    other_env = DOIS._replace(idgis_ambiente="0", id_carteira="88")
     body = build_import(KEY, "1001", [UM, other_env], now_ms=NOW_MS)
     assert body["mensagens"] == [
         "1001;5511900000001;CLIENTE EXEMPLO UM;11111111111;11",

@@ -4,65 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from starlette.types import Receive, Scope, Send
 
-from disparo.http_server import start_server
 from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
+from tests.support import CDA_EXAMPLE_BODY, SwappableApp, serve_swappable
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 KEY = "chave-exemplo-cda"
-GOOD: dict[str, Any] = {
-    "chave_api": KEY,
-    "codigo_equipe": "1001",
-    "codigo_usuario": "1",
-    "nome": "campanha_1001_1736944200000",
-    "ativo": True,
-    "corpo_mensagem": "Olá, temos uma proposta para o seu contrato.",
-    "mensagens": [
-        "1001;5511900000001;CLIENTE EXEMPLO UM;11111111111;11",
-        "1001;5521900000002;CLIENTE EXEMPLO DOIS;22222222222;22",
-    ],
-}
+GOOD = CDA_EXAMPLE_BODY
 BAD_KEY = {"sucesso": False, "mensagem": "Chave de API inválida"}
 
 
-class _CurrentSim:
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def current() -> AsyncIterator[SwappableApp]:
     """One server per module; each test gets a fresh simulator behind it."""
-
-    def __init__(self) -> None:
-        self.sim = CdaSimulator(KEY)
-        self.url = ""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.sim.app(scope, receive, send)
+    async with serve_swappable(CdaSimulator(KEY).app) as swappable:
+        yield swappable
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def current() -> AsyncIterator[_CurrentSim]:
-    switch = _CurrentSim()
-    async with await start_server(switch) as server:
-        switch.url = server.url
-        yield switch
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def client(current: _CurrentSim) -> AsyncIterator[httpx.AsyncClient]:
+async def client(current: SwappableApp) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=current.url, timeout=5) as c:
         yield c
 
 
 @pytest.fixture
-def sim(current: _CurrentSim) -> Iterator[CdaSimulator]:
-    current.sim = CdaSimulator(KEY)
-    yield current.sim
+def sim(current: SwappableApp) -> CdaSimulator:
+    return current.swap(CdaSimulator(KEY))
 
 
 _DROP = object()

@@ -1,0 +1,62 @@
+"""Shared test scaffolding: a loopback server with a swappable app, and contract data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from disparo.http_server import start_server
+
+
+class HasApp(Protocol):
+    @property
+    def app(self) -> ASGIApp: ...
+
+
+AppT = TypeVar("AppT", bound=HasApp)
+
+
+class SwappableApp:
+    """An ASGI app that forwards to whatever `.app` is now; `.url` is where it is served.
+
+    Lets a module start one loopback server and give each test a fresh app behind it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.url = ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def swap(self, holder: AppT) -> AppT:
+        """Serve `holder.app` from now on (e.g. a fresh simulator) and return `holder`."""
+        self.app = holder.app
+        return holder
+
+
+@asynccontextmanager
+async def serve_swappable(app: ASGIApp) -> AsyncIterator[SwappableApp]:
+    """Serve a `SwappableApp` (starting with `app`) on loopback until the block ends."""
+    swappable = SwappableApp(app)
+    async with await start_server(swappable) as server:
+        swappable.url = server.url
+        yield swappable
+
+
+# The example import body of CONTRACTS 5.1 (CDA). Copy it before changing it.
+CDA_EXAMPLE_BODY: dict[str, Any] = {
+    "chave_api": "chave-exemplo-cda",
+    "codigo_equipe": "1001",
+    "codigo_usuario": "1",
+    "nome": "campanha_1001_1736944200000",
+    "ativo": True,
+    "corpo_mensagem": "Olá, temos uma proposta para o seu contrato.",
+    "mensagens": [
+        "1001;5511900000001;CLIENTE EXEMPLO UM;11111111111;11",
+        "1001;5521900000002;CLIENTE EXEMPLO DOIS;22222222222;22",
+    ],
+}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -53,12 +54,21 @@ def error_body(
     return body
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     details = []
-    for error in exc.errors():
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            details.append({"field": "body", "message": "o corpo da requisição não é JSON válido"})
+            continue
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
         details.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
     return details
+
+
+def validation_failed(errors: Sequence[Any]) -> BadRequest:
+    """Pydantic's error list as our 400: a string message plus field detail."""
+    details = _field_errors(errors)
+    return BadRequest(_validation_message(details), details=details)
 
 
 def _validation_message(details: list[dict[str, Any]]) -> str:
@@ -66,7 +76,7 @@ def _validation_message(details: list[dict[str, Any]]) -> str:
     if "agendamento_id" in fields:
         return "agendamento_id must be a non-empty string"
     if fields == ["body"]:
-        return "o corpo da requisição deve ser um objeto JSON"
+        return str(details[0]["message"])
     return "; ".join(f"{detail['field']}: {detail['message']}" for detail in details)
 
 
@@ -77,8 +87,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _field_errors(exc)
-        return JSONResponse(error_body(400, _validation_message(details), details), 400)
+        error = validation_failed(exc.errors())
+        return JSONResponse(error_body(400, error.message, error.details), 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

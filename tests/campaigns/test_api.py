@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from disparo.campaigns.models import Campaign, CampaignMessage, CampaignStatus, MessageStatus
 from disparo.devstack import DevStack
@@ -39,8 +40,8 @@ STATUS_FIELDS = {
     "created_at",
 }
 
-# (method, path, status when the key is accepted); one fresh stack per case, so the
-# dispatch is always new and the uuid always unknown.
+# (method, path, status when the key is accepted: the uuid is never known, and a repeated
+# dispatch still answers 202).
 PROTECTED_ROUTES = [
     ("POST", "/campaigns/dispatch", 202),
     ("GET", f"/campaigns/{UNKNOWN_UUID}/status", 404),
@@ -145,6 +146,32 @@ async def insert_messages(
     return [message.id for message in messages]
 
 
+def bad_request_problems(
+    response: httpx.Response, field: str | None, *, with_details: bool = True
+) -> list[str]:
+    """What is wrong with a 400 answer, as text; empty when it is the expected 400.
+    Table tests collect these per case so one failure report names every failing case.
+    `field`: the field `details` must name (None: any); `with_details`: details required."""
+    if response.status_code != 400:
+        return [f"status {response.status_code}: {response.text}"]
+    body = response.json()
+    problems = []
+    if (body.get("statusCode"), body.get("error")) != (400, "Bad Request"):
+        problems.append(f"envelope {body}")
+    if not isinstance(body.get("message"), str) or not body["message"]:
+        problems.append(f"message {body.get('message')!r} is not a non-empty string")
+    details = body.get("details", [])
+    if with_details and (not isinstance(details, list) or not details):
+        problems.append(f"details {details!r} is not a non-empty list")
+        details = []
+    fields = [detail.get("field") for detail in details]
+    if field is not None and field not in fields:
+        problems.append(f"details name {fields}, not {field!r}")
+    if field == "agendamento_id" and body.get("message") != AGENDAMENTO_MESSAGE:
+        problems.append(f"message {body.get('message')!r}")
+    return problems
+
+
 def assert_bad_request(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 400, response.text
     body = dict(response.json())
@@ -153,76 +180,67 @@ def assert_bad_request(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def xfail_on_postgresql(request: pytest.FixtureRequest, db_url: str, reason: str) -> None:
-    if db_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-NUL_BUG = (
-    "src bug: a NUL character reaches PostgreSQL (invalid byte sequence for encoding UTF8) "
-    "and the API answers 500"
-)
-
 # ------------------------------------------------------------------ authentication
 
+REJECTED = {
+    "no-header": ([], MISSING_KEY),
+    "empty-value": ([b"X-API-KEY:"], MISSING_KEY),
+    "blank-value": ([b"X-API-KEY:    "], MISSING_KEY),
+    "bearer-instead": ([f"Authorization: Bearer {API_KEY}".encode()], MISSING_KEY),
+    "other-header-name": ([f"X-API_KEY: {API_KEY}".encode()], MISSING_KEY),
+    "wrong": ([b"X-API-KEY: wrong-key"], WRONG_KEY),
+    "wrong-case-value": ([b"X-API-KEY: TEST-API-KEY"], WRONG_KEY),
+    "prefix-of-key": ([b"X-API-KEY: test-api-ke"], WRONG_KEY),
+    "key-plus-suffix": ([b"X-API-KEY: test-api-keyx"], WRONG_KEY),
+    "inner-spaces": ([b"X-API-KEY: test api key"], WRONG_KEY),
+    "both-keys-joined": ([f"X-API-KEY: {API_KEY},rotated-key".encode()], WRONG_KEY),
+    "outbound-wp-key": ([b"X-API-KEY: wp-master-key"], WRONG_KEY),
+}
 
-@pytest.mark.parametrize(
-    ("header_lines", "expected"),
-    [
-        pytest.param([], MISSING_KEY, id="no-header"),
-        pytest.param([b"X-API-KEY:"], MISSING_KEY, id="empty-value"),
-        pytest.param([b"X-API-KEY:    "], MISSING_KEY, id="blank-value"),
-        pytest.param([f"Authorization: Bearer {API_KEY}".encode()], MISSING_KEY, id="bearer"),
-        pytest.param([b"X-API-KEY: wrong-key"], WRONG_KEY, id="wrong"),
-        pytest.param([b"X-API-KEY: TEST-API-KEY"], WRONG_KEY, id="wrong-case-value"),
-        pytest.param([b"X-API-KEY: test-api-ke"], WRONG_KEY, id="prefix-of-key"),
-        pytest.param([b"X-API-KEY: test-api-keyx"], WRONG_KEY, id="key-plus-suffix"),
-        pytest.param([b"X-API-KEY: test api key"], WRONG_KEY, id="inner-spaces"),
-        pytest.param([b"X-API-KEY: wp-master-key"], WRONG_KEY, id="outbound-wp-key"),
-    ],
-)
-async def test_protected_routes_reject_missing_or_wrong_key(
-    stack_factory: StackFactory, header_lines: list[bytes], expected: dict[str, Any]
-) -> None:
+ACCEPTED = {
+    "canonical": f"X-API-KEY: {API_KEY}".encode(),
+    "lower-case-name": f"x-api-key: {API_KEY}".encode(),
+    "mixed-case-name": f"X-Api-Key: {API_KEY}".encode(),
+    "no-space": f"X-API-KEY:{API_KEY}".encode(),
+    "spaces-around": f"X-API-KEY:    {API_KEY}    ".encode(),
+    "tabs-around": f"X-API-KEY:\t{API_KEY}\t".encode(),
+    "second-key": b"X-API-KEY: rotated-key",
+    "second-key-lower-name-spaces": b"x-api-key:  rotated-key ",
+}
+
+
+async def test_protected_routes_reject_missing_or_wrong_key(stack_factory: StackFactory) -> None:
     stack = await start(stack_factory)
 
-    results = await raw_call_routes(stack, header_lines)
+    results = {case: await raw_call_routes(stack, lines) for case, (lines, _) in REJECTED.items()}
 
-    assert results == {route: (401, expected) for route in results}
-    assert await list_total(stack) == 0  # the rejected dispatch created nothing
-
-
-@pytest.mark.parametrize(
-    "header_line",
-    [
-        pytest.param(f"X-API-KEY: {API_KEY}".encode(), id="canonical"),
-        pytest.param(f"x-api-key: {API_KEY}".encode(), id="lower-case-name"),
-        pytest.param(f"X-Api-Key: {API_KEY}".encode(), id="mixed-case-name"),
-        pytest.param(f"X-API-KEY:{API_KEY}".encode(), id="no-space"),
-        pytest.param(f"X-API-KEY:    {API_KEY}    ".encode(), id="spaces-around"),
-        pytest.param(f"X-API-KEY:\t{API_KEY}\t".encode(), id="tabs-around"),
-        pytest.param(b"X-API-KEY: rotated-key", id="second-key"),
-        pytest.param(b"x-api-key:  rotated-key ", id="second-key-lower-name-spaces"),
-    ],
-)
-async def test_protected_routes_accept_every_configured_key(
-    stack_factory: StackFactory, header_line: bytes
-) -> None:
-    stack = await start(stack_factory)
-
-    results = await raw_call_routes(stack, [header_line])
-
-    assert {route: status for route, (status, _) in results.items()} == {
-        f"{method} {path}": status for method, path, status in PROTECTED_ROUTES
+    assert results == {
+        case: {route: (401, expected) for route in results[case]}
+        for case, (_, expected) in REJECTED.items()
     }
+    assert await list_total(stack) == 0  # no rejected dispatch created anything
+
+
+async def test_protected_routes_accept_every_configured_key(stack_factory: StackFactory) -> None:
+    stack = await start(stack_factory)
+
+    results = {case: await raw_call_routes(stack, [line]) for case, line in ACCEPTED.items()}
+
+    statuses = {f"{method} {path}": status for method, path, status in PROTECTED_ROUTES}
+    assert {
+        case: {route: status for route, (status, _) in routes.items()}
+        for case, routes in results.items()
+    } == dict.fromkeys(ACCEPTED, statuses)
+    assert await list_total(stack) == 1  # every dispatch after the first was a duplicate
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        pytest.param(b"{not json", id="invalid-json"),
+        pytest.param(b'{"agendamento_id": "C20250115093000"}', id="valid"),
         pytest.param(b"{}", id="missing-agendamento"),
         pytest.param(b"[]", id="array"),
+        pytest.param(b"{not json", id="invalid-json"),
     ],
 )
 async def test_authentication_is_checked_before_the_body(
@@ -230,10 +248,7 @@ async def test_authentication_is_checked_before_the_body(
 ) -> None:
     stack = await start(stack_factory)
 
-    assert await raw_request(stack, "POST", "/campaigns/dispatch", [], body) == (
-        401,
-        MISSING_KEY,
-    )
+    assert await raw_request(stack, "POST", "/campaigns/dispatch", [], body) == (401, MISSING_KEY)
 
 
 async def test_public_routes_need_no_key(stack_factory: StackFactory) -> None:
@@ -254,160 +269,146 @@ async def test_public_routes_need_no_key(stack_factory: StackFactory) -> None:
     assert schema.status_code == 200
     # Served at the root: WordPress strips any /api suffix from the URL (CONTRACTS 1.1).
     paths = schema.json()["paths"]
-    assert {
+    assert set(paths) >= {
         "/campaigns/dispatch",
         "/campaigns/{key}/status",
         "/campaigns",
         "/campaigns/{key}/messages",
-    } <= set(paths)
+    }
 
 
 # ------------------------------------------------------------------ dispatch: bad bodies
 
+JSON = "application/json"
 
-@pytest.mark.parametrize(
-    ("content", "field"),
-    [
-        pytest.param(b"{}", "agendamento_id", id="missing"),
-        pytest.param(
-            b'{"cda_credentials": {"api_url": "x", "api_key": "y"}}',
-            "agendamento_id",
-            id="missing-with-credentials",
-        ),
-        pytest.param(b'{"agendamento_id": ""}', "agendamento_id", id="empty"),
-        pytest.param(b'{"agendamento_id": "   "}', "agendamento_id", id="blank"),
-        pytest.param(b'{"agendamento_id": "\\t\\n "}', "agendamento_id", id="whitespace"),
-        pytest.param(b'{"agendamento_id": 123}', "agendamento_id", id="integer"),
-        pytest.param(b'{"agendamento_id": 20250115093000.5}', "agendamento_id", id="float"),
-        pytest.param(b'{"agendamento_id": true}', "agendamento_id", id="boolean"),
-        pytest.param(b'{"agendamento_id": null}', "agendamento_id", id="null"),
-        pytest.param(b'{"agendamento_id": ["C2025"]}', "agendamento_id", id="list"),
-        pytest.param(b'{"agendamento_id": {"id": "C2025"}}', "agendamento_id", id="object"),
-        pytest.param(
-            json.dumps({"agendamento_id": "C" * 101}).encode(), "agendamento_id", id="too-long"
-        ),
-        pytest.param(b'{"AGENDAMENTO_ID": "C20250115093000"}', "agendamento_id", id="wrong-case"),
-        pytest.param(b'[{"agendamento_id": "C20250115093000"}]', "body", id="array-body"),
-        pytest.param(b'"C20250115093000"', "body", id="string-body"),
-        pytest.param(b"42", "body", id="number-body"),
-        pytest.param(b"null", "body", id="null-body"),
-        pytest.param(b"", "body", id="empty-body"),
-        pytest.param(b'{"agendamento_id": ', None, id="truncated-json"),
-        pytest.param(b"agendamento_id=C20250115093000", None, id="form-text"),
-        pytest.param(b"{'agendamento_id': 'C1'}", None, id="single-quotes"),
-    ],
-)
+# case -> (content type, raw body, field the details must name; None: any)
+BAD_BODIES: dict[str, tuple[str, bytes, str | None]] = {
+    "missing": (JSON, b"{}", "agendamento_id"),
+    "missing-with-credentials": (
+        JSON,
+        b'{"cda_credentials": {"api_url": "x", "api_key": "y"}}',
+        "agendamento_id",
+    ),
+    "empty": (JSON, b'{"agendamento_id": ""}', "agendamento_id"),
+    "blank": (JSON, b'{"agendamento_id": "   "}', "agendamento_id"),
+    "whitespace": (JSON, b'{"agendamento_id": "\\t\\n "}', "agendamento_id"),
+    "integer": (JSON, b'{"agendamento_id": 123}', "agendamento_id"),
+    "float": (JSON, b'{"agendamento_id": 20250115093000.5}', "agendamento_id"),
+    "boolean": (JSON, b'{"agendamento_id": true}', "agendamento_id"),
+    "null": (JSON, b'{"agendamento_id": null}', "agendamento_id"),
+    "list": (JSON, b'{"agendamento_id": ["C2025"]}', "agendamento_id"),
+    "object": (JSON, b'{"agendamento_id": {"id": "C2025"}}', "agendamento_id"),
+    "too-long": (JSON, json.dumps({"agendamento_id": "C" * 101}).encode(), "agendamento_id"),
+    "wrong-case-name": (JSON, b'{"AGENDAMENTO_ID": "C20250115093000"}', "agendamento_id"),
+    "array-body": (JSON, b'[{"agendamento_id": "C20250115093000"}]', "body"),
+    "string-body": (JSON, b'"C20250115093000"', "body"),
+    "number-body": (JSON, b"42", "body"),
+    "null-body": (JSON, b"null", "body"),
+    "empty-body": (JSON, b"", "body"),
+    "truncated-json": (JSON, b'{"agendamento_id": ', None),
+    "single-quotes": (JSON, b"{'agendamento_id': 'C20250115093000'}", None),
+    "form-text": (JSON, b"agendamento_id=C20250115093000", None),
+    "form-urlencoded": (
+        "application/x-www-form-urlencoded",
+        b"agendamento_id=C20250115093000",
+        None,
+    ),
+}
+
+
 async def test_dispatch_rejects_bad_bodies_with_a_string_message(
-    stack_factory: StackFactory, content: bytes, field: str | None
+    stack_factory: StackFactory,
 ) -> None:
     stack = await start(stack_factory)
 
+    problems = {}
     async with client(stack) as api:
-        response = await api.post(
-            "/campaigns/dispatch", content=content, headers={"Content-Type": "application/json"}
-        )
+        for case, (content_type, content, field) in BAD_BODIES.items():
+            response = await api.post(
+                "/campaigns/dispatch", content=content, headers={"Content-Type": content_type}
+            )
+            problems[case] = bad_request_problems(response, field)
 
-    body = assert_bad_request(response)
-    details = body["details"]
-    assert isinstance(details, list) and details
-    assert all(isinstance(d["field"], str) and isinstance(d["message"], str) for d in details)
-    if field == "agendamento_id":
-        assert body["message"] == AGENDAMENTO_MESSAGE
-    if field is not None:
-        assert field in [detail["field"] for detail in details]
+    assert {case: found for case, found in problems.items() if found} == {}
     assert await list_total(stack) == 0
 
 
-async def test_dispatch_rejects_a_non_json_content_type(stack_factory: StackFactory) -> None:
+# Unknown first letter, or a provider this build cannot send through yet.
+BAD_PREFIXES = {
+    "unknown-letter": "Z20250115093000",
+    "digit": "120250115093000",
+    "punctuation": "-C20250115093000",
+    "non-ascii": "Ç20250115093000",
+    "known-but-unsupported-W": "W20250115093000",
+    "known-but-unsupported-lower-w": "w20250115093000",
+}
+
+
+async def test_dispatch_rejects_prefixes_it_cannot_serve(stack_factory: StackFactory) -> None:
     stack = await start(stack_factory)
 
-    async with client(stack) as api:
-        response = await api.post(
-            "/campaigns/dispatch",
-            content=b'{"agendamento_id": "C20250115093000"}',
-            headers={"Content-Type": "text/plain"},
-        )
+    answers = {case: await dispatch(stack, value) for case, value in BAD_PREFIXES.items()}
 
-    assert_bad_request(response)
-    assert await list_total(stack) == 0
-
-
-@pytest.mark.parametrize(
-    "agendamento_id",
-    [
-        pytest.param("Z20250115093000", id="unknown-letter"),
-        pytest.param("120250115093000", id="digit"),
-        pytest.param("-C20250115093000", id="punctuation"),
-        pytest.param("Ç20250115093000", id="non-ascii"),
-        pytest.param("W20250115093000", id="known-but-unsupported-W"),
-        pytest.param("w20250115093000", id="known-but-unsupported-lower-w"),
-    ],
-)
-async def test_dispatch_rejects_prefixes_it_cannot_serve(
-    stack_factory: StackFactory, agendamento_id: str
-) -> None:
-    stack = await start(stack_factory)
-
-    body = assert_bad_request(await dispatch(stack, agendamento_id))
-
-    assert body["message"] != AGENDAMENTO_MESSAGE
+    problems = {
+        case: bad_request_problems(response, None, with_details=False)
+        for case, response in answers.items()
+    }
+    assert {case: found for case, found in problems.items() if found} == {}
+    # The id is well formed; its provider is the problem, and the message says so.
+    assert AGENDAMENTO_MESSAGE not in {response.json()["message"] for response in answers.values()}
     assert await list_total(stack) == 0
 
 
 async def test_dispatch_of_an_id_with_a_nul_character_is_a_400(
-    stack_factory: StackFactory, request: pytest.FixtureRequest, db_url: str
+    stack_factory: StackFactory,
 ) -> None:
-    xfail_on_postgresql(request, db_url, NUL_BUG)
     stack = await start(stack_factory)
 
-    # SQLite stores it (202), PostgreSQL cannot (500): neither is a consistent answer.
-    assert_bad_request(await dispatch(stack, "C2025\x000115"))
+    with capture_logs():  # a 500 would render a rich traceback for seconds
+        response = await dispatch(stack, "C2025\x000115")
+
+    assert_bad_request(response)
 
 
 # ------------------------------------------------------------------ dispatch: accepted
 
+EXTRA_FIELDS: dict[str, dict[str, Any]] = {
+    "cda-credentials": {"cda_credentials": {"api_url": "x", "api_key": "y"}},
+    "template": {
+        "otima_rcs_credentials": {"token": "t", "broker_code": "b", "customer_code": "7"},
+        "template_code": "modelo_cobranca_v1",
+        "template_source": "otima_rcs",
+    },
+    "every-credential-object": {
+        "salesforce_credentials": {"client_id": "a", "operacao": "b"},
+        "mkc_credentials": {"client_id": "c"},
+        "rcs_credentials": {"chave_api": "d"},
+        "otima_wpp_credentials": {"token": "e"},
+    },
+    "custom-provider": {
+        "custom_provider_key": "meu_provedor",
+        "custom_provider_data": {"telefone": "5511900000001"},
+        "custom_provider_credentials": {"token": "x"},
+    },
+    "unknown-fields": {"anything": [1, {"nested": None}], "other": None, "n": 1.5},
+    "credentials-as-wrong-types": {"cda_credentials": "x", "template_code": 7},
+}
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        pytest.param({"cda_credentials": {"api_url": "x", "api_key": "y"}}, id="cda-credentials"),
-        pytest.param(
-            {
-                "otima_rcs_credentials": {"token": "t", "broker_code": "b", "customer_code": "7"},
-                "template_code": "modelo_cobranca_v1",
-                "template_source": "otima_rcs",
-            },
-            id="template",
-        ),
-        pytest.param(
-            {
-                "salesforce_credentials": {"client_id": "a", "operacao": "b"},
-                "mkc_credentials": {"client_id": "c"},
-                "rcs_credentials": {"chave_api": "d"},
-                "otima_wpp_credentials": {"token": "e"},
-            },
-            id="every-credential-object",
-        ),
-        pytest.param(
-            {
-                "custom_provider_key": "meu_provedor",
-                "custom_provider_data": {"telefone": "5511900000001"},
-                "custom_provider_credentials": {"token": "x"},
-            },
-            id="custom-provider",
-        ),
-        pytest.param({"anything": [1, {"nested": None}], "other": None}, id="unknown-fields"),
-    ],
-)
+
 async def test_dispatch_accepts_unknown_and_credential_fields(
-    stack_factory: StackFactory, extra: dict[str, Any]
+    stack_factory: StackFactory,
 ) -> None:
     stack = await start(stack_factory)
 
-    response = await dispatch(stack, CAMPAIGN, **extra)
+    answers = {
+        case: await dispatch(stack, f"C2025011509300{index}", **extra)
+        for index, (case, extra) in enumerate(EXTRA_FIELDS.items())
+    }
 
-    assert response.status_code == 202, response.text
-    assert response.json()["message"] == "Campanha adicionada à fila"
+    assert {case: (r.status_code, r.json()["message"]) for case, r in answers.items()} == (
+        dict.fromkeys(EXTRA_FIELDS, (202, "Campanha adicionada à fila"))
+    )
+    assert await list_total(stack) == len(EXTRA_FIELDS)
 
 
 async def test_dispatch_answers_the_contract_bodies(stack_factory: StackFactory) -> None:
@@ -471,38 +472,42 @@ async def test_concurrent_dispatches_create_one_campaign(stack_factory: StackFac
 
 # ------------------------------------------------------------------ status
 
+UNKNOWN_KEYS = {
+    "unknown-uuid": UNKNOWN_UUID,
+    "unknown-uuid-upper": str(uuid.uuid4()).upper(),
+    "unknown-uuid-no-dashes": uuid.uuid4().hex,
+    "unknown-agendamento": "C20990101000000",
+    "known-agendamento-lower-case": CAMPAIGN.lower(),
+    "garbage": "not-a-uuid",
+    "very-long": "x" * 300,
+    "space": "%20",
+    "unicode": "Ç2025",
+}
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(UNKNOWN_UUID, id="unknown-uuid"),
-        pytest.param(str(uuid.uuid4()).upper(), id="unknown-uuid-upper"),
-        pytest.param("C20990101000000", id="unknown-agendamento"),
-        pytest.param("not-a-uuid", id="garbage"),
-        pytest.param("x" * 300, id="very-long"),
-        pytest.param("%20", id="space"),
-    ],
-)
-@pytest.mark.parametrize("route", ["status", "messages"])
-async def test_unknown_campaign_is_a_404(stack_factory: StackFactory, key: str, route: str) -> None:
+
+async def test_unknown_campaign_is_a_404(stack_factory: StackFactory) -> None:
     stack = await start(stack_factory)
     assert (await dispatch(stack, CAMPAIGN)).status_code == 202  # a known one exists
 
+    answers = {}
     async with client(stack) as api:
-        response = await api.get(f"/campaigns/{key}/{route}")
+        for case, key in UNKNOWN_KEYS.items():
+            for route in ("status", "messages"):
+                response = await api.get(f"/campaigns/{key}/{route}")
+                answers[f"{route} {case}"] = (response.status_code, response.json())
 
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert answers == dict.fromkeys(answers, (404, NOT_FOUND))
 
 
 @pytest.mark.parametrize("route", ["status", "messages"])
 async def test_unknown_campaign_with_a_nul_character_is_a_404(
-    stack_factory: StackFactory, request: pytest.FixtureRequest, db_url: str, route: str
+    stack_factory: StackFactory, route: str
 ) -> None:
-    xfail_on_postgresql(request, db_url, NUL_BUG)
     stack = await start(stack_factory)
 
-    async with client(stack) as api:
-        response = await api.get(f"/campaigns/C2025%00/{route}")
+    with capture_logs():  # a 500 would render a rich traceback for seconds
+        async with client(stack) as api:
+            response = await api.get(f"/campaigns/C2025%00/{route}")
 
     assert (response.status_code, response.json()) == (404, NOT_FOUND)
 
@@ -618,73 +623,71 @@ async def seed_list(stack: DevStack) -> None:
 
 ALL_NEWEST_FIRST = ["C3", "C2", "C1", "O1", "G2", "G1"]
 
+# query -> (agendamento ids in order, total, limit, offset)
+LIST_QUERIES: dict[str, tuple[list[str], int, int, int]] = {
+    "": (ALL_NEWEST_FIRST, 6, 50, 0),
+    "?status=QUEUED": (["C3", "C2", "C1"], 3, 50, 0),
+    "?status=COMPLETED": (["G1"], 1, 50, 0),
+    "?status=CANCELLED": ([], 0, 50, 0),
+    "?provider=CDA": (["C3", "C2", "C1"], 3, 50, 0),
+    "?provider=gosac": (["G2", "G1"], 2, 50, 0),
+    "?provider=Rcs_Otima": (["O1"], 1, 50, 0),
+    "?provider=NOAH": ([], 0, 50, 0),
+    "?provider=": (ALL_NEWEST_FIRST, 6, 50, 0),
+    "?provider=gosac&status=FAILED": (["G2"], 1, 50, 0),
+    "?provider=cda&status=FAILED": ([], 0, 50, 0),
+    "?limit=2": (["C3", "C2"], 6, 2, 0),
+    "?limit=2&offset=2": (["C1", "O1"], 6, 2, 2),
+    "?limit=2&offset=4": (["G2", "G1"], 6, 2, 4),
+    "?offset=6": ([], 6, 50, 6),
+    "?limit=1&offset=1&provider=cda": (["C2"], 3, 1, 1),
+    "?limit=500": (ALL_NEWEST_FIRST, 6, 500, 0),
+}
 
-@pytest.mark.parametrize(
-    ("query", "expected", "total", "limit", "offset"),
-    [
-        pytest.param("", ALL_NEWEST_FIRST, 6, 50, 0, id="all"),
-        pytest.param("?status=QUEUED", ["C3", "C2", "C1"], 3, 50, 0, id="status-queued"),
-        pytest.param("?status=COMPLETED", ["G1"], 1, 50, 0, id="status-completed"),
-        pytest.param("?status=CANCELLED", [], 0, 50, 0, id="status-none"),
-        pytest.param("?provider=CDA", ["C3", "C2", "C1"], 3, 50, 0, id="provider"),
-        pytest.param("?provider=gosac", ["G2", "G1"], 2, 50, 0, id="provider-lower"),
-        pytest.param("?provider=Rcs_Otima", ["O1"], 1, 50, 0, id="provider-mixed-case"),
-        pytest.param("?provider=NOAH", [], 0, 50, 0, id="provider-none"),
-        pytest.param("?provider=", ALL_NEWEST_FIRST, 6, 50, 0, id="provider-empty"),
-        pytest.param("?provider=gosac&status=FAILED", ["G2"], 1, 50, 0, id="both"),
-        pytest.param("?limit=2", ["C3", "C2"], 6, 2, 0, id="limit"),
-        pytest.param("?limit=2&offset=2", ["C1", "O1"], 6, 2, 2, id="second-page"),
-        pytest.param("?limit=2&offset=4", ["G2", "G1"], 6, 2, 4, id="last-page"),
-        pytest.param("?offset=6", [], 6, 50, 6, id="past-the-end"),
-        pytest.param("?limit=1&offset=1&provider=cda", ["C2"], 3, 1, 1, id="filtered-page"),
-        pytest.param("?limit=500", ALL_NEWEST_FIRST, 6, 500, 0, id="max-limit"),
-    ],
-)
-async def test_list_campaigns_filters_and_pages(
-    stack_factory: StackFactory,
-    query: str,
-    expected: list[str],
-    total: int,
-    limit: int,
-    offset: int,
-) -> None:
+
+async def test_list_campaigns_filters_and_pages(stack_factory: StackFactory) -> None:
     stack = await start(stack_factory)
     await seed_list(stack)
 
+    found = {}
     async with client(stack) as api:
-        response = await api.get(f"/campaigns{query}")
+        for query in LIST_QUERIES:
+            response = await api.get(f"/campaigns{query}")
+            assert response.status_code == 200, (query, response.text)
+            body = response.json()
+            assert all(set(item) >= STATUS_FIELDS for item in body["items"]), query
+            found[query] = (
+                [item["agendamento_id"] for item in body["items"]],
+                body["total"],
+                body["limit"],
+                body["offset"],
+            )
 
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert [item["agendamento_id"] for item in body["items"]] == expected
-    assert (body["total"], body["limit"], body["offset"]) == (total, limit, offset)
-    for item in body["items"]:
-        assert set(item) >= STATUS_FIELDS
+    assert found == LIST_QUERIES
 
 
-@pytest.mark.parametrize(
-    ("query", "field"),
-    [
-        pytest.param("?status=NOPE", "query.status", id="unknown-status"),
-        pytest.param("?status=", "query.status", id="empty-status"),
-        pytest.param("?limit=0", "query.limit", id="limit-zero"),
-        pytest.param("?limit=-1", "query.limit", id="limit-negative"),
-        pytest.param("?limit=501", "query.limit", id="limit-too-big"),
-        pytest.param("?limit=ten", "query.limit", id="limit-not-a-number"),
-        pytest.param("?offset=-1", "query.offset", id="offset-negative"),
-        pytest.param("?offset=1.5", "query.offset", id="offset-float"),
-    ],
-)
-async def test_list_campaigns_rejects_bad_queries_with_400(
-    stack_factory: StackFactory, query: str, field: str
-) -> None:
+# query -> the field the details must name
+BAD_LIST_QUERIES = {
+    "?status=NOPE": "query.status",
+    "?status=": "query.status",
+    "?limit=0": "query.limit",
+    "?limit=-1": "query.limit",
+    "?limit=501": "query.limit",
+    "?limit=ten": "query.limit",
+    "?offset=-1": "query.offset",
+    "?offset=1.5": "query.offset",
+}
+
+
+async def test_list_campaigns_rejects_bad_queries_with_400(stack_factory: StackFactory) -> None:
     stack = await start(stack_factory)
 
+    problems = {}
     async with client(stack) as api:
-        response = await api.get(f"/campaigns{query}")
+        for query, field in BAD_LIST_QUERIES.items():
+            problems[query] = bad_request_problems(await api.get(f"/campaigns{query}"), field)
 
-    body = assert_bad_request(response)
-    assert field in [detail["field"] for detail in body["details"]]
+    assert {query: found for query, found in problems.items() if found} == {}
 
 
 # ------------------------------------------------------------------ messages

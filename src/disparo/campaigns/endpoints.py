@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from disparo.campaigns import repository
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
@@ -19,7 +20,7 @@ from disparo.campaigns.schemas import (
     MessagePage,
 )
 from disparo.campaigns.service import dispatch
-from disparo.errors import NotFound
+from disparo.errors import NotFound, validation_failed
 from disparo.runtime import Runtime
 from disparo.security import check_api_key
 
@@ -57,8 +58,24 @@ def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> C
     )
 
 
-@router.post("/campaigns/dispatch", status_code=202, response_model=DispatchAccepted)
-async def dispatch_campaign(body: DispatchRequest, rt: RuntimeDep) -> JSONResponse:
+@router.post(
+    "/campaigns/dispatch",
+    status_code=202,
+    response_model=DispatchAccepted,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": DispatchRequest.model_json_schema()}},
+        }
+    },
+)
+async def dispatch_campaign(request: Request, rt: RuntimeDep) -> JSONResponse:
+    # The body is read here, after the API key check: a caller without a key learns
+    # nothing, not even whether its JSON parses.
+    try:
+        body = DispatchRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise validation_failed(exc.errors()) from None
     outcome = await dispatch(rt, body.agendamento_id)
     campaign = outcome.campaign
     accepted = DispatchAccepted(

@@ -26,6 +26,8 @@ ERRORS_SHOWN = 100
 
 async def find_campaign(session: AsyncSession, key: str) -> Campaign | None:
     """`key` is the campaign uuid or its agendamento_id."""
+    if len(key) > 100 or "\x00" in key:
+        return None  # cannot be either; PostgreSQL would refuse the NUL byte outright
     try:
         campaign_id = uuid.UUID(key)
     except ValueError:

@@ -17,7 +17,14 @@ class DispatchRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     agendamento_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, strict=True)
+        str,
+        StringConstraints(
+            strip_whitespace=True,
+            min_length=1,
+            max_length=100,
+            strict=True,
+            pattern=r"^[^\x00-\x1f\x7f]+$",  # no control characters (PostgreSQL refuses NUL)
+        ),
     ]
 
 

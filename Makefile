@@ -1,5 +1,6 @@
 # The two quick-start commands (`make demo`, `make test`) and what they need.
 PYTHON ?= python3.11
+SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -20,6 +21,7 @@ dev: $(STAMP)
 	$(BIN)/disparo dev
 
 test: $(STAMP)
+	scripts/ensure-services.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy

@@ -47,8 +47,12 @@ class Settings(BaseSettings):
     cda_batch_size: int = 100_000
     cda_timeout: float = 120.0
     cda_max_attempts: int = 5
-    retry_base_delay: float = 5.0
-    retry_max_delay: float = 300.0
+    # Backoff of retryable provider failures: 60 s, 120 s, 240 s... like the original jobs.
+    retry_base_delay: float = 60.0
+    retry_max_delay: float = 900.0
+    # Longest a whole provider request may take; a batch still SENDING this long after its
+    # claim (plus a margin) belonged to a worker that died.
+    send_deadline: float = 300.0
 
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from disparo.campaigns.rows import RowChecker, env_id_of, extra_of, normalize_phone
+from disparo.campaigns.rows import RowChecker, env_id_of, extra_of, normalize_phone, text
 
 # ------------------------------------------------------------------ normalize_phone
 
@@ -287,3 +287,20 @@ GEN_C_VARIABLES = {"nome": "CLIENTE EXEMPLO UM", "telefone": "5511900000001"}
 )
 def test_extra_of(row: dict[str, Any], expected: dict[str, Any] | None) -> None:
     assert extra_of(row) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("plain", "plain"),
+        ("com\x00nul", "comnul"),
+        ("acentuação", "acentuação"),
+        ("quebrado \ud800 aqui", "quebrado ? aqui"),
+        ("nul\x00 e ç", "nul e ç"),
+        (77, "77"),
+        (None, ""),
+    ],
+    ids=["ascii", "nul", "accents", "lone-surrogate", "nul-and-accent", "int", "none"],
+)
+def test_text_gives_what_the_database_accepts(value: object, expected: str) -> None:
+    assert text({"f": value}, "f") == expected

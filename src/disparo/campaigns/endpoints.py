@@ -24,6 +24,8 @@ from disparo.errors import NotFound, validation_failed
 from disparo.runtime import Runtime
 from disparo.security import check_api_key
 
+MAX_BIGINT = 2**63 - 1  # larger numbers overflow the database's integers
+
 router = APIRouter(dependencies=[Depends(check_api_key)], tags=["campaigns"])
 
 
@@ -114,7 +116,7 @@ async def list_campaigns(
     status: CampaignStatus | None = None,
     provider: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
 ) -> CampaignPage:
     async with rt.sessions() as session:
         rows, total = await repository.list_campaigns(
@@ -130,7 +132,7 @@ async def list_messages(
     key: str,
     rt: RuntimeDep,
     status: MessageStatus | None = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> MessagePage:
     async with rt.sessions() as session:

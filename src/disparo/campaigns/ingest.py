@@ -27,7 +27,7 @@ from disparo.campaigns.models import (
     ProviderBatch,
 )
 from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
-from disparo.campaigns.rows import RowChecker, env_id_of, extra_of, text
+from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of, extra_of, text
 from disparo.db.base import utcnow
 from disparo.providers.base import CredentialsError, Provider, ProviderCode
 from disparo.queues.jobs import PendingJob, enqueue_all
@@ -42,6 +42,7 @@ COLUMNS = (
     "skip_reason", "created_at",
 )  # fmt: skip
 SQLITE_CHUNK = 2_000
+NOT_AN_OBJECT = CheckedRow("", "linha não é um objeto JSON")
 
 
 class ValidationFailed(Exception):
@@ -82,7 +83,7 @@ async def run_dispatch(rt: Runtime, campaign_id: uuid.UUID, *, last_attempt: boo
     try:
         if provider is None:
             raise ValidationFailed(f"Fornecedor {campaign.provider} não é atendido pelo disparo")
-        jobs = await _ingest(rt, campaign_id, provider)
+        jobs = await _ingest(rt, campaign_id, campaign.agendamento_id, provider)
     except (ValidationFailed, NoDataError) as exc:
         await _fail(rt, campaign_id, "erro_validacao", str(exc))
     except CredentialsError as exc:
@@ -93,6 +94,14 @@ async def run_dispatch(rt: Runtime, campaign_id: uuid.UUID, *, last_attempt: boo
             raise
         status = "erro_credenciais" if exc.phase == "credenciais" else "erro_validacao"
         await _fail(rt, campaign_id, status, exc.message)
+    except Exception as exc:
+        # A database error, a bug: retried like a WordPress outage, and on the last attempt
+        # the campaign fails loudly instead of staying QUEUED with nobody knowing why.
+        if not last_attempt:
+            log.exception("dispatch.crashed", retrying=True)
+            raise
+        log.exception("dispatch.crashed", retrying=False)
+        await _fail(rt, campaign_id, "erro_validacao", f"erro ao processar os dados: {exc!r}")
     else:
         await enqueue_all(rt.queues, jobs)
 
@@ -101,8 +110,19 @@ async def _fail(rt: Runtime, campaign_id: uuid.UUID, webhook_status: str, reason
     log.warning("dispatch.failed", webhook_status=webhook_status, reason=reason)
     async with rt.sessions() as session, session.begin():
         campaign = await _locked_campaign(session, campaign_id)
+        if not await _still_unplanned(session, campaign):
+            return  # another run got further meanwhile: its outcome stands
         jobs = await fail_campaign(session, rt.settings, campaign, webhook_status, reason)
     await enqueue_all(rt.queues, jobs)
+
+
+async def _still_unplanned(session: AsyncSession, campaign: Campaign) -> bool:
+    if campaign.status != CampaignStatus.QUEUED:
+        return False
+    planned = await session.scalar(
+        select(ProviderBatch.id).where(ProviderBatch.campaign_id == campaign.id).limit(1)
+    )
+    return planned is None
 
 
 async def _locked_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaign:
@@ -113,29 +133,36 @@ async def _locked_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Cam
     return campaign
 
 
-async def _ingest(rt: Runtime, campaign_id: uuid.UUID, provider: Provider) -> list[PendingJob]:
+async def _ingest(
+    rt: Runtime, campaign_id: uuid.UUID, agendamento_id: str, provider: Provider
+) -> list[PendingJob]:
     started = utcnow()
-    async with rt.sessions() as session, session.begin():
-        campaign = await _locked_campaign(session, campaign_id)
-        if campaign.status != CampaignStatus.QUEUED:
-            return []
-        rows = rt.wordpress.stream_rows(campaign.agendamento_id)
-        try:
-            first = await anext(rows, None)
-            if first is None:
-                raise NoDataError("WordPress devolveu uma lista vazia para este agendamento")
-            env_id = env_id_of(first)
-            if not env_id:
-                raise ValidationFailed("a primeira linha não tem idgis_ambiente nem id_carteira")
-            await _check_credentials(rt, provider, env_id)
+    rows = rt.wordpress.stream_rows(agendamento_id)
+    try:
+        # First row and credentials before the write transaction: on SQLite that holds the
+        # one write lock, and the API should not wait for WordPress through it.
+        first = await anext(rows, None)
+        if first is None:
+            raise NoDataError("WordPress devolveu uma lista vazia para este agendamento")
+        if not isinstance(first, dict):
+            raise ValidationFailed("a primeira linha devolvida pelo WordPress não é um objeto")
+        env_id = env_id_of(first)
+        if not env_id:
+            raise ValidationFailed("a primeira linha não tem idgis_ambiente nem id_carteira")
+        await _check_credentials(rt, provider, env_id)
+        async with rt.sessions() as session, session.begin():
+            campaign = await _locked_campaign(session, campaign_id)
+            if not await _still_unplanned(session, campaign):
+                return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
             records = _records(
                 _chain(first, rows), campaign.id, tally, started, provider.needs_row_extra
             )
             await _bulk_insert(session, records)
-        finally:
-            await rows.aclose()
-        jobs = await _plan(session, rt, campaign, env_id, tally)
+            campaign.body_text = text(first, "mensagem")
+            jobs = await _plan(session, rt, campaign, env_id, tally)
+    finally:
+        await rows.aclose()
     log.info(
         "dispatch.ingested",
         recipients=tally.total,
@@ -152,24 +179,24 @@ async def _check_credentials(rt: Runtime, provider: Provider, env_id: str) -> No
     provider.parse_credentials(raw)
 
 
-async def _chain(
-    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
-) -> AsyncIterator[dict[str, Any]]:
+async def _chain(first: dict[str, Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
     yield first
     async for row in rest:
         yield row
 
 
 async def _records(
-    rows: AsyncIterator[dict[str, Any]],
+    rows: AsyncIterator[Any],
     campaign_id: uuid.UUID,
     tally: IngestTally,
     now: datetime,
     keep_extra: bool,
 ) -> AsyncIterator[tuple[Any, ...]]:
     checker = RowChecker()
-    async for row in rows:
-        checked = checker.check(row)
+    async for item in rows:
+        # Anything but an object cannot be a recipient; it is kept, SKIPPED, not dropped.
+        row = item if isinstance(item, dict) else {}
+        checked = checker.check(row) if row else NOT_AN_OBJECT
         index = tally.total
         tally.total += 1
         if checked.skip_reason is None:

@@ -88,6 +88,8 @@ class Campaign(Base):
     skipped_messages: Mapped[int] = mapped_column(Integer, default=0)
     unknown_messages: Mapped[int] = mapped_column(Integer, default=0)
     error_message: Mapped[str | None] = mapped_column(Text)
+    # The first WordPress row's text: one body for every batch of one-body providers.
+    body_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -82,7 +82,10 @@ async def mark_processing(
 
 
 async def finish_if_done(
-    session: AsyncSession, settings: Settings, campaign: Campaign
+    session: AsyncSession,
+    settings: Settings,
+    campaign: Campaign,
+    failure_webhook: str = "erro_envio",
 ) -> list[PendingJob]:
     """Close the campaign once no batch is open. The caller holds the campaign row lock, so
     two batches finishing together cannot both miss (or both take) the last word."""
@@ -105,7 +108,7 @@ async def finish_if_done(
     else:
         campaign.status = CampaignStatus.FAILED
         campaign.error_message = campaign.error_message or "Nenhuma mensagem aceita pelo fornecedor"
-        webhook_status = "erro_envio"
+        webhook_status = failure_webhook
     last = await session.scalar(
         select(ProviderBatch.response)
         .where(ProviderBatch.campaign_id == campaign.id, ProviderBatch.response.is_not(None))

@@ -38,10 +38,16 @@ def normalize_phone(raw: object) -> str | None:
 
 
 def text(row: Mapping[str, Any], name: str) -> str:
+    """A row field as text the database and the providers accept."""
     value = row.get(name)
     if value is None:
         return ""
-    return value if isinstance(value, str) else str(value)
+    if not isinstance(value, str):
+        return str(value)
+    if value.isascii():
+        return value.replace("\x00", "") if "\x00" in value else value
+    # PostgreSQL refuses NUL; a lone surrogate (a broken \ud800 escape) cannot be UTF-8.
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def env_id_of(row: Mapping[str, Any]) -> str:

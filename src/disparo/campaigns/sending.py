@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, cast
 
 import structlog
 from sqlalchemy import CursorResult, Update, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
@@ -72,16 +75,33 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     try:
         raw = await rt.wordpress.fetch_credentials(provider.credentials_path, campaign.env_id or "")
         credentials = provider.parse_credentials(raw)
-    except CredentialsError as exc:
-        await _finish_batch(rt, campaign_id, sequence, BatchStatus.FAILED, exc.message, claim=True)
-        return
-    except WordPressError as exc:
-        await _release(rt, campaign_id, sequence, exc.message, retry_after=None, claimed=False)
+    except (CredentialsError, WordPressError) as exc:
+        await _credentials_failed(rt, campaign_id, sequence, exc)
         return
     recipients = await _claim(rt, campaign_id, sequence)
     if recipients is None:
         return
     await _send_claimed(rt, provider, credentials, campaign, sequence, recipients)
+
+
+async def _credentials_failed(
+    rt: Runtime, campaign_id: uuid.UUID, sequence: int, exc: CredentialsError | WordPressError
+) -> None:
+    """Nothing was sent. WordPress down: try later. Anything else (no credentials, a wrong
+    key refused with 401): the batch fails and WordPress hears erro_credenciais."""
+    if isinstance(exc, WordPressError) and exc.retryable:
+        await _release(rt, campaign_id, sequence, exc.message, retry_after=None, claimed=False)
+        return
+    log.error("send.credentials_failed", error=exc.message)
+    await _finish_batch(
+        rt,
+        campaign_id,
+        sequence,
+        BatchStatus.FAILED,
+        exc.message,
+        claim=True,
+        failure_webhook="erro_credenciais",
+    )
 
 
 async def _send_claimed(
@@ -92,10 +112,24 @@ async def _send_claimed(
     sequence: int,
     recipients: list[Recipient],
 ) -> None:
-    request = BatchRequest(campaign.agendamento_id, campaign.env_id or "", sequence, recipients)
+    request = BatchRequest(
+        campaign.agendamento_id,
+        campaign.env_id or "",
+        sequence,
+        recipients,
+        campaign_text=campaign.body_text or "",
+    )
     log.info("send.request", recipients=len(recipients))
     try:
-        result = await provider.send(rt.http, credentials, request)
+        # A total deadline, well inside the reconciler's stale limit: httpx timeouts are per
+        # phase, so a slow upload plus a slow answer could otherwise outlive it.
+        async with asyncio.timeout(rt.settings.send_deadline):
+            result = await provider.send(rt.http, credentials, request)
+    except TimeoutError:
+        reason = f"sem resposta completa em {rt.settings.send_deadline:.0f} s; o fornecedor "
+        reason += "pode ter recebido o lote"
+        log.error("send.deadline_exceeded")
+        await _finish_batch(rt, campaign.id, sequence, BatchStatus.UNKNOWN, reason)
     except RetryableError as exc:
         log.warning("send.retryable", error=exc.message, status=exc.status_code)
         await _release(rt, campaign.id, sequence, exc.message, exc.retry_after, claimed=True)
@@ -112,7 +146,23 @@ async def _send_claimed(
         await _finish_batch(rt, campaign.id, sequence, BatchStatus.UNKNOWN, reason)
     else:
         log.info("send.accepted", reference=result.reference, rejected=len(result.failed_ids))
-        await _record_sent(rt, campaign.id, sequence, result, len(recipients))
+        await _with_db_retries(
+            lambda: _record_sent(rt, campaign.id, sequence, result, len(recipients))
+        )
+
+
+async def _with_db_retries(write: Callable[[], Awaitable[None]], tries: int = 4) -> None:
+    """The provider has answered: a database blip must not turn a known outcome into an
+    unknown one, so the write is tried again for a few seconds."""
+    for attempt in range(1, tries + 1):
+        try:
+            await write()
+            return
+        except (DBAPIError, OSError):
+            if attempt == tries:
+                raise
+            log.warning("send.outcome_write_retry", attempt=attempt)
+            await asyncio.sleep(attempt)
 
 
 async def _batch(
@@ -226,8 +276,10 @@ async def _finish_batch(
     reason: str,
     *,
     claim: bool = False,
+    failure_webhook: str = "erro_envio",
 ) -> None:
-    """End a batch FAILED or UNKNOWN: every pending message of it takes that outcome."""
+    """End a batch FAILED or UNKNOWN: every pending message of it takes that outcome.
+    `claim`: the batch was never claimed (nothing was sent), so it is still PENDING."""
     message_status = (
         MessageStatus.UNKNOWN if status == BatchStatus.UNKNOWN else MessageStatus.FAILED
     )
@@ -255,7 +307,7 @@ async def _finish_batch(
         else:
             campaign.failed_messages += count
         campaign.error_message = reason
-        jobs += await finish_if_done(session, rt.settings, campaign)
+        jobs += await finish_if_done(session, rt.settings, campaign, failure_webhook)
     await enqueue_all(rt.queues, jobs)
 
 
@@ -304,7 +356,14 @@ async def _release(
         await enqueue_all(rt.queues, [job])
         return
     await _finish_batch(
-        rt, campaign_id, sequence, BatchStatus.FAILED, f"{reason} (tentativas esgotadas)"
+        rt,
+        campaign_id,
+        sequence,
+        BatchStatus.FAILED,
+        f"{reason} (tentativas esgotadas)",
+        claim=not claimed,
+        # Never claimed: the credentials could not be fetched, nothing was sent.
+        failure_webhook="erro_envio" if claimed else "erro_credenciais",
     )
 
 

@@ -63,11 +63,8 @@ async def dispatch(rt: Runtime, agendamento_id: str) -> DispatchOutcome:
         agendamento_id=agendamento_id,
         provider=provider,
     )
-    try:
-        await enqueue_all(rt.queues, [dispatch_job(rt.settings, campaign)])
-    except Exception:
-        # The row is committed: the reconciler will enqueue it when Redis is back.
-        log.exception("dispatch.enqueue_failed", agendamento_id=agendamento_id)
+    # Committed: if Redis is down now, the reconciler enqueues it when Redis is back.
+    await enqueue_all(rt.queues, [dispatch_job(rt.settings, campaign)])
     return DispatchOutcome(campaign, created=True)
 
 

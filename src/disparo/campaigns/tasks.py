@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from redis.exceptions import LockError
 
 from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.sending import run_send
 from disparo.queues.names import QueueName
 from disparo.queues.reconciler import reconcile
 from disparo.runtime import Runtime
-from disparo.wordpress.webhooks import deliver_pending
+from disparo.wordpress.webhooks import WebhookNotDelivered, deliver_pending
 
 Handler = Callable[[Runtime, Any], Awaitable[None]]
 
@@ -35,10 +37,22 @@ async def handle_send(rt: Runtime, job: Any) -> None:
 
 
 async def handle_webhooks(rt: Runtime, job: Any) -> None:
-    async with rt.sessions() as session:
-        await deliver_pending(
-            session, rt.wordpress, _campaign_id(job), last_attempt=is_last_attempt(job)
-        )
+    campaign_id = _campaign_id(job)
+    # One deliverer per campaign across all worker processes, or two could post the same
+    # status, or a slow `processando` could land after `enviado`.
+    lock = rt.queues.lock(f"webhooks:{campaign_id}", timeout_s=rt.settings.webhook_timeout * 4)
+    if not await lock.acquire(blocking=False):
+        if is_last_attempt(job):
+            return  # the holder delivers what is pending, this one's included
+        raise WebhookNotDelivered("outro worker está entregando os webhooks desta campanha")
+    try:
+        async with rt.sessions() as session:
+            await deliver_pending(
+                session, rt.wordpress, campaign_id, last_attempt=is_last_attempt(job)
+            )
+    finally:
+        with contextlib.suppress(LockError):  # expired while WordPress was slow: harmless
+            await lock.release()
 
 
 async def handle_maintenance(rt: Runtime, job: Any) -> None:

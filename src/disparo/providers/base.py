@@ -123,6 +123,9 @@ class BatchRequest:
     env_id: str
     sequence: int
     recipients: Sequence[Recipient]
+    # The campaign's first WordPress row's text: the body of providers that take one body
+    # for all recipients, the same for every batch.
+    campaign_text: str = ""
 
 
 @dataclass(slots=True)

@@ -11,6 +11,9 @@ import httpx
 from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
 
 MAX_BODY_TEXT = 12_000
+# A proxy in front of the provider answering "bad gateway"/"gateway timeout" may have passed
+# the request on: the provider could have imported it, so these are not resent blind.
+GATEWAY_TIMEOUTS = frozenset({502, 504})
 # A provider asking for more than an hour is capped: the batch is re-checked then anyway.
 MAX_RETRY_AFTER = 3600.0
 
@@ -48,6 +51,12 @@ def raise_for_outcome(response: httpx.Response) -> None:
         return
     text = body_text(response)
     message = f"HTTP {status}: {text[:300]}" if text else f"HTTP {status}"
+    if status in GATEWAY_TIMEOUTS:
+        raise OutcomeUnknownError(
+            f"{message} (um gateway desistiu de esperar; o fornecedor pode ter recebido o lote)",
+            status_code=status,
+            body=text,
+        )
     if status in (408, 429) or status >= 500:
         raise RetryableError(
             message,

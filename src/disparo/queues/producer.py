@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bullmq import Queue
+from redis.asyncio.lock import Lock
 
 from disparo.queues.connection import bullmq_redis_url
 from disparo.queues.names import QueueName
@@ -61,6 +62,11 @@ class JobQueues:
         state = await self.queue(name).getJobState(job_id)
         if state in ("completed", "failed"):
             await self.queue(name).remove(job_id)
+
+    def lock(self, name: str, timeout_s: float) -> Lock:
+        """A lock shared by every worker process (Redis), expiring if its holder dies."""
+        client = self.queue(QueueName.MAINTENANCE).client
+        return Lock(client, f"{self._prefix}:disparo-lock:{name}", timeout=timeout_s)
 
     async def close(self) -> None:
         for queue in self._queues.values():

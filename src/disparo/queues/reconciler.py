@@ -103,7 +103,7 @@ async def _pending_webhooks(rt: Runtime) -> list[PendingJob]:
 async def _expire_stale_sends(rt: Runtime) -> int:
     from disparo.campaigns.sending import expire_stale_send
 
-    limit = timedelta(seconds=rt.settings.cda_timeout) + STALE_SEND_MARGIN
+    limit = timedelta(seconds=rt.settings.send_deadline) + STALE_SEND_MARGIN
     async with rt.sessions() as session:
         rows = await session.execute(
             select(ProviderBatch.campaign_id, ProviderBatch.sequence).where(

@@ -77,9 +77,9 @@ class WordPressClient:
         self._credentials_timeout = credentials_timeout
         self._webhook_timeout = webhook_timeout
 
-    async def stream_rows(self, agendamento_id: str) -> AsyncGenerator[dict[str, Any], None]:
-        """Yield the agendamento's rows one by one while the body is still arriving, so that
-        a million-row campaign never sits in memory as one parsed document."""
+    async def stream_rows(self, agendamento_id: str) -> AsyncGenerator[Any, None]:
+        """Yield the agendamento's rows (normally objects) one by one while the body is still
+        arriving, so that a million-row campaign never sits in memory as one document."""
         url = f"{self._base}/campaigns/v1/data/{quote(agendamento_id, safe='')}"
         try:
             async with self._http.stream(
@@ -145,7 +145,7 @@ class WordPressClient:
         return WebhookOutcome(False, status in (408, 413, 429) or status >= 500, detail)
 
 
-async def _parse_rows(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+async def _parse_rows(response: httpx.Response) -> AsyncIterator[Any]:
     chunks = response.aiter_bytes()
     head = b""
     async for chunk in chunks:
@@ -156,8 +156,7 @@ async def _parse_rows(response: httpx.Response) -> AsyncIterator[dict[str, Any]]
     prefix = "data.item" if head.lstrip()[:1] == b"{" else "item"
     try:
         async for row in ijson.items_async(_PeekedStream(head, chunks), prefix, use_float=True):
-            if isinstance(row, dict):
-                yield row
+            yield row  # non-objects too: the caller records them as SKIPPED
     except ijson.JSONError as exc:
         raise WordPressError(f"WordPress devolveu dados que não são JSON válido: {exc}") from exc
 

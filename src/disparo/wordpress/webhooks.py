@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,8 @@ from disparo.db.base import utcnow
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import QueueName, webhook_job_id
 from disparo.wordpress.client import WordPressClient
+
+log = structlog.get_logger(__name__)
 
 RESPOSTA_MAX = 12_000
 PROGRESSO_MAX = 2_048
@@ -106,5 +109,13 @@ async def deliver_pending(
             raise WebhookNotDelivered(outcome.detail)
         else:
             entry.status = OutboxStatus.FAILED
+            # 401 means our key is wrong: WordPress rows stay `pendente` until someone looks.
+            log.error(
+                "webhook.undeliverable",
+                agendamento_id=entry.agendamento_id,
+                status=entry.payload.get("status"),
+                detail=outcome.detail,
+                attempts=entry.attempts,
+            )
         await session.commit()
     return delivered

@@ -207,12 +207,21 @@ async def test_send_4xx_is_rejected(status: int) -> None:
     assert str(status) in info.value.message
 
 
-@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 500, 503])
 async def test_send_retryable_statuses(status: int) -> None:
     with pytest.raises(RetryableError) as info:
         await _send(lambda _: httpx.Response(status, json={"sucesso": False}))
     assert info.value.status_code == status
     assert info.value.retry_after is None
+
+
+@pytest.mark.parametrize("status", [502, 504])
+async def test_send_gateway_failures_leave_the_outcome_unknown(status: int) -> None:
+    """A proxy's bad gateway / gateway timeout may have passed the import on: never resent."""
+    with pytest.raises(OutcomeUnknownError) as info:
+        await _send(lambda _: httpx.Response(status, json={"sucesso": False}))
+    assert info.value.status_code == status
+    assert not isinstance(info.value, RetryableError)
 
 
 async def test_send_429_honours_retry_after_seconds() -> None:

@@ -54,7 +54,11 @@ class CdaProvider:
         self, client: httpx.AsyncClient, credentials: CdaCredentials, batch: BatchRequest
     ) -> SendResult:
         body = build_import(
-            credentials.api_key, batch.env_id, batch.recipients, now_ms=int(time.time() * 1000)
+            credentials.api_key,
+            batch.env_id,
+            batch.recipients,
+            now_ms=int(time.time() * 1000),
+            campaign_text=batch.campaign_text or None,
         )
         response = await post_json(
             client, credentials.api_url, orjson.dumps(body), timeout=self._timeout

@@ -27,9 +27,17 @@ def line_for(recipient: Recipient, codigo_equipe: str) -> str:
 
 
 def build_import(
-    api_key: str, codigo_equipe: str, recipients: Sequence[Recipient], now_ms: int
+    api_key: str,
+    codigo_equipe: str,
+    recipients: Sequence[Recipient],
+    now_ms: int,
+    campaign_text: str | None = None,
 ) -> CdaImportBody:
-    body_text = free_text(recipients[0].message) if recipients else ""
+    """`campaign_text`: the campaign's first row's text (5.1: one body for all batches);
+    without it, the first recipient's."""
+    if campaign_text is None:
+        campaign_text = recipients[0].message if recipients else ""
+    body_text = free_text(campaign_text)
     return {
         "chave_api": api_key,
         "codigo_equipe": codigo_equipe,

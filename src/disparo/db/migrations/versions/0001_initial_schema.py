@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("skipped_messages", sa.Integer(), nullable=False),
         sa.Column("unknown_messages", sa.Integer(), nullable=False),
         sa.Column("error_message", sa.Text(), nullable=True),
+        sa.Column("body_text", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),

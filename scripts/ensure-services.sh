@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The tests talk to a real PostgreSQL (127.0.0.1:5432, user postgres, trust auth) and a real
+# Redis (127.0.0.1:6379). Start them when they are down, with the commands of this kind of
+# machine (Debian packages); elsewhere, say what is missing instead of failing later.
+set -euo pipefail
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }
+
+wait_for() {  # name, check
+  for _ in $(seq 30); do "$2" && return 0; sleep 1; done
+  echo "ensure-services: $1 did not come up" >&2
+  return 1
+}
+
+if ! pg_up; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    echo "ensure-services: starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    wait_for PostgreSQL pg_up
+  else
+    echo "ensure-services: no PostgreSQL on 127.0.0.1:5432 and none to start here" >&2
+    echo "  (set DISPARO_TEST_PG_URL to an admin URL of a server that can create databases)" >&2
+    exit 1
+  fi
+fi
+
+if ! redis_up; then
+  if command -v redis-server >/dev/null; then
+    echo "ensure-services: starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+      --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    wait_for Redis redis_up
+  else
+    echo "ensure-services: no Redis on 127.0.0.1:6379 and no redis-server to start" >&2
+    exit 1
+  fi
+fi

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from disparo.campaigns.endpoints import router as campaigns_router
 from disparo.config import Settings, get_settings
 from disparo.errors import install_error_handlers
+from disparo.health import check_database, check_redis
 from disparo.logs import configure_logging
 from disparo.runtime import Runtime, open_runtime
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -50,28 +52,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @app.get("/ready", tags=["ops"])
     async def ready(request: Request) -> JSONResponse:
         rt: Runtime = request.app.state.runtime
-        checks = {"database": await _check_db(rt), "redis": await _check_redis(rt)}
+        checks = {"database": await check_database(rt), "redis": await check_redis(rt)}
+        if any(value != "ok" for value in checks.values()):
+            log.warning("api.not_ready", **checks)
+        # Only the kind of error goes out: /ready answers anyone, the details stay in the log.
+        checks = {name: value.split(":")[0] for name, value in checks.items()}
         ok = all(value == "ok" for value in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
 
     return app
-
-
-async def _check_db(rt: Runtime) -> str:
-    try:
-        async with rt.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        return f"error: {type(exc).__name__}"
-    return "ok"
-
-
-async def _check_redis(rt: Runtime) -> str:
-    client = aioredis.Redis.from_url(rt.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        await client.ping()  # type: ignore[misc]
-    except Exception as exc:
-        return f"error: {type(exc).__name__}"
-    finally:
-        await client.aclose()
-    return "ok"

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from disparo.config import Settings, get_settings
 from disparo.logs import configure_logging
@@ -60,15 +61,25 @@ def worker(
 
 
 async def _run_worker(settings: Settings, queues: list[QueueName]) -> None:
+    from disparo.health import problems
     from disparo.queues.worker import run_workers
     from disparo.runtime import open_runtime
 
     runtime = await open_runtime(settings)
-    stop = _stop_on_signals()
     try:
-        await run_workers(runtime, queues, stop)
+        found = await problems(runtime)
+        if found:
+            _fail("o worker não pode começar", found)
+        await run_workers(runtime, queues, _stop_on_signals())
     finally:
         await runtime.close()
+
+
+def _fail(what: str, problems: list[str]) -> None:
+    console.print(f"[red bold]{what}:[/]")
+    for problem in problems:
+        console.print(f"  - {problem}")
+    raise typer.Exit(1)
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -85,8 +96,11 @@ def migrate() -> None:
     from disparo.db.migrate import upgrade_sync
 
     settings = get_settings()
-    upgrade_sync(settings.sqlalchemy_url)
-    console.print(f"[green]schema up to date[/] ({_safe_url(settings.sqlalchemy_url)})")
+    try:
+        upgrade_sync(settings.sqlalchemy_url)
+    except (OSError, DBAPIError) as exc:
+        _fail("migrate falhou", [f"{settings.safe_database_url}: {exc}".splitlines()[0]])
+    console.print(f"[green]schema up to date[/] ({settings.safe_database_url})")
 
 
 @app.command()
@@ -125,7 +139,7 @@ async def _dev(settings: Settings, port: int, wordpress_port: int, cda_port: int
     table.add_row("X-API-KEY", stack.api_key)
     table.add_row("WordPress simulator", stack.wordpress_server.url)
     table.add_row("CDA simulator", stack.cda_server.url)
-    table.add_row("database", _safe_url(stack.settings.sqlalchemy_url))
+    table.add_row("database", stack.settings.safe_database_url)
     table.add_row("redis", stack.runtime.redis_url)
     console.print(table)
     console.print(
@@ -216,12 +230,6 @@ def _print_summary(
     table.add_row("requests received by the CDA simulator", str(requests))
     table.add_row("webhooks received by WordPress", ", ".join(str(w["status"]) for w in webhooks))
     console.print(table)
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def main() -> None:

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         return self.api_keys[0].get_secret_value() if self.api_keys else ""
 
     @property
+    def safe_database_url(self) -> str:
+        """The database URL with its password hidden, for messages and logs."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.sqlalchemy_url).render_as_string(hide_password=True)
+
+    @property
     def sqlalchemy_url(self) -> str:
         return to_async_url(self.database_url or f"sqlite:///{self.data_dir}/disparo.sqlite3")
 

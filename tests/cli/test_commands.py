@@ -81,3 +81,30 @@ def test_migrate_then_serve_answers_health_and_ready(tmp_path: Path, redis_prefi
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_worker_says_what_it_cannot_reach_and_exits_1(tmp_path: Path) -> None:
+    env = _clean_env(
+        DISPARO_DATABASE_URL="postgresql://postgres:segredo@127.0.0.1:1/nowhere",
+        DISPARO_REDIS_URL="redis://127.0.0.1:1/0",
+        COLUMNS="200",
+    )
+    result = subprocess.run(
+        [DISPARO, "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "o worker não pode começar" in result.stdout
+    assert "banco de dados (postgresql+asyncpg://postgres:***@127.0.0.1:1/nowhere)" in result.stdout
+    assert "Redis (redis://127.0.0.1:1/0)" in result.stdout
+    assert "segredo" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_migrate_says_what_it_cannot_reach_and_exits_1() -> None:
+    env = _clean_env(DISPARO_DATABASE_URL="postgresql://postgres@127.0.0.1:1/x", COLUMNS="200")
+    result = subprocess.run(
+        [DISPARO, "migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "migrate falhou" in result.stdout and "127.0.0.1:1" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

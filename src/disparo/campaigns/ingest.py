@@ -60,7 +60,7 @@ class IngestTally:
 
     def place(self) -> int:
         """The batch of the next valid recipient (batches fill in row order)."""
-        sequence = sum(self.batch_counts) // self.batch_size
+        sequence = (self.total - self.skipped - 1) // self.batch_size
         if sequence == len(self.batch_counts):
             self.batch_counts.append(0)
         self.batch_counts[sequence] += 1

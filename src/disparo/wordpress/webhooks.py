@@ -97,6 +97,9 @@ async def deliver_pending(
     ).all()
     delivered = 0
     for entry in pending:
+        structlog.contextvars.bind_contextvars(
+            agendamento_id=entry.agendamento_id, provider=entry.payload.get("provider")
+        )
         outcome = await wordpress.post_status(entry.payload)
         entry.attempts += 1
         entry.last_error = None if outcome.delivered else outcome.detail

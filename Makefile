@@ -22,8 +22,8 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-services.sh
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 

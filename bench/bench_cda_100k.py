@@ -21,13 +21,13 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 from pydantic import SecretStr
 
 from disparo.app import create_app
 from disparo.config import Settings
 from disparo.db.migrate import upgrade
+from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
 from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
 from disparo.runtime import open_runtime
@@ -45,33 +45,17 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-async def fresh_database(admin_url: str) -> str:
-    name = f"disparo_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
-
-
-async def drop_database(admin_url: str, url: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     disparo = Path(sys.executable).with_name("disparo")
-    return subprocess.Popen(
-        [str(disparo), "worker"], env=env, stdout=None, stderr=subprocess.PIPE
-    )
+    return subprocess.Popen([str(disparo), "worker"], env=env, stdout=None, stderr=subprocess.PIPE)
 
 
 async def run(recipients: int, admin_url: str, redis_url: str) -> dict[str, object]:
-    database_url = await fresh_database(admin_url)
+    async with scratch_database(admin_url, "disparo_bench") as database_url:
+        return await _run(recipients, database_url, redis_url)
+
+
+async def _run(recipients: int, database_url: str, redis_url: str) -> dict[str, object]:
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     wordpress = WordPressSimulator(master_key=API_KEY)
     cda = CdaSimulator(api_key=CDA_KEY)
@@ -105,7 +89,9 @@ async def run(recipients: int, admin_url: str, redis_url: str) -> dict[str, obje
     try:
         async with httpx.AsyncClient(base_url=api.url, headers={"X-API-KEY": API_KEY}) as client:
             started = time.perf_counter()
-            answer = await client.post("/campaigns/dispatch", json={"agendamento_id": agendamento_id})
+            answer = await client.post(
+                "/campaigns/dispatch", json={"agendamento_id": agendamento_id}
+            )
             answer.raise_for_status()
             while True:
                 status = (await client.get(f"/campaigns/{agendamento_id}/status")).json()
@@ -123,7 +109,6 @@ async def run(recipients: int, admin_url: str, redis_url: str) -> dict[str, obje
         await runtime.close()
         await cda_server.stop()
         await wp_server.stop()
-        await drop_database(admin_url, database_url)
     if status["status"] != "COMPLETED":
         raise SystemExit(f"campaign ended {status}; worker said:\n{stderr.decode()[-3000:]}")
     lines = sum(len(request.json["mensagens"]) for request in cda.requests)

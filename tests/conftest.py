@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from disparo.config import Settings
+from disparo.db.scratch import scratch_database
 from disparo.devstack import DevStack, start_dev_stack
 
 PG_ADMIN_URL = os.environ.get(
@@ -27,19 +27,8 @@ API_KEY = "test-api-key"
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    name = f"disparo_t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(PG_ADMIN_URL, "disparo_t") as url:
+        yield url
 
 
 @pytest.fixture

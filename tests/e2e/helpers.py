@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
-from disparo.campaigns.models import Campaign, ProviderBatch
+from disparo.campaigns.models import Campaign, ProviderBatch, WebhookOutbox
 from disparo.campaigns.repository import MessageView, list_messages
 from disparo.devstack import DevStack
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
+CAMPAIGN = "C20250115093000"
 
 
 def api(stack: DevStack, key: str | None = None) -> httpx.AsyncClient:
@@ -69,3 +72,24 @@ async def campaign_rows(
         ).all()
         messages = await list_messages(session, campaign.id, status=None, after=0, limit=None)
     return campaign, list(batches), messages
+
+
+async def ingested_campaign(
+    stack_factory: Callable[..., Awaitable[DevStack]], count: int = 5, **overrides: Any
+) -> tuple[DevStack, uuid.UUID]:
+    """A campaign dispatched and ingested with no worker running: the test drives the rest."""
+    from disparo.campaigns.ingest import run_dispatch
+
+    stack = await stack_factory(with_worker=False, **overrides)
+    stack.wordpress.seed_campaign(CAMPAIGN, count)
+    await dispatch(stack, CAMPAIGN)
+    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
+    await run_dispatch(stack.runtime, campaign.id, last_attempt=True)
+    return stack, campaign.id
+
+
+async def outbox_statuses(stack: DevStack) -> list[str]:
+    """The webhook statuses written for WordPress, in order, delivered or not."""
+    async with stack.runtime.sessions() as session:
+        entries = (await session.scalars(select(WebhookOutbox).order_by(WebhookOutbox.id))).all()
+    return [str(entry.payload["status"]) for entry in entries]

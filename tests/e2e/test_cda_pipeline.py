@@ -8,11 +8,9 @@ import pytest
 
 from disparo.campaigns.models import BatchStatus, MessageStatus
 from tests.conftest import StackFactory
-from tests.e2e.helpers import api, campaign_rows, dispatch, status, wait_final
+from tests.e2e.helpers import CAMPAIGN, api, campaign_rows, dispatch, status, wait_final
 
 pytestmark = pytest.mark.e2e
-
-CAMPAIGN = "C20250115093000"
 
 
 def seed_with_bad_rows(stack, agendamento_id: str, count: int) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]

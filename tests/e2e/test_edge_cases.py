@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from disparo.campaigns.ingest import run_dispatch
-from disparo.campaigns.models import BatchStatus, CampaignStatus, MessageStatus, WebhookOutbox
+from disparo.campaigns.models import BatchStatus, CampaignStatus, MessageStatus
 from disparo.campaigns.sending import run_send
 from tests.conftest import StackFactory
-from tests.e2e.helpers import campaign_rows, dispatch, wait_final
+from tests.e2e.helpers import (
+    CAMPAIGN,
+    campaign_rows,
+    dispatch,
+    ingested_campaign,
+    outbox_statuses,
+    wait_final,
+)
 
 pytestmark = pytest.mark.e2e
-
-CAMPAIGN = "C20250115093000"
-
-
-async def _ingested(stack_factory: StackFactory, count: int = 5, **overrides: object):  # type: ignore[no-untyped-def]
-    """A campaign dispatched and ingested, with no worker running: the test drives the send."""
-    stack = await stack_factory(with_worker=False, **overrides)
-    stack.wordpress.seed_campaign(CAMPAIGN, count)
-    await dispatch(stack, CAMPAIGN)
-    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
-    await run_dispatch(stack.runtime, campaign.id, last_attempt=True)
-    return stack, campaign.id
-
-
-async def _outbox_statuses(stack) -> list[str]:  # type: ignore[no-untyped-def]
-    async with stack.runtime.sessions() as session:
-        entries = (await session.scalars(select(WebhookOutbox).order_by(WebhookOutbox.id))).all()
-    return [entry.payload["status"] for entry in entries]
 
 
 async def test_wordpress_down_at_send_time_ends_in_a_dead_letter(
     stack_factory: StackFactory,
 ) -> None:
-    stack, campaign_id = await _ingested(stack_factory, cda_max_attempts=2)
+    stack, campaign_id = await ingested_campaign(stack_factory, cda_max_attempts=2)
     stack.wordpress.fail_next("credentials", 503, count=10)
 
     await run_send(stack.runtime, campaign_id, 0)  # attempt 1: released for later
@@ -48,14 +36,14 @@ async def test_wordpress_down_at_send_time_ends_in_a_dead_letter(
     assert "tentativas esgotadas" in (batches[0].last_error or "")
     assert campaign.status == CampaignStatus.FAILED
     assert {m.status for m in messages} == {MessageStatus.FAILED}
-    assert await _outbox_statuses(stack) == ["processando", "erro_credenciais"]
+    assert await outbox_statuses(stack) == ["processando", "erro_credenciais"]
     assert stack.cda.requests == []
 
 
 async def test_wrong_wordpress_key_at_send_time_is_not_retried(
     stack_factory: StackFactory,
 ) -> None:
-    stack, campaign_id = await _ingested(stack_factory)
+    stack, campaign_id = await ingested_campaign(stack_factory)
     stack.wordpress.fail_next("credentials", 401, count=1)
 
     await run_send(stack.runtime, campaign_id, 0)
@@ -63,13 +51,13 @@ async def test_wrong_wordpress_key_at_send_time_is_not_retried(
     campaign, batches, _ = await campaign_rows(stack, CAMPAIGN)
     assert batches[0].status == BatchStatus.FAILED and batches[0].attempts == 0
     assert "DISPARO_WORDPRESS_API_KEY" in (campaign.error_message or "")
-    assert await _outbox_statuses(stack) == ["processando", "erro_credenciais"]
+    assert await outbox_statuses(stack) == ["processando", "erro_credenciais"]
 
 
 async def test_a_second_run_of_the_dispatch_job_changes_nothing(
     stack_factory: StackFactory,
 ) -> None:
-    stack, campaign_id = await _ingested(stack_factory)
+    stack, campaign_id = await ingested_campaign(stack_factory)
     stack.wordpress.add_campaign(CAMPAIGN, [])  # WordPress would now answer 404
 
     await run_dispatch(stack.runtime, campaign_id, last_attempt=True)
@@ -77,7 +65,7 @@ async def test_a_second_run_of_the_dispatch_job_changes_nothing(
     campaign, batches, messages = await campaign_rows(stack, CAMPAIGN)
     assert campaign.status == CampaignStatus.QUEUED and len(batches) == 1
     assert len(messages) == 5
-    assert await _outbox_statuses(stack) == []
+    assert await outbox_statuses(stack) == []
 
 
 async def test_text_the_database_refuses_is_cleaned_not_fatal(

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.models import (
     BatchStatus,
     Campaign,
@@ -22,11 +21,9 @@ from disparo.db.base import utcnow
 from disparo.queues.names import QueueName, dispatch_job_id
 from disparo.queues.reconciler import reconcile
 from tests.conftest import StackFactory
-from tests.e2e.helpers import campaign_rows, dispatch, wait_final
+from tests.e2e.helpers import CAMPAIGN, campaign_rows, dispatch, ingested_campaign, wait_final
 
 pytestmark = pytest.mark.e2e
-
-CAMPAIGN = "C20250115093000"
 
 
 async def test_wordpress_unavailable_during_dispatch_is_retried(
@@ -94,12 +91,8 @@ async def test_reconciler_re_enqueues_a_lost_dispatch(stack_factory: StackFactor
 async def test_reconciler_turns_a_send_left_in_flight_into_unknown(
     stack_factory: StackFactory,
 ) -> None:
-    stack = await stack_factory(with_worker=False)
-    stack.wordpress.seed_campaign(CAMPAIGN, 5)
-    campaign_id = (await dispatch(stack, CAMPAIGN)).json()["campaign_id"]
-    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
-    await run_dispatch(stack.runtime, campaign.id, last_attempt=True)
-    assert await _claim(stack.runtime, campaign.id, 0) is not None  # a worker claimed it...
+    stack, campaign_id = await ingested_campaign(stack_factory)
+    assert await _claim(stack.runtime, campaign_id, 0) is not None  # a worker claimed it...
     async with stack.runtime.sessions() as session, session.begin():  # ...and died
         await session.execute(
             update(ProviderBatch).values(claimed_at=utcnow() - timedelta(hours=1))
@@ -108,7 +101,7 @@ async def test_reconciler_turns_a_send_left_in_flight_into_unknown(
     assert await reconcile(stack.runtime) >= 1
 
     campaign, batches, messages = await campaign_rows(stack, CAMPAIGN)
-    assert str(campaign.id) == campaign_id
+    assert campaign.id == campaign_id
     assert batches[0].status == BatchStatus.UNKNOWN
     assert {m.status for m in messages} == {MessageStatus.UNKNOWN}
     assert campaign.status == CampaignStatus.FAILED and campaign.unknown_messages == 5

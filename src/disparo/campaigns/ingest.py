@@ -27,6 +27,7 @@ from disparo.campaigns.models import (
     ProviderBatch,
 )
 from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
+from disparo.campaigns.repository import lock_campaign
 from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of, extra_of, text
 from disparo.db.base import utcnow
 from disparo.providers.base import CredentialsError, Provider, ProviderCode
@@ -109,7 +110,7 @@ async def run_dispatch(rt: Runtime, campaign_id: uuid.UUID, *, last_attempt: boo
 async def _fail(rt: Runtime, campaign_id: uuid.UUID, webhook_status: str, reason: str) -> None:
     log.warning("dispatch.failed", webhook_status=webhook_status, reason=reason)
     async with rt.sessions() as session, session.begin():
-        campaign = await _locked_campaign(session, campaign_id)
+        campaign = await lock_campaign(session, campaign_id)
         if not await _still_unplanned(session, campaign):
             return  # another run got further meanwhile: its outcome stands
         jobs = await fail_campaign(session, rt.settings, campaign, webhook_status, reason)
@@ -123,14 +124,6 @@ async def _still_unplanned(session: AsyncSession, campaign: Campaign) -> bool:
         select(ProviderBatch.id).where(ProviderBatch.campaign_id == campaign.id).limit(1)
     )
     return planned is None
-
-
-async def _locked_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaign:
-    campaign = await session.scalar(
-        select(Campaign).where(Campaign.id == campaign_id).with_for_update()
-    )
-    assert campaign is not None
-    return campaign
 
 
 async def _ingest(
@@ -149,9 +142,10 @@ async def _ingest(
         env_id = env_id_of(first)
         if not env_id:
             raise ValidationFailed("a primeira linha não tem idgis_ambiente nem id_carteira")
-        await _check_credentials(rt, provider, env_id)
+        # Fail early with erro_credenciais; each send fetches them again (never stored).
+        await rt.wordpress.credentials_for(provider, env_id)
         async with rt.sessions() as session, session.begin():
-            campaign = await _locked_campaign(session, campaign_id)
+            campaign = await lock_campaign(session, campaign_id)
             if not await _still_unplanned(session, campaign):
                 return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
@@ -171,12 +165,6 @@ async def _ingest(
         seconds=round((utcnow() - started).total_seconds(), 3),
     )
     return jobs
-
-
-async def _check_credentials(rt: Runtime, provider: Provider, env_id: str) -> None:
-    """Fail early with erro_credenciais; the send job fetches them again (never stored)."""
-    raw = await rt.wordpress.fetch_credentials(provider.credentials_path, env_id)
-    provider.parse_credentials(raw)
 
 
 async def _chain(first: dict[str, Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:

@@ -24,6 +24,16 @@ from disparo.campaigns.models import (
 ERRORS_SHOWN = 100
 
 
+async def lock_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaign:
+    """The campaign row, locked for the transaction: every state change of a campaign takes
+    this lock first, so two workers finishing batches together see each other's work."""
+    campaign = await session.scalar(
+        select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+    )
+    assert campaign is not None, campaign_id
+    return campaign
+
+
 async def find_campaign(session: AsyncSession, key: str) -> Campaign | None:
     """`key` is the campaign uuid or its agendamento_id."""
     if len(key) > 100 or "\x00" in key:

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 _PHONE_NOISE = re.compile(r"[\s()\-.+]")
-KNOWN_FIELDS = (
-    "telefone", "nome", "cpf_cnpj", "id_carteira", "idgis_ambiente", "idcob_contrato", "mensagem"
-)  # fmt: skip
 # Fields the rest of the row may carry that some provider needs later (Gen C).
 EXTRA_FIELDS = (
     "id",

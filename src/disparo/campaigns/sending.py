@@ -24,6 +24,8 @@ from disparo.campaigns.models import (
     ProviderBatch,
 )
 from disparo.campaigns.outcomes import batch_job, finish_if_done, mark_processing
+from disparo.campaigns.repository import lock_campaign
+from disparo.config import Settings
 from disparo.db.base import utcnow
 from disparo.providers.base import (
     BatchRequest,
@@ -73,8 +75,7 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     )
     provider = rt.providers[ProviderCode(campaign.provider)]
     try:
-        raw = await rt.wordpress.fetch_credentials(provider.credentials_path, campaign.env_id or "")
-        credentials = provider.parse_credentials(raw)
+        credentials = await rt.wordpress.credentials_for(provider, campaign.env_id or "")
     except (CredentialsError, WordPressError) as exc:
         await _credentials_failed(rt, campaign_id, sequence, exc)
         return
@@ -99,7 +100,7 @@ async def _credentials_failed(
         sequence,
         BatchStatus.FAILED,
         exc.message,
-        claim=True,
+        unclaimed=True,
         failure_webhook="erro_credenciais",
     )
 
@@ -176,18 +177,20 @@ async def _batch(
     return await session.scalar(query.with_for_update() if lock else query)
 
 
-async def _locked_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaign:
-    campaign = await session.scalar(
-        select(Campaign).where(Campaign.id == campaign_id).with_for_update()
-    )
-    assert campaign is not None
-    return campaign
+async def _locked(
+    session: AsyncSession, campaign_id: uuid.UUID, sequence: int
+) -> tuple[Campaign, ProviderBatch]:
+    """The campaign row lock first (it orders every outcome of the campaign), then the batch."""
+    campaign = await lock_campaign(session, campaign_id)
+    batch = await _batch(session, campaign_id, sequence, lock=True)
+    assert batch is not None
+    return campaign, batch
 
 
 async def _claim(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> list[Recipient] | None:
     """PENDING -> SENDING in one conditional UPDATE: only one worker can win a batch."""
     async with rt.sessions() as session, session.begin():
-        campaign = await _locked_campaign(session, campaign_id)
+        campaign = await lock_campaign(session, campaign_id)
         if campaign.status in TERMINAL_CAMPAIGN:
             return None
         claimed = await _execute(
@@ -243,9 +246,7 @@ async def _record_sent(
     UPDATE; the others read their status from the batch (repository.EFFECTIVE_STATUS)."""
     now = utcnow()
     async with rt.sessions() as session, session.begin():
-        campaign = await _locked_campaign(session, campaign_id)
-        batch = await _batch(session, campaign_id, sequence, lock=True)
-        assert batch is not None
+        campaign, batch = await _locked(session, campaign_id, sequence)
         if batch.status != BatchStatus.SENDING:
             log.error("send.outcome_after_release", batch_status=batch.status)
             return
@@ -275,40 +276,51 @@ async def _finish_batch(
     status: BatchStatus,
     reason: str,
     *,
-    claim: bool = False,
+    unclaimed: bool = False,
     failure_webhook: str = "erro_envio",
 ) -> None:
-    """End a batch FAILED or UNKNOWN: every pending message of it takes that outcome.
-    `claim`: the batch was never claimed (nothing was sent), so it is still PENDING."""
+    """End a batch FAILED or UNKNOWN. `unclaimed`: nothing was sent, the batch is still
+    PENDING (credentials could not be had); otherwise it is the SENDING batch of a send."""
+    async with rt.sessions() as session, session.begin():
+        campaign, batch = await _locked(session, campaign_id, sequence)
+        if batch.status != (BatchStatus.PENDING if unclaimed else BatchStatus.SENDING):
+            return  # another outcome got there first
+        jobs = await _end_batch(
+            session, rt.settings, campaign, batch, status, reason, unclaimed, failure_webhook
+        )
+    await enqueue_all(rt.queues, jobs)
+
+
+async def _end_batch(
+    session: AsyncSession,
+    settings: Settings,
+    campaign: Campaign,
+    batch: ProviderBatch,
+    status: BatchStatus,
+    reason: str,
+    unclaimed: bool,
+    failure_webhook: str,
+) -> list[PendingJob]:
+    """Every pending message of the batch takes its outcome; the campaign may close."""
+    jobs = await mark_processing(session, settings, campaign) if unclaimed else []
     message_status = (
         MessageStatus.UNKNOWN if status == BatchStatus.UNKNOWN else MessageStatus.FAILED
     )
-    expected = BatchStatus.PENDING if claim else BatchStatus.SENDING
-    jobs: list[PendingJob] = []
-    async with rt.sessions() as session, session.begin():
-        campaign = await _locked_campaign(session, campaign_id)
-        batch = await _batch(session, campaign_id, sequence, lock=True)
-        assert batch is not None
-        if batch.status != expected:
-            return
-        if claim:
-            jobs += await mark_processing(session, rt.settings, campaign)
-        changed = await _execute(
-            session,
-            _messages_of(campaign_id, sequence).values(
-                status=message_status, last_error=reason, attempts=batch.attempts
-            ),
-        )
-        count = changed.rowcount
-        batch.status, batch.last_error, batch.finished_at = status, reason, utcnow()
-        batch.failed_count = count
-        if status == BatchStatus.UNKNOWN:
-            campaign.unknown_messages += count
-        else:
-            campaign.failed_messages += count
-        campaign.error_message = reason
-        jobs += await finish_if_done(session, rt.settings, campaign, failure_webhook)
-    await enqueue_all(rt.queues, jobs)
+    changed = await _execute(
+        session,
+        _messages_of(campaign.id, batch.sequence).values(
+            status=message_status, last_error=reason, attempts=batch.attempts
+        ),
+    )
+    count = changed.rowcount
+    batch.status, batch.last_error, batch.finished_at = status, reason, utcnow()
+    batch.failed_count = count
+    if status == BatchStatus.UNKNOWN:
+        campaign.unknown_messages += count
+    else:
+        campaign.failed_messages += count
+    campaign.error_message = reason
+    return jobs + await finish_if_done(session, settings, campaign, failure_webhook)
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
@@ -331,40 +343,34 @@ async def _release(
     attempts are spent."""
     settings = rt.settings
     async with rt.sessions() as session, session.begin():
-        campaign = await _locked_campaign(session, campaign_id)
-        batch = await _batch(session, campaign_id, sequence, lock=True)
-        assert batch is not None
-        provider = rt.providers[ProviderCode(campaign.provider)]
+        campaign, batch = await _locked(session, campaign_id, sequence)
         if batch.status != (BatchStatus.SENDING if claimed else BatchStatus.PENDING):
             return
         if not claimed:
             # Nothing reached the provider, but it still counts: the job id changes with
             # it, and a WordPress that stays down ends in a dead letter, not a loop.
             batch.attempts += 1
-        exhausted = batch.attempts >= provider.max_attempts
-        if not exhausted:
+        if batch.attempts >= rt.providers[ProviderCode(campaign.provider)].max_attempts:
+            jobs = await _end_batch(
+                session,
+                settings,
+                campaign,
+                batch,
+                BatchStatus.FAILED,
+                f"{reason} (tentativas esgotadas)",
+                unclaimed=not claimed,
+                # Never claimed: the credentials could not be fetched, nothing was sent.
+                failure_webhook="erro_envio" if claimed else "erro_credenciais",
+            )
+        else:
             delay = backoff_delay(
                 batch.attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after
             )
-            batch.status = BatchStatus.PENDING
-            batch.last_error = reason
+            batch.status, batch.last_error = BatchStatus.PENDING, reason
             batch.due_at = utcnow() + timedelta(seconds=delay)
-            job = batch_job(campaign, batch)
+            jobs = [batch_job(campaign, batch)]  # a new id: it carries the new attempt count
             log.info("send.retry_scheduled", delay_s=round(delay, 2), attempt=batch.attempts)
-    if not exhausted:
-        await rt.queues.remove_finished(job.queue, job.job_id)
-        await enqueue_all(rt.queues, [job])
-        return
-    await _finish_batch(
-        rt,
-        campaign_id,
-        sequence,
-        BatchStatus.FAILED,
-        f"{reason} (tentativas esgotadas)",
-        claim=not claimed,
-        # Never claimed: the credentials could not be fetched, nothing was sent.
-        failure_webhook="erro_envio" if claimed else "erro_credenciais",
-    )
+    await enqueue_all(rt.queues, jobs)
 
 
 async def expire_stale_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:

@@ -12,6 +12,7 @@ from disparo.queues.names import QueueName
 
 KEEP_COMPLETED = {"age": 7 * 24 * 3600, "count": 10_000}
 KEEP_FAILED = {"age": 30 * 24 * 3600}
+LIVE_STATES = frozenset({"waiting", "active", "delayed", "prioritized", "waiting-children"})
 
 
 class JobQueues:
@@ -53,15 +54,16 @@ class JobQueues:
             opts["delay"] = int(delay_s * 1000)
         await self.queue(name).add(str(name), data, opts)
 
-    async def has_live_job(self, name: QueueName, job_id: str) -> bool:
+    async def needs_requeue(self, name: QueueName, job_id: str) -> bool:
+        """True when Redis holds no waiting, delayed or running job with this id. A finished
+        one is removed on the way: kept in Redis, it would block re-adding its id
+        (DESIGN.md, bullmq traps)."""
         state = await self.queue(name).getJobState(job_id)
-        return state in ("waiting", "active", "delayed", "prioritized", "waiting-children")
-
-    async def remove_finished(self, name: QueueName, job_id: str) -> None:
-        """A completed/failed job kept in Redis blocks re-adding its id (DESIGN.md traps)."""
-        state = await self.queue(name).getJobState(job_id)
+        if state in LIVE_STATES:
+            return False
         if state in ("completed", "failed"):
             await self.queue(name).remove(job_id)
+        return True
 
     def lock(self, name: str, timeout_s: float) -> Lock:
         """A lock shared by every worker process (Redis), expiring if its holder dies."""

@@ -37,9 +37,7 @@ async def reconcile(rt: Runtime) -> int:
         *await _due_batches(rt),
         *await _pending_webhooks(rt),
     ]
-    missing = [job for job in candidates if not await rt.queues.has_live_job(job.queue, job.job_id)]
-    for job in missing:
-        await rt.queues.remove_finished(job.queue, job.job_id)
+    missing = [job for job in candidates if await rt.queues.needs_requeue(job.queue, job.job_id)]
     await enqueue_all(rt.queues, missing)
     stale = await _expire_stale_sends(rt)
     if missing or stale:

@@ -11,7 +11,7 @@ import httpx
 import ijson
 import orjson
 
-from disparo.providers.base import CredentialsError
+from disparo.providers.base import CredentialsError, Provider
 
 
 class WordPressError(Exception):
@@ -125,6 +125,12 @@ class WordPressClient:
         if not isinstance(data, dict):
             raise CredentialsError("WordPress devolveu credenciais num formato inesperado")
         return data
+
+    async def credentials_for(self, provider: Provider, env_id: str) -> Any:
+        """The provider's credentials for this environment, checked by the provider
+        (CredentialsError when incomplete). Fetched per use and never stored (rule 7)."""
+        raw = await self.fetch_credentials(provider.credentials_path, env_id)
+        return provider.parse_credentials(raw)
 
     async def post_status(self, payload: dict[str, Any]) -> WebhookOutcome:
         """One webhook (2.4). Gen C rule: 2xx and `success` not false; 401/404 never retried."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 import structlog
@@ -39,10 +38,7 @@ def status_payload(
         "agendamento_id": campaign.agendamento_id,
         "status": status,
         "provider": campaign.provider,
-        "data_disparo": utcnow()
-        .astimezone(UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z"),
+        "data_disparo": utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
     if resposta_api:
         payload["resposta_api"] = resposta_api[:RESPOSTA_MAX]

@@ -15,6 +15,7 @@ from disparo.errors import install_error_handlers
 from disparo.health import check_database, check_redis
 from disparo.logs import configure_logging
 from disparo.runtime import Runtime, open_runtime
+from disparo.wordpress.endpoints import router as webhooks_router
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     app.include_router(campaigns_router)
+    app.include_router(webhooks_router)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

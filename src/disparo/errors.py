@@ -38,6 +38,10 @@ class NotFound(DisparoError):
     status_code = 404
 
 
+class Conflict(DisparoError):
+    status_code = 409
+
+
 class Unavailable(DisparoError):
     status_code = 503
 

@@ -7,6 +7,8 @@
 
 declare(strict_types=1);
 
+// phpcs:disable PSR1.Files.SideEffects -- a script: WP_INSTALLING must precede wp-load.php
+
 [$script, $site, $url] = $argv + [null, null, null];
 if ($site === null || $url === null) {
     fwrite(STDERR, "usage: php install.php SITE_DIR SITE_URL\n");

@@ -145,6 +145,15 @@ final class WebhookTest extends SiteTestCase
         $this->assertSame(['pendente_aprovacao'], $this->rowStatuses(self::ID));
     }
 
+    /** The same vector as disparo's tests/wordpress/test_signing.py: both sides agree. */
+    public function testSignatureVector(): void
+    {
+        $this->assertSame(
+            'sha256=e9232c9945da8456c2dea6b39da7786c07b00bca7a64d5dd1283674713a7b72a',
+            Auth::sign('s', '1700000000', '{}')
+        );
+    }
+
     public function testSignatureHeadersAreIgnoredWithoutASecret(): void
     {
         $this->seed(self::ID, 1);

@@ -16,6 +16,7 @@ final class Plugin
     {
         register_activation_hook($pluginFile, [self::class, 'activate']);
         add_action('rest_api_init', [RestRoutes::class, 'register'], 100);
+        add_filter('rest_pre_serve_request', [RowStream::class, 'serve'], 10, 2);
         add_action(Scheduler::HOOK, [Scheduler::class, 'dispatchDue']);
         // Other code (a panel screen, a test) approves through this action.
         add_action('disparo_connector_approve', [self::class, 'approve']);

@@ -55,11 +55,10 @@ final class RestRoutes
         if ($agendamentoId === '') {
             return new WP_Error('invalid_agendamento', 'ID do agendamento inválido.', ['status' => 400]);
         }
-        $rows = Rows::pendingRows($agendamentoId);
-        if ($rows === []) {
+        if (Rows::pendingRows($agendamentoId, 0, 1) === []) {
             return new WP_Error('no_data', 'Nenhum dado encontrado para este agendamento.', ['status' => 404]);
         }
-        return new WP_REST_Response(array_map([self::class, 'rowForService'], $rows), 200);
+        return new WP_REST_Response(new RowStream($agendamentoId), 200);
     }
 
     /**

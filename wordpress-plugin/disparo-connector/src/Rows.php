@@ -19,8 +19,8 @@ final class Rows
     /** @var array<string, bool>|null */
     private static ?array $columns = null;
 
-    /** @return array<int, array<string, mixed>> pending rows of one agendamento, by id */
-    public static function pendingRows(string $agendamentoId): array
+    /** @return array<int, array<string, mixed>> pending rows of one agendamento after an id, by id */
+    public static function pendingRows(string $agendamentoId, int $afterId = 0, int $limit = 1000000): array
     {
         global $wpdb;
         $table = Schema::table();
@@ -36,10 +36,12 @@ final class Rows
         $rows = $wpdb->get_results(
             $wpdb->prepare(
                 "SELECT {$select} FROM {$table} WHERE agendamento_id = %s AND status IN (%s, %s)"
-                . ' ORDER BY id ASC',
+                . ' AND id > %d ORDER BY id ASC LIMIT %d',
                 $agendamentoId,
                 self::AWAITING_APPROVAL,
-                self::PENDING
+                self::PENDING,
+                $afterId,
+                $limit
             ),
             ARRAY_A
         );

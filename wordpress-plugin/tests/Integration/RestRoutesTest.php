@@ -5,6 +5,8 @@ declare(strict_types=1);
 namespace Disparo\Connector\Tests\Integration;
 
 use Disparo\Connector\Options;
+use Disparo\Connector\RowStream;
+use Disparo\Connector\Schema;
 use Disparo\Connector\Tests\Support\SiteTestCase;
 
 /** The contract's routes over real HTTP (CONTRACTS 2.0, 2.1, 2.2). */
@@ -56,6 +58,30 @@ final class RestRoutesTest extends SiteTestCase
         foreach ($first as $name => $value) {
             $this->assertTrue($name === 'variables' || is_string($value), "{$name} is not a string");
         }
+    }
+
+    public function testALargeCampaignStreamsEveryRowInOrder(): void
+    {
+        global $wpdb;
+        $count = RowStream::CHUNK * 2 + 7;
+        $values = [];
+        for ($i = 1; $i <= $count; $i++) {
+            $values[] = $wpdb->prepare('(%s, %s, %s, %s)', 'C1', 'pendente', sprintf('119%08d', $i), '1001');
+        }
+        $wpdb->query('INSERT INTO ' . Schema::table() . ' (agendamento_id, status, telefone, idgis_ambiente) VALUES '
+            . implode(',', $values));
+
+        $response = $this->http('GET', self::DATA . 'C1', ['X-API-KEY' => self::MASTER_KEY]);
+
+        $this->assertSame(200, $response['status']);
+        $this->assertCount($count, $response['body']);
+        $this->assertSame('5511900000001', $response['body'][0]['telefone']);
+        $this->assertSame(sprintf('55119%08d', $count), $response['body'][$count - 1]['telefone']);
+        $ids = array_map('intval', array_column($response['body'], 'id'));
+        $sorted = $ids;
+        sort($sorted);
+        $this->assertSame($sorted, $ids);
+        $this->assertSame($count, count(array_unique($ids)));
     }
 
     public function testDataWithoutRowsIs404(): void

@@ -246,6 +246,20 @@ def _print_summary(
     console.print(table)
 
 
+# Operator commands (issue 4): campaign controls, retry-unknown, dead letters.
+def _add_operator_commands() -> None:
+    from disparo.cli_controls import campaign_app, dlq_app, retry_unknown
+
+    app.add_typer(campaign_app, name="campaign")
+    app.add_typer(dlq_app, name="dlq")
+    app.command("retry-unknown", help="Resend a campaign's UNKNOWN batches (operator's word).")(
+        retry_unknown
+    )
+
+
+_add_operator_commands()
+
+
 def main() -> None:
     app()
 

@@ -39,6 +39,9 @@ class NotFound(DisparoError):
 
 
 class Conflict(DisparoError):
+    """The request cannot apply to the resource's current state (e.g. resuming a cancelled
+    campaign)."""
+
     status_code = 409
 
 

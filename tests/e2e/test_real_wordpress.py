@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from disparo.devstack import DEV_CDA_KEY, DevStack
+from disparo.devstack import DevStack
+from disparo.providers.base import ProviderCode
+from disparo.providers.cda.dev import DEV_CDA_KEY
 from disparo.providers.cda.simulator import IMPORT_PATH
 from tests.conftest import StackFactory, wait_for
 from tests.e2e.wordpress_site import WordPressSite
@@ -57,7 +59,7 @@ CASES = [
         fornecedor="CDA",
         prefix="C",
         static_credentials=lambda stack: {
-            "cda_api_url": stack.cda_server.url + IMPORT_PATH,
+            "cda_api_url": stack.simulators[ProviderCode.CDA].server.url + IMPORT_PATH,
             "cda_api_key": DEV_CDA_KEY,
         },
         env_credentials=lambda stack: {},

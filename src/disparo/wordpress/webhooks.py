@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from disparo.campaigns.models import Campaign, OutboxStatus, WebhookOutbox
 from disparo.config import Settings
 from disparo.db.base import utcnow
+from disparo.providers.policy import ProviderPolicy
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import QueueName, webhook_job_id
 from disparo.wordpress.client import WebhookOutcome, WordPressClient
@@ -153,8 +154,6 @@ async def _head(session: AsyncSession, campaign_id: Any) -> WebhookOutbox | None
 
 def _record(entry: WebhookOutbox, outcome: WebhookOutcome, settings: Settings) -> PendingJob | None:
     """Write one attempt's outcome; the retry job when WordPress should be tried again."""
-    from disparo.campaigns.sending import backoff_delay
-
     now = utcnow()
     entry.attempts += 1
     entry.last_error = None if outcome.delivered else outcome.detail
@@ -163,9 +162,10 @@ def _record(entry: WebhookOutbox, outcome: WebhookOutcome, settings: Settings) -
         return None
     until = entry.retry_until or entry.created_at + timedelta(seconds=settings.webhook_retry_window)
     if outcome.retryable and now < until:
-        delay = backoff_delay(
-            entry.attempts, settings.webhook_retry_delay, settings.webhook_retry_max_delay, None
+        policy = ProviderPolicy(
+            base_delay=settings.webhook_retry_delay, max_delay=settings.webhook_retry_max_delay
         )
+        delay = policy.backoff(entry.attempts, None)  # doubling, jittered, capped
         entry.next_attempt_at = min(now + timedelta(seconds=delay), until)
         log.warning("webhook.retry_scheduled", attempt=entry.attempts, delay_s=round(delay, 2))
         return job_for_entry(entry, settings)

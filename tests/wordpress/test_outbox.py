@@ -97,7 +97,7 @@ async def test_undeliverable_webhooks_are_listed_and_replayed_in_order(
         assert processando["attempts"] >= 2 and "503" in processando["last_error"]
         assert not processando["superseded"]
 
-        stack.wordpress._faults["webhook"].clear()  # WordPress is healthy again
+        stack.wordpress.clear_faults("webhook")  # WordPress is healthy again
         assert (await client.post(f"/webhooks/{enviado['id']}/replay")).status_code == 202
         await wait_for(lambda: _delivered(stack, enviado["id"]), timeout=20)
         assert stack.wordpress.row_statuses(CAMPAIGN) == {"enviado"}

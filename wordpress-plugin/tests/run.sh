@@ -32,8 +32,9 @@ pids+=($!)
 FAKE_DISPARO_DIR="$fake_dir" setsid php -S "127.0.0.1:$fake_port" "$here/bin/fake-disparo.php" \
   >"$work/fake-disparo.log" 2>&1 &
 pids+=($!)
+answers() { php -r 'exit(@file_get_contents($argv[1]) === false ? 1 : 0);' "$1"; }
 for _ in $(seq 50); do
-  curl -s -o /dev/null "http://127.0.0.1:$wp_port/wp-login.php" && break
+  answers "http://127.0.0.1:$wp_port/wp-login.php" && break
   sleep 0.1
 done
 

@@ -8,6 +8,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import Request, Response
@@ -73,7 +74,7 @@ class SimulatorBase:
         body: Any = None
         form: dict[str, str] = {}
         if "x-www-form-urlencoded" in request.headers.get("content-type", ""):
-            form = {k: str(v) for k, v in (await request.form()).items()}
+            form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         else:
             try:
                 body = orjson.loads(raw) if raw else None

@@ -69,6 +69,10 @@ class CachedBearerAuth(httpx.Auth):
         self._cache = cache
         self._key = key
         self._timeout = timeout
+        # The token this call got: used for its request even if it is already inside the
+        # expiry margin (a provider announcing a very short lifetime would otherwise make
+        # every request fetch another one).
+        self._token: Token | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(key={self._key[:1]!r})"
@@ -79,17 +83,19 @@ class CachedBearerAuth(httpx.Auth):
             if token is None:
                 token = await self._fetch()
                 self._cache.put(self._key, token)
-            return token
+        self._token = token
+        return token
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.token()
+        token = self._token or await self.token()
         request.headers["Authorization"] = f"Bearer {token.value}"
         response = yield request
         if response.status_code == 401:
             # Expired or revoked: one new token, one more try; a second 401 stands.
             self._cache.discard(self._key, token)
+            self._token = None
             token = await self.token()
             request.headers["Authorization"] = f"Bearer {token.value}"
             yield request

@@ -84,6 +84,8 @@ class SalesforceSimulator(SimulatorBase):
         self.rejected_phones: set[str] = set()
         # Automations that answer "already running".
         self.running: set[str] = set()
+        # Lifetime announced with Marketing Cloud tokens (about 20 minutes in production).
+        self.mc_expires_in = 1079
         self._core_tokens: set[str] = set()
         self._mc_tokens: set[str] = set()
         self._ids = count(1)
@@ -196,7 +198,7 @@ class SalesforceSimulator(SimulatorBase):
             {
                 "access_token": token,
                 "token_type": "Bearer",
-                "expires_in": 1079,
+                "expires_in": self.mc_expires_in,
                 "scope": "automations_execute automations_read",
                 "soap_instance_url": base_url + "/soap/",
                 "rest_instance_url": base_url + "/",

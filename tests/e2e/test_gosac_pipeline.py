@@ -9,7 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from disparo.campaigns.models import BatchStatus, BatchStep, MessageStatus
+from sqlalchemy import update
+
+from disparo.campaigns.models import BatchStatus, BatchStep, MessageStatus, ProviderBatch
 from disparo.db.base import utcnow
 from disparo.devstack import DevStack
 from disparo.providers.base import ProviderCode
@@ -24,7 +26,7 @@ from tests.e2e.helpers import campaign_rows, dispatch, wait_final
 pytestmark = pytest.mark.e2e
 
 CAMPAIGN = "G20250115093000"
-FIXED = {
+FIXED: dict[str, Any] = {
     "kind": "whats",
     "connectionId": None,
     "defaultQueueId": 1,
@@ -246,6 +248,33 @@ async def test_a_start_lost_from_redis_is_reenqueued_when_due(
     start = await wait_start_done(stack)
 
     assert start.status == BatchStatus.SENT
+    assert len(gosac(stack).requests_to("start")) == 1
+
+
+async def test_a_start_whose_worker_died_runs_again(
+    stack_factory: StackFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start left SENDING by a dead worker is idempotent ("already started" is success), so
+    the reconciler puts it back to run, instead of leaving it stuck."""
+    monkeypatch.setattr(reconciler, "STALE_SEND_MARGIN", timedelta(0))
+    stack = await stack_factory(gosac_start_delay=60.0, gosac_start_timeout=0.5)
+    stack.wordpress.seed_campaign(CAMPAIGN, 2)
+    await dispatch(stack, CAMPAIGN)
+    await wait_final(stack, CAMPAIGN, webhooks=2)
+    claimed = await start_batch(stack)
+    async with stack.runtime.sessions() as session, session.begin():
+        await session.execute(  # what a worker that died mid-request leaves behind
+            update(ProviderBatch)
+            .where(ProviderBatch.id == claimed.id)
+            .values(
+                status=BatchStatus.SENDING, attempts=1, claimed_at=utcnow() - timedelta(seconds=5)
+            )
+        )
+
+    assert await reconciler.reconcile(stack.runtime) == 1
+    start = await wait_start_done(stack)
+
+    assert (start.status, start.attempts) == (BatchStatus.SENT, 2)
     assert len(gosac(stack).requests_to("start")) == 1
 
 

@@ -3,6 +3,7 @@ chunks of 200, then the delayed Marketing Cloud automation run (CONTRACTS 5.6)."
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -150,7 +151,7 @@ async def test_rate_limited_run_is_waited_out(stack_factory: StackFactory) -> No
     runs = salesforce(stack).requests_to("run")
     assert [r.response_status for r in runs] == [429, 429, 202]
     assert all(
-        (b.received_at - a.received_at).total_seconds() >= 1.0 for a, b in zip(runs, runs[1:])
+        (b.received_at - a.received_at).total_seconds() >= 1.0 for a, b in itertools.pairwise(runs)
     )
     mkc = await mkc_batch(stack)
     assert (mkc.status, mkc.attempts) == (BatchStatus.SENT, 1)  # not counted as failures
@@ -281,3 +282,22 @@ async def test_automation_delayed_more_than_12_seconds_runs(stack_factory: Stack
     waited = (run.received_at - chunk.received_at).total_seconds()
     assert 13.0 <= waited <= 30, waited
     assert stack.wordpress.webhooks_for(CAMPAIGN)[-1]["status"] == "mkc_executado"
+
+
+async def test_run_without_an_answer_is_unknown_and_not_repeated(
+    stack_factory: StackFactory,
+) -> None:
+    """An automation run may have started: running it again could send twice (rule 3)."""
+    stack = await stack_factory(salesforce_mkc_delay=0.2, salesforce_mkc_timeout=0.3)
+    stack.wordpress.seed_campaign(CAMPAIGN, 2)
+    salesforce(stack).delay_next(1.0, route="run")
+
+    await dispatch(stack, CAMPAIGN)
+    await wait_final(stack, CAMPAIGN, webhooks=2)
+    await wait_for(hooks_at_least(stack, 3), timeout=20)
+
+    mkc = await mkc_batch(stack)
+    assert mkc.status == BatchStatus.UNKNOWN and mkc.attempts == 1
+    assert len(salesforce(stack).requests_to("run")) == 1
+    hooks = stack.wordpress.webhooks_for(CAMPAIGN)
+    assert hooks[-1]["status"] == "mkc_erro" and "sem resposta" in hooks[-1]["resposta_api"]

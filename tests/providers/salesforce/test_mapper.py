@@ -122,7 +122,7 @@ def test_the_contract_result_array() -> None:
         (
             [{"success": False, "errors": [{"message": "só mensagem"}]}, {"success": True}],
             {1: "só mensagem"},
-        ),  # fmt: skip
+        ),
         ({"hasErrors": False, "results": []}, None),  # not the per-record array
         (None, None),
     ],

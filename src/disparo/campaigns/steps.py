@@ -31,6 +31,7 @@ from disparo.db.base import utcnow
 from disparo.providers.base import (
     CredentialsError,
     OutcomeUnknownError,
+    Provider,
     ProviderCode,
     ProviderError,
     RetryableError,
@@ -63,13 +64,26 @@ async def run_step(rt: Runtime, campaign_id: uuid.UUID, step: BatchStep, sequenc
     if not await _claim(rt, campaign_id, step, sequence):
         return
     spec = step_spec(rt.settings, step)
-    env_id = campaign.env_id or ""
     request = StepRequest(
         campaign.agendamento_id,
-        env_id,
+        campaign.env_id or "",
         batch.provider_reference,
         send.response if send is not None and spec.per_send_batch else None,
     )
+    await _attempt(rt, provider, campaign, spec, request, sequence)
+
+
+async def _attempt(
+    rt: Runtime,
+    provider: Provider,
+    campaign: Campaign,
+    spec: FollowUp,
+    request: StepRequest,
+    sequence: int,
+) -> None:
+    """One run of a claimed step, and its outcome recorded."""
+    assert isinstance(provider, RunsSecondStep)
+    env_id = request.env_id
 
     async def fetch(path: str) -> Mapping[str, Any]:
         return await rt.wordpress.fetch_credentials(path, env_id)
@@ -78,28 +92,37 @@ async def run_step(rt: Runtime, campaign_id: uuid.UUID, step: BatchStep, sequenc
         async with asyncio.timeout(spec.timeout_s):
             credentials = await rt.wordpress.credentials_for(provider, env_id)
             answer = await provider.run_step(rt.http, credentials, request, fetch)
-    except CredentialsError as exc:
-        await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
-    except WordPressError as exc:
-        if exc.retryable:
-            await _retry(rt, campaign_id, spec, sequence, exc.message, None)
-        else:
-            await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
-    except RetryableError as exc:
-        log.warning("step.retryable", error=exc.message, status=exc.status_code)
-        await _retry(rt, campaign_id, spec, sequence, exc.message, exc.retry_after)
-    except (OutcomeUnknownError, TimeoutError) as exc:
-        reason = exc.message if isinstance(exc, ProviderError) else "sem resposta a tempo"
-        await _unknown(rt, campaign_id, spec, sequence, reason)
-    except ProviderError as exc:
-        log.warning("step.rejected", error=exc.message, status=exc.status_code)
-        await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
     except Exception as exc:
-        log.exception("step.crashed")
-        await _unknown(rt, campaign_id, spec, sequence, f"erro interno no passo: {exc!r}")
+        await _failed(rt, campaign.id, spec, sequence, exc)
     else:
         log.info("step.done")
-        await _finish(rt, campaign_id, spec, sequence, BatchStatus.SENT, answer)
+        await _finish(rt, campaign.id, spec, sequence, BatchStatus.SENT, answer)
+
+
+async def _failed(
+    rt: Runtime, campaign_id: uuid.UUID, spec: FollowUp, sequence: int, exc: Exception
+) -> None:
+    """Refusals end the step; what the provider did not act on is retried; what it may
+    have acted on is retried only when the step is idempotent."""
+    if isinstance(exc, CredentialsError):
+        await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
+    elif isinstance(exc, WordPressError) and exc.retryable:
+        await _retry(rt, campaign_id, spec, sequence, exc.message, None)
+    elif isinstance(exc, WordPressError):
+        await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
+    elif isinstance(exc, RetryableError):
+        log.warning("step.retryable", error=exc.message, status=exc.status_code)
+        await _retry(rt, campaign_id, spec, sequence, exc.message, exc.retry_after)
+    elif isinstance(exc, OutcomeUnknownError):
+        await _unknown(rt, campaign_id, spec, sequence, exc.message)
+    elif isinstance(exc, TimeoutError):
+        await _unknown(rt, campaign_id, spec, sequence, "sem resposta a tempo")
+    elif isinstance(exc, ProviderError):
+        log.warning("step.rejected", error=exc.message, status=exc.status_code)
+        await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
+    else:
+        log.error("step.crashed", exc_info=exc)
+        await _unknown(rt, campaign_id, spec, sequence, f"erro interno no passo: {exc!r}")
 
 
 async def _batch(

@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from pydantic import ValidationError
 
+from disparo.config import Settings
 from disparo.providers.base import (
     BatchRequest,
     CredentialsError,
@@ -308,3 +310,9 @@ async def test_mkc_credentials_missing_everywhere(
 async def test_marketing_cloud_credentials_hide_the_secret() -> None:
     mc = MarketingCloudCredentials("id", "segredo-mc", "https://x.example.com/v2/token")
     assert "segredo-mc" not in repr(mc)
+
+
+async def test_batch_size_above_the_api_limit_is_refused_at_start_up() -> None:
+    with pytest.raises(ValidationError, match="salesforce_batch_size"):
+        Settings(salesforce_batch_size=201, _env_file=None)  # type: ignore[call-arg]
+    assert provider(batch_size=500).batch_size() == 200

@@ -112,6 +112,34 @@ async def test_create_then_start_after_the_delay(stack_factory: StackFactory) ->
     assert stack.wordpress.row_statuses(CAMPAIGN) == {"enviado"}
 
 
+async def test_each_created_campaign_gets_its_own_start(stack_factory: StackFactory) -> None:
+    stack = await stack_factory(gosac_batch_size=2, gosac_start_delay=0.5)
+    stack.wordpress.seed_campaign(CAMPAIGN, 4)
+
+    await dispatch(stack, CAMPAIGN)
+    await wait_final(stack, CAMPAIGN, webhooks=2)
+
+    async def both_started() -> bool:
+        _, batches, _ = await campaign_rows(stack, CAMPAIGN)
+        starts = [b for b in batches if b.step == BatchStep.START]
+        return len(starts) == 2 and all(b.status == BatchStatus.SENT for b in starts)
+
+    await wait_for(both_started)
+    _, batches, _ = await campaign_rows(stack, CAMPAIGN)
+    references = {(b.step, b.sequence): b.provider_reference for b in batches}
+    assert {references[(BatchStep.SEND, 0)], references[(BatchStep.SEND, 1)]} == {"4321", "4322"}
+    for sequence in (0, 1):  # each start names the campaign its own send created
+        assert references[(BatchStep.START, sequence)] == references[(BatchStep.SEND, sequence)]
+    assert sorted(r.path for r in gosac(stack).requests_to("start")) == [
+        "/api/campaigns/4321/status/started",
+        "/api/campaigns/4322/status/started",
+    ]
+    assert [h["status"] for h in stack.wordpress.webhooks_for(CAMPAIGN)] == [
+        "processando",
+        "enviado",
+    ]
+
+
 @pytest.mark.parametrize("id_shape", ["data.id", "campaignId"])
 async def test_already_started_answer_counts_as_success(
     stack_factory: StackFactory, id_shape: str

@@ -15,6 +15,7 @@ from disparo.campaigns.models import BatchStatus, BatchStep, Campaign, ProviderB
 from disparo.config import Settings
 from disparo.db.base import utcnow
 from disparo.providers.base import ProviderCode
+from disparo.providers.salesforce.adapter import MAX_IN_JOB_WAIT
 from disparo.queues.names import QueueName
 
 STEP_QUEUES: Mapping[BatchStep, QueueName] = {
@@ -70,8 +71,7 @@ def step_spec(settings: Settings, step: BatchStep) -> FollowUp:
         return FollowUp(
             step=BatchStep.MKC,
             delay_s=settings.salesforce_mkc_delay,
-            # The token, the run and the 429 waits of one attempt, all inside the deadline.
-            timeout_s=settings.salesforce_mkc_timeout * 2 + 120.0,
+            timeout_s=_mkc_deadline(settings),
             max_attempts=settings.salesforce_mkc_max_attempts,
             per_send_batch=False,
             idempotent=False,
@@ -81,6 +81,12 @@ def step_spec(settings: Settings, step: BatchStep) -> FollowUp:
             webhook_totals=True,
         )
     raise ValueError(f"{step} is not a second step")
+
+
+def _mkc_deadline(settings: Settings) -> float:
+    """One attempt: the token, every run request and every 429 wait it may take."""
+    waits = settings.salesforce_mkc_rate_limit_waits
+    return settings.salesforce_mkc_timeout * (waits + 2) + waits * MAX_IN_JOB_WAIT
 
 
 async def plan_follow_ups(

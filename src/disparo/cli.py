@@ -172,6 +172,7 @@ def demo(
     settings = _dev_settings()
     settings = settings.model_copy(update={"log_level": "WARNING"})
     configure_logging(settings)
+    settings = _with_demo_step_delays(settings)
     ok = asyncio.run(_demo(settings, recipients, provider))
     raise typer.Exit(0 if ok else 1)
 
@@ -196,11 +197,28 @@ async def _demo(settings: Settings, recipients: int, provider: ProviderCode) -> 
             )
             console.print(f"POST /campaigns/dispatch → {answer.status_code} {answer.json()}")
             final = await _follow(client, answer.json()["campaign_id"])
+        await _show_second_steps(stack, agendamento_id)
         hooks = await _final_webhooks(stack, agendamento_id)
         _print_summary(final, provider, len(stack.simulators[provider].requests), hooks)
         return bool(final["status"] == "COMPLETED")
     finally:
         await stack.stop()
+
+
+def _with_demo_step_delays(settings: Settings) -> Settings:
+    """Second steps after seconds, not minutes, and the demo says so (issue 3)."""
+    from disparo.demo_steps import with_short_second_steps
+
+    settings, note = with_short_second_steps(settings)
+    console.print(f"[dim]{note}[/]")
+    return settings
+
+
+async def _show_second_steps(stack: DevStack, agendamento_id: str) -> None:
+    from disparo.demo_steps import wait_second_steps
+
+    for outcome in await wait_second_steps(stack, agendamento_id):
+        console.print(f"second step {outcome.step}: {outcome.status} — {outcome.detail[:120]}")
 
 
 async def _follow(client: httpx.AsyncClient, campaign_id: str) -> dict[str, object]:

@@ -76,6 +76,32 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 
+    # GOSAC, NOAH and Salesforce (CONTRACTS.md 5.2, 5.3, 5.6): recipients per request, request
+    # timeouts, attempts before a batch is a dead letter, and the delayed second steps.
+    gosac_batch_size: int = 100_000
+    gosac_timeout: float = 30.0
+    gosac_max_attempts: int = 5
+    # Creation may already start the campaign (Gen C dropped the step): off per environment.
+    gosac_start_enabled: bool = True
+    gosac_start_delay: float = 120.0
+    gosac_start_timeout: float = 60.0
+    gosac_start_max_attempts: int = 3
+    noah_batch_size: int = 100_000
+    noah_timeout: float = 30.0
+    noah_max_attempts: int = 5
+    # One batch is one sObject Collections request, and the API takes at most 200 records.
+    salesforce_batch_size: int = Field(default=200, ge=1, le=200)
+    salesforce_timeout: float = 120.0
+    salesforce_max_attempts: int = 5
+    salesforce_api_version: str = "59.0"
+    # CPF_CNPJ__c of a recipient without one (decision 7.7: "" unless configured).
+    salesforce_empty_cpf: str = ""
+    salesforce_mkc_delay: float = 1200.0
+    salesforce_mkc_timeout: float = 30.0
+    salesforce_mkc_max_attempts: int = 3
+    # Marketing Cloud 429s waited out inside one attempt before it counts as a failure.
+    salesforce_mkc_rate_limit_waits: int = 5
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:

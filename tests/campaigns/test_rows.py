@@ -248,7 +248,7 @@ GEN_C_VARIABLES = {"nome": "CLIENTE EXEMPLO UM", "telefone": "5511900000001"}
     [
         (
             {"telefone": "5511900000001", "nome": "X", "mensagem": "m", "data_cadastro": "d"},
-            None,
+            {"data_cadastro": "d"},  # NOAH's import carries it (5.3)
         ),
         (
             {

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import REDIS_URL
 
@@ -36,6 +37,36 @@ def test_demo_runs_a_campaign_to_completion_on_the_embedded_default(tmp_path: Pa
     assert "COMPLETED" in result.stdout
     assert "processando, enviado" in result.stdout
     assert (tmp_path / "var" / "disparo.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    ("provider", "second_step", "webhooks"),
+    [
+        ("GOSAC", "second step start: SENT", "processando, enviado"),
+        ("NOAH", None, "processando, enviado"),
+        ("SALESFORCE", "second step mkc: SENT", "processando, enviado, mkc_executado"),
+    ],
+)
+def test_demo_of_the_other_providers_shows_their_second_steps(
+    tmp_path: Path, provider: str, second_step: str | None, webhooks: str
+) -> None:
+    env = _clean_env(DISPARO_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
+    result = subprocess.run(
+        [DISPARO, "demo", "--provider", provider, "--recipients", "250"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "second steps run 3 s after the sends in this demo" in result.stdout
+    assert "(configured: GOSAC start 120 s, Marketing Cloud 1200 s)" in result.stdout
+    if second_step is None:
+        assert "second step " not in result.stdout
+    else:
+        assert second_step in result.stdout
+    assert webhooks in result.stdout
 
 
 def test_demo_names_the_providers_it_can_simulate(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from disparo.campaigns.followups import STEP_QUEUES, plan_follow_ups
 from disparo.campaigns.models import (
     OPEN_BATCH,
     BatchAttempt,
@@ -89,8 +90,12 @@ def batch_job(campaign: Campaign, batch: ProviderBatch) -> PendingJob:
     delay = 0.0
     if batch.due_at is not None:
         delay = max(0.0, (batch.due_at - utcnow()).total_seconds())
+    if batch.step == BatchStep.SEND:
+        queue = PROVIDER_QUEUES[ProviderCode(campaign.provider)]
+    else:
+        queue = STEP_QUEUES[batch.step]
     return PendingJob(
-        PROVIDER_QUEUES[ProviderCode(campaign.provider)],
+        queue,
         step_job_id(campaign.id, batch.step.value, batch.sequence, batch.attempts),
         {"campaign_id": str(campaign.id), "sequence": batch.sequence, "step": batch.step.value},
         delay_s=delay,
@@ -150,12 +155,17 @@ async def finish_if_done(
     campaign: Campaign,
     failure_webhook: str = "erro_envio",
 ) -> list[PendingJob]:
-    """Close the campaign once no batch is open. The caller holds the campaign row lock, so
-    two batches finishing together cannot both miss (or both take) the last word."""
+    """Close the campaign once no send batch is open. The caller holds the campaign row lock,
+    so two batches finishing together cannot both miss (or both take) the last word. A
+    second step (GOSAC start, Marketing Cloud) is planned here and reports on its own."""
     open_count = await session.scalar(
         select(func.count())
         .select_from(ProviderBatch)
-        .where(ProviderBatch.campaign_id == campaign.id, ProviderBatch.status.in_(OPEN_BATCH))
+        .where(
+            ProviderBatch.campaign_id == campaign.id,
+            ProviderBatch.step == BatchStep.SEND,
+            ProviderBatch.status.in_(OPEN_BATCH),
+        )
     )
     if campaign.status != CampaignStatus.PROCESSING:
         return []
@@ -192,7 +202,12 @@ async def finish_if_done(
         total_enviados=campaign.sent_messages,
         total_falhas=failures,
     )
-    return [await add_webhook(session, settings, campaign, payload)]
+    jobs = [await add_webhook(session, settings, campaign, payload)]
+    if campaign.status == CampaignStatus.COMPLETED:
+        jobs += [
+            batch_job(campaign, step) for step in await plan_follow_ups(session, settings, campaign)
+        ]
+    return jobs
 
 
 async def progress_webhook(

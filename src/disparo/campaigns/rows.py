@@ -16,6 +16,8 @@ EXTRA_FIELDS = (
     "midia_campanha",
     "broker_code",
     "variables",
+    # NOAH's import carries each row's registration date (5.3).
+    "data_cadastro",
 )
 
 

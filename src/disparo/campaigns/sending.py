@@ -67,6 +67,8 @@ RECIPIENT_COLUMNS = (
             CampaignMessage.message,
         )
     ),
+    # NULL unless the provider keeps the row's extra fields (`needs_row_extra`).
+    CampaignMessage.extra,
 )
 
 

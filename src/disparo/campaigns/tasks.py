@@ -11,7 +11,9 @@ import structlog
 from redis.exceptions import LockError
 
 from disparo.campaigns.ingest import run_dispatch
+from disparo.campaigns.models import BatchStep
 from disparo.campaigns.sending import run_send
+from disparo.campaigns.steps import run_step
 from disparo.queues.jobs import enqueue_all
 from disparo.queues.names import QueueName
 from disparo.queues.reconciler import reconcile
@@ -35,6 +37,10 @@ async def handle_dispatch(rt: Runtime, job: Any) -> None:
 
 async def handle_send(rt: Runtime, job: Any) -> None:
     await run_send(rt, _campaign_id(job), int(job.data["sequence"]))
+
+
+async def handle_step(rt: Runtime, job: Any) -> None:
+    await run_step(rt, _campaign_id(job), BatchStep(job.data["step"]), int(job.data["sequence"]))
 
 
 async def handle_webhooks(rt: Runtime, job: Any) -> None:
@@ -66,6 +72,12 @@ HANDLERS: dict[QueueName, Handler] = {
     QueueName.CDA_SEND: handle_send,
     QueueName.WEBHOOKS: handle_webhooks,
     QueueName.MAINTENANCE: handle_maintenance,
+    # GOSAC, NOAH and Salesforce (issue 3): send batches, then the delayed second steps.
+    QueueName.GOSAC_SEND: handle_send,
+    QueueName.GOSAC_START: handle_step,
+    QueueName.NOAH_SEND: handle_send,
+    QueueName.SALESFORCE_SEND: handle_send,
+    QueueName.SALESFORCE_MKC: handle_step,
 }
 
 

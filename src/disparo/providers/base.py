@@ -115,6 +115,9 @@ class Recipient(NamedTuple):
     idgis_ambiente: str
     idcob_contrato: str
     message: str
+    # The row's provider-specific fields (campaign_messages.extra): only loaded for
+    # providers that say `needs_row_extra`.
+    extra: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,14 @@ from collections.abc import Mapping
 
 from disparo.providers.base import ProviderCode
 from disparo.providers.cda.dev import CDA_DEV_SIMULATOR
+from disparo.providers.gosac.dev import GOSAC_DEV_SIMULATOR
+from disparo.providers.noah.dev import NOAH_DEV_SIMULATOR
+from disparo.providers.salesforce.dev import SALESFORCE_DEV_SIMULATOR
 from disparo.providers.simkit import DevSimulatorSpec
 
 DEV_SIMULATORS: Mapping[ProviderCode, DevSimulatorSpec] = {
     ProviderCode.CDA: CDA_DEV_SIMULATOR,
+    ProviderCode.GOSAC: GOSAC_DEV_SIMULATOR,
+    ProviderCode.NOAH: NOAH_DEV_SIMULATOR,
+    ProviderCode.SALESFORCE: SALESFORCE_DEV_SIMULATOR,
 }

@@ -74,15 +74,39 @@ async def post_json(
     *,
     headers: dict[str, str] | None = None,
     timeout: float,
+    auth: httpx.Auth | None = None,
 ) -> httpx.Response:
     """POST a pre-serialised JSON body, classifying transport failures.
 
     Failures before the request could reach the provider are retryable; a timeout or
     broken connection after the body was written leaves the outcome unknown.
     """
+    return await send_json(
+        client, "POST", url, content, headers=headers, timeout=timeout, auth=auth
+    )
+
+
+async def send_json(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    content: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float,
+    auth: httpx.Auth | None = None,
+) -> httpx.Response:
+    """`post_json` for any method (GOSAC's start is a PUT)."""
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     try:
-        response = await client.post(url, content=content, headers=all_headers, timeout=timeout)
+        response = await client.request(
+            method,
+            url,
+            content=content,
+            headers=all_headers,
+            timeout=timeout,
+            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        )
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise RetryableError(f"não foi possível conectar a {_origin(url)}: {exc!r}") from exc
     except (httpx.WriteTimeout, httpx.WriteError) as exc:

@@ -38,7 +38,7 @@ async def reconcile(rt: Runtime) -> int:
     ]
     missing = [job for job in candidates if await rt.queues.needs_requeue(job.queue, job.job_id)]
     await enqueue_all(rt.queues, missing)
-    stale = await _expire_stale_sends(rt)
+    stale = await _expire_stale_sends(rt) + await _expire_stale_steps(rt)
     if missing or stale:
         log.warning("reconciler.repaired", reenqueued=len(missing), stale_sends=stale)
     return len(missing) + stale
@@ -75,7 +75,15 @@ async def _due_batches(rt: Runtime) -> list[PendingJob]:
                 ProviderBatch.status == BatchStatus.PENDING,
                 ProviderBatch.updated_at < now - _grace(rt),
                 (ProviderBatch.due_at.is_(None)) | (ProviderBatch.due_at < now),
-                Campaign.status.in_([CampaignStatus.QUEUED, CampaignStatus.PROCESSING]),
+                # Second steps (GOSAC start, Marketing Cloud) run after the campaign closed.
+                (
+                    (ProviderBatch.step == BatchStep.SEND)
+                    & Campaign.status.in_([CampaignStatus.QUEUED, CampaignStatus.PROCESSING])
+                )
+                | (
+                    (ProviderBatch.step != BatchStep.SEND)
+                    & (Campaign.status == CampaignStatus.COMPLETED)
+                ),
                 Campaign.paused_at.is_(None),
             )
             .limit(SCAN_LIMIT)
@@ -125,4 +133,36 @@ async def _expire_stale_sends(rt: Runtime) -> int:
         stale = list(rows)
     for campaign_id, sequence in stale:
         await expire_stale_send(rt, campaign_id, sequence)
+    return len(stale)
+
+
+async def _expire_stale_steps(rt: Runtime) -> int:
+    from disparo.campaigns.followups import step_spec
+    from disparo.campaigns.steps import expire_stale_step
+
+    async with rt.sessions() as session:
+        rows = await session.execute(
+            select(
+                ProviderBatch.campaign_id,
+                ProviderBatch.step,
+                ProviderBatch.sequence,
+                ProviderBatch.claimed_at,
+            ).where(
+                ProviderBatch.status == BatchStatus.SENDING,
+                ProviderBatch.step != BatchStep.SEND,
+            )
+        )
+        claimed = list(rows)
+    now = utcnow()
+    stale = [
+        (campaign_id, step, sequence)
+        for campaign_id, step, sequence, claimed_at in claimed
+        if claimed_at is not None
+        and claimed_at
+        < now
+        - timedelta(seconds=step_spec(rt.settings, step).timeout_s)
+        - timedelta(seconds=rt.settings.stale_send_margin)
+    ]
+    for campaign_id, step, sequence in stale:
+        await expire_stale_step(rt, campaign_id, step, sequence)
     return len(stale)

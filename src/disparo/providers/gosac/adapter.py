@@ -1,0 +1,137 @@
+"""GOSAC: create the campaign (`gosac-send`), then start it after a delay (`gosac-start`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from disparo.providers.base import (
+    BatchRequest,
+    CredentialsError,
+    ProviderCode,
+    RejectedError,
+    SendResult,
+)
+from disparo.providers.gosac.mapper import (
+    already_started,
+    build_create,
+    campaign_id_of,
+    reports_started,
+)
+from disparo.providers.http import body_text, post_json, send_json
+from disparo.providers.steps import FetchCredentials, StepRequest
+
+NO_CONTACTS = "Nenhum contato válido para enviar"
+NO_ID = "ID da campanha não encontrado na resposta"
+
+
+@dataclass(frozen=True, slots=True)
+class GosacCredentials:
+    url: str  # the full campaign-creation endpoint
+    token: str
+
+    def __repr__(self) -> str:  # never print the token
+        return f"GosacCredentials(url={self.url!r}, token='***')"
+
+
+class GosacProvider:
+    code = ProviderCode.GOSAC
+    credentials_path = "gosac"
+    needs_row_extra = False
+
+    def __init__(
+        self, *, batch_size: int, timeout: float, start_timeout: float, max_attempts: int
+    ) -> None:
+        self._batch_size = batch_size
+        self._timeout = timeout
+        self._start_timeout = start_timeout
+        self.max_attempts = max_attempts
+
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    def parse_credentials(self, raw: Mapping[str, Any]) -> GosacCredentials:
+        url = str(raw.get("url") or "").strip()
+        token = str(raw.get("token") or "").strip()
+        missing = [name for name, value in (("url", url), ("token", token)) if not value]
+        if missing:
+            raise CredentialsError(
+                f"Credenciais GOSAC incompletas: falta {', '.join(missing)}", missing
+            )
+        return GosacCredentials(url=url.rstrip("/"), token=token)
+
+    async def send(
+        self, client: httpx.AsyncClient, credentials: GosacCredentials, batch: BatchRequest
+    ) -> SendResult:
+        text = batch.campaign_text or (batch.recipients[0].message if batch.recipients else "")
+        plan = build_create(batch.recipients, text, datetime.now(UTC))
+        if not plan.body["contacts"]:
+            raise RejectedError(NO_CONTACTS)
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": "Mozilla/5.0",
+            "Authorization": credentials.token,
+        }
+        response = await post_json(
+            client,
+            credentials.url,
+            orjson.dumps(plan.body),
+            headers=headers,
+            timeout=self._timeout,
+        )
+        campaign_id = campaign_id_of(_json(response))
+        if campaign_id is None:
+            # Accepted, but without its id the start can never be sent: not resent blind.
+            raise RejectedError(NO_ID, status_code=response.status_code, body=body_text(response))
+        text = body_text(response) or f"Campanha GOSAC criada ({campaign_id})"
+        return SendResult(response_text=text, reference=campaign_id, failed_ids=plan.skipped)
+
+    async def run_step(
+        self,
+        client: httpx.AsyncClient,
+        credentials: GosacCredentials,
+        request: StepRequest,
+        fetch_credentials: FetchCredentials,
+    ) -> str:
+        """PUT {url}/{id}/status/started; "already started" is success (5.2)."""
+        if request.send_response and reports_started(_loads(request.send_response)):
+            return "Campanha já iniciada na criação; início não enviado"
+        if not request.reference:
+            raise RejectedError(NO_ID)
+        url = f"{credentials.url}/{quote(request.reference, safe='')}/status/started"
+        try:
+            response = await send_json(
+                client,
+                "PUT",
+                url,
+                b"{}",
+                headers={"Authorization": credentials.token},
+                timeout=self._start_timeout,
+            )
+        except RejectedError as exc:
+            if exc.status_code is not None and already_started(
+                exc.status_code, exc.body, _loads(exc.body)
+            ):
+                return f"Campanha já iniciada (HTTP {exc.status_code}): {exc.body}"
+            raise
+        return body_text(response) or "Campanha iniciada"
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None

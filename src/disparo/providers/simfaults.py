@@ -1,0 +1,120 @@
+"""What the GOSAC, NOAH and Salesforce simulators share: every request recorded, and faults
+queued per route (an HTTP status with an optional Retry-After, or a slow answer)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from fastapi import Request, Response
+
+JSON_TYPE = "application/json"
+ANY_ROUTE = "*"
+
+
+@dataclass
+class RecordedRequest:
+    route: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any  # None when the body was not valid JSON
+    form: dict[str, str]  # form-encoded bodies (OAuth token requests)
+    received_at: datetime
+    response_status: int = 0
+    response_body: Any = None
+
+
+@dataclass
+class Fault:
+    status: int
+    body: Any
+    retry_after: int | None
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE, headers=headers)
+
+
+class SimulatorBase:
+    """Recording and fault injection; subclasses answer in their provider's shape."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
+        self._delays: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def fail_next(
+        self,
+        status: int,
+        count: int = 1,
+        body: Any = None,
+        retry_after: int | None = None,
+        route: str = ANY_ROUTE,
+    ) -> None:
+        """The next ``count`` requests to ``route`` answer ``status`` and change nothing."""
+        payload = body if body is not None else {"message": f"Falha simulada (HTTP {status})"}
+        self._faults[route].extend(Fault(status, payload, retry_after) for _ in range(count))
+
+    def delay_next(self, seconds: float, count: int = 1, route: str = ANY_ROUTE) -> None:
+        """The next ``count`` requests to ``route`` wait ``seconds`` before being answered
+        (and are still carried out afterwards, as a real server would)."""
+        self._delays[route].extend([seconds] * count)
+
+    def requests_to(self, route: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.route == route]
+
+    async def record(self, route: str, request: Request) -> RecordedRequest:
+        raw = await request.body()
+        body: Any = None
+        form: dict[str, str] = {}
+        if "x-www-form-urlencoded" in request.headers.get("content-type", ""):
+            form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        else:
+            try:
+                body = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                body = None
+        record = RecordedRequest(
+            route,
+            request.method,
+            request.url.path,
+            dict(request.headers),
+            body,
+            form,
+            datetime.now(UTC),
+        )
+        self.requests.append(record)
+        delay = self._take(self._delays, route)
+        if delay is not None:
+            await asyncio.sleep(delay)
+        return record
+
+    def injected(self, route: str) -> Response | None:
+        """The queued fault for this route, as a response, or None."""
+        fault = self._take(self._faults, route)
+        if fault is None:
+            return None
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        return json_response(fault.status, fault.body, headers)
+
+    @staticmethod
+    def _take(queues: defaultdict[str, deque[Any]], route: str) -> Any:
+        for key in (route, ANY_ROUTE):
+            if queues[key]:
+                return queues[key].popleft()
+        return None
+
+    @staticmethod
+    def finish(record: RecordedRequest, response: Response) -> Response:
+        record.response_status = response.status_code
+        try:
+            record.response_body = orjson.loads(bytes(response.body))
+        except orjson.JSONDecodeError:
+            record.response_body = None
+        return response

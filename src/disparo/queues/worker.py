@@ -76,7 +76,8 @@ async def run_workers(rt: Runtime, queues: list[QueueName], stop: asyncio.Event)
                 **rt.queues.connection_opts,
                 "concurrency": _concurrency(rt, queue),
                 "drainDelay": DRAIN_DELAY_S,
-                "lockDuration": 60_000,
+                "lockDuration": int(rt.settings.job_lock_seconds * 1000),
+                "stalledInterval": int(rt.settings.job_lock_seconds * 1000),
                 "name": f"disparo-{queue}",
             },
         )

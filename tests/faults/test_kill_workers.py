@@ -1,0 +1,50 @@
+"""Fault 1: `kill -9` of worker processes at random (seeded) moments during multi-batch
+campaigns. Every kill is followed by a fresh worker, as a supervisor would start one."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import assert_clean, audit, report, rig
+from tests.faults.infra import RedisServer
+
+pytestmark = pytest.mark.faults
+
+SEED = 20251115
+TRIALS = 24
+CONCURRENCY = 2
+
+
+async def test_kill_9_at_random_moments_sends_nobody_twice(
+    tmp_path: Path, pg_url: str, own_redis: RedisServer
+) -> None:
+    rng = random.Random(SEED)
+    chaos = {"seed": SEED, "slow": (0.05, 0.5)}  # replies take a while: kills land mid-request
+    async with rig(
+        tmp_path, pg_url, own_redis.url, chaos=chaos, cda_batch_size=5,
+        worker_concurrency=CONCURRENCY,
+    ) as the_rig:  # fmt: skip
+        moments = []
+        for trial in range(TRIALS):
+            if trial % 4 == 0:
+                await the_rig.seed_and_dispatch(rng.randint(100, 200))
+            pause = rng.uniform(0.3, 1.6)
+            await asyncio.sleep(pause)
+            victim = rng.randrange(len(the_rig.workers.processes))
+            the_rig.workers.replace(victim)
+            moments.append(round(pause, 2))
+        await the_rig.wait_all_final(timeout=120)
+        result = await audit(the_rig)
+
+    report(
+        "kill9",
+        {"seed": SEED, "trials": TRIALS, "campaigns": len(the_rig.campaigns), **result.as_dict()},
+    )
+    assert_clean(result)
+    assert result.by_status["SENT"] > result.recipients // 2
+    # UNKNOWN only for batches in flight at a kill: at most `concurrency` per kill.
+    assert result.unknown_batches <= TRIALS * CONCURRENCY

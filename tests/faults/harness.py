@@ -42,6 +42,7 @@ FAST: dict[str, Any] = {
     "reconcile_grace": 2.0,
     "send_deadline": 4.0,
     "stale_send_margin": 1.0,
+    "rate_limit_max_wait": 3.0,
     "job_lock_seconds": 4.0,
     "cda_timeout": 2.0,
     "worker_concurrency": 2,
@@ -201,7 +202,7 @@ async def audit(the_rig: Rig) -> Audit:
 def _count(result: Audit, status: MessageStatus, imported: int) -> None:
     result.recipients += 1
     result.by_status[str(status)] += 1
-    if status == MessageStatus.SENT and imported == 0 or status == MessageStatus.PENDING:
+    if (status == MessageStatus.SENT and imported == 0) or status == MessageStatus.PENDING:
         result.lost += 1
     elif status == MessageStatus.FAILED and imported:
         result.failed_but_imported += 1

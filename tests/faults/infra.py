@@ -4,6 +4,7 @@ processes, and a chaos layer in front of the CDA simulator. Never the shared ser
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -209,8 +210,10 @@ class Chaos:
             await _answer(receive, send, 429, {"retry-after": str(int(self.retry_after))})
         elif roll < self.p_5xx + self.p_429 + self.p_timeout:
             self.events.append(ChaosEvent(now, "timeout"))
+            # The whole body arrived; the client gives up waiting; the provider imports it.
+            body = await _read_body(receive)
             await asyncio.sleep(self.timeout_s)
-            await self.app(scope, receive, send)
+            await self.app(scope, _replay(body), _ignore_closed(send))
         else:
             pause = self.rng.uniform(*self.slow)
             self.events.append(ChaosEvent(now, "slow" if pause else "ok"))
@@ -218,10 +221,36 @@ class Chaos:
             await self.app(scope, receive, send)
 
 
-async def _answer(receive: Receive, send: Send, status: int, headers: dict[str, str]) -> None:
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
     message: Message = {"more_body": True}
     while message.get("more_body"):
         message = await receive()
-    raw = [(k.encode(), v.encode()) for k, v in {"content-type": "application/json", **headers}.items()]
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    messages: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    return receive
+
+
+def _ignore_closed(send: Send) -> Send:
+    async def safe_send(message: Message) -> None:
+        with contextlib.suppress(Exception):  # the client left long ago
+            await send(message)
+
+    return safe_send
+
+
+async def _answer(receive: Receive, send: Send, status: int, headers: dict[str, str]) -> None:
+    await _read_body(receive)
+    raw = [
+        (k.encode(), v.encode()) for k, v in {"content-type": "application/json", **headers}.items()
+    ]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": b'{"sucesso": false}'})

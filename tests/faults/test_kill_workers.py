@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from disparo.campaigns.models import BatchStatus, ProviderBatch
+from tests.conftest import wait_for
 from tests.faults.harness import assert_clean, audit, report, rig
 from tests.faults.infra import RedisServer
 
@@ -48,3 +53,32 @@ async def test_kill_9_at_random_moments_sends_nobody_twice(
     assert result.by_status["SENT"] > result.recipients // 2
     # UNKNOWN only for batches in flight at a kill: at most `concurrency` per kill.
     assert result.unknown_batches <= TRIALS * CONCURRENCY
+
+
+async def test_sigterm_finishes_the_batch_in_hand(
+    tmp_path: Path, pg_url: str, own_redis: RedisServer
+) -> None:
+    chaos = {"seed": 1, "slow": (1.0, 1.5)}
+    async with rig(
+        tmp_path, pg_url, own_redis.url, workers=1, chaos=chaos, cda_batch_size=10
+    ) as the_rig:
+        await the_rig.seed_and_dispatch(60)
+
+        async def in_flight() -> bool:
+            return len(the_rig.chaos.events) >= 1
+
+        await wait_for(in_flight, timeout=60)
+        worker = the_rig.workers.processes[0]
+        worker.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(worker.wait, 30)
+        async with the_rig.runtime.sessions() as session:
+            statuses = Counter((await session.scalars(select(ProviderBatch.status))).all())
+        the_rig.workers.start()
+        await the_rig.wait_all_final(timeout=60)
+        result = await audit(the_rig)
+
+    report("sigterm", {"exit_code": code, "batches_at_exit": dict(statuses), **result.as_dict()})
+    assert code == 0
+    assert statuses[BatchStatus.SENDING] == 0 and statuses[BatchStatus.SENT] >= 1
+    assert_clean(result)
+    assert result.by_status == {"SENT": 60}

@@ -15,6 +15,11 @@ from tests.faults.infra import RedisServer
 
 pytestmark = pytest.mark.faults
 
+
+def worker_logs(directory: Path) -> str:
+    return "".join(path.read_text() for path in directory.glob("worker-*.log"))
+
+
 CHAOS = {"seed": 7, "slow": (0.05, 0.3)}
 
 
@@ -59,6 +64,5 @@ async def test_redis_flushed_mid_campaign_is_rebuilt_by_the_reconciler(
     report("redis_flush", {"requests_before_flush": before, **result.as_dict()})
     assert_clean(result)
     assert before < 60  # the flush really hit the campaign midway (60 batches)
-    logs = "".join(path.read_text() for path in tmp_path.glob("worker-*.log"))
-    assert '"reconciler.repaired"' in logs
+    assert '"reconciler.repaired"' in worker_logs(tmp_path)
     assert result.by_status["SENT"] + result.by_status["UNKNOWN"] == 300

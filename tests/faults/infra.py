@@ -127,27 +127,33 @@ class Workers:
     env: dict[str, str]
     logdir: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    started: int = 0
+    logs: list[Path] = field(default_factory=list)
+
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], Path]:
+        path = self.logdir / f"worker-{len(list(self.logdir.glob('worker-*.log'))) + 1}.log"
+        with path.open("wb") as log:
+            process = subprocess.Popen([DISPARO, "worker"], env=self.env, stdout=log, stderr=log)
+        return process, path
 
     def start(self) -> int:
-        self.started += 1
-        log = (self.logdir / f"worker-{self.started}.log").open("wb")
-        process = subprocess.Popen([DISPARO, "worker"], env=self.env, stdout=log, stderr=log)
+        process, path = self._spawn()
         self.processes.append(process)
+        self.logs.append(path)
         return len(self.processes) - 1
 
-    def kill9(self, index: int) -> None:
-        self.processes[index].send_signal(signal.SIGKILL)
-        self.processes[index].wait(10)
+    def serving(self) -> list[int]:
+        """Workers that are up and consuming (they logged worker.started)."""
+        return [
+            index
+            for index, (process, path) in enumerate(zip(self.processes, self.logs, strict=True))
+            if process.poll() is None and b'"worker.started"' in path.read_bytes()
+        ]
 
     def replace(self, index: int) -> None:
         """kill -9 worker `index` and start a fresh one in its place."""
-        self.kill9(index)
-        self.started += 1
-        log = (self.logdir / f"worker-{self.started}.log").open("wb")
-        self.processes[index] = subprocess.Popen(
-            [DISPARO, "worker"], env=self.env, stdout=log, stderr=log
-        )
+        self.processes[index].send_signal(signal.SIGKILL)
+        self.processes[index].wait(10)
+        self.processes[index], self.logs[index] = self._spawn()
 
     def alive(self) -> list[bool]:
         return [process.poll() is None for process in self.processes]

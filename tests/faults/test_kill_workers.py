@@ -15,7 +15,7 @@ from sqlalchemy import select
 from disparo.campaigns.models import BatchStatus, ProviderBatch
 from tests.conftest import wait_for
 from tests.faults.harness import assert_clean, audit, report, rig
-from tests.faults.infra import RedisServer
+from tests.faults.infra import RedisServer, Workers
 
 pytestmark = pytest.mark.faults
 
@@ -24,22 +24,32 @@ TRIALS = 24
 CONCURRENCY = 2
 
 
+async def _serving(workers: Workers) -> list[int]:
+    """Workers up and consuming: a kill is only a trial if it hits one."""
+
+    async def any_serving() -> bool:
+        return bool(workers.serving())
+
+    await wait_for(any_serving, timeout=30, interval=0.1)
+    return workers.serving()
+
+
 async def test_kill_9_at_random_moments_sends_nobody_twice(
     tmp_path: Path, pg_url: str, own_redis: RedisServer
 ) -> None:
     rng = random.Random(SEED)
     chaos = {"seed": SEED, "slow": (0.05, 0.5)}  # replies take a while: kills land mid-request
     async with rig(
-        tmp_path, pg_url, own_redis.url, chaos=chaos, cda_batch_size=5,
+        tmp_path, pg_url, own_redis.url, workers=3, chaos=chaos, cda_batch_size=5,
         worker_concurrency=CONCURRENCY,
     ) as the_rig:  # fmt: skip
         moments = []
         for trial in range(TRIALS):
             if trial % 4 == 0:
                 await the_rig.seed_and_dispatch(rng.randint(100, 200))
-            pause = rng.uniform(0.3, 1.6)
+            pause = rng.uniform(0.3, 1.5)
             await asyncio.sleep(pause)
-            victim = rng.randrange(len(the_rig.workers.processes))
+            victim = rng.choice(await _serving(the_rig.workers))
             the_rig.workers.replace(victim)
             moments.append(round(pause, 2))
         await the_rig.wait_all_final(timeout=120)
@@ -47,7 +57,13 @@ async def test_kill_9_at_random_moments_sends_nobody_twice(
 
     report(
         "kill9",
-        {"seed": SEED, "trials": TRIALS, "campaigns": len(the_rig.campaigns), **result.as_dict()},
+        {
+            "seed": SEED,
+            "trials": TRIALS,
+            "pauses_s": moments,
+            "campaigns": len(the_rig.campaigns),
+            **result.as_dict(),
+        },
     )
     assert_clean(result)
     assert result.by_status["SENT"] > result.recipients // 2

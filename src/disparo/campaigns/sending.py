@@ -112,7 +112,12 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
         return
     # The slot is taken right before the request leaves, so the provider sees the spacing
     # the limiter granted (not the jitter of the claim's database round trips).
-    ahead = await rt.limiter.acquire(route.account, route.policy, len(recipients), max_wait)
+    try:
+        ahead = await rt.limiter.acquire(route.account, route.policy, len(recipients), max_wait)
+    except Exception:
+        # Redis unreachable: nothing was sent; never send past a limit we cannot read.
+        log.exception("send.rate_limit_unavailable")
+        ahead = max(1.0, route.policy.base_delay)
     if ahead:
         await _give_back(rt, campaign, sequence, ahead)
         return

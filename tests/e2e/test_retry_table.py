@@ -197,3 +197,23 @@ async def test_the_attempt_limit_makes_a_dead_letter(stack_factory: StackFactory
     assert batches[0].dead_lettered_at is not None
     assert len(stack.cda.requests) == 2
     assert utcnow() - batches[0].dead_lettered_at < timedelta(seconds=30)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_paused_account_defers_other_batches_without_claiming(
+    stack_factory: StackFactory,
+) -> None:
+    stack, campaign_id = await ingested_campaign(stack_factory, count=2, rate_limit_max_wait=5)
+    provider = stack.runtime.providers[ProviderCode.CDA]
+    credentials = provider.parse_credentials(
+        {"api_url": stack.cda_server.url + IMPORT_PATH, "api_key": DEV_CDA_KEY}
+    )
+    await stack.runtime.limiter.pause(account_id(provider, credentials), 60)
+
+    await run_send(stack.runtime, campaign_id, 0)
+
+    _, batches, _ = await campaign_rows(stack, CAMPAIGN)
+    assert (batches[0].status, batches[0].attempts) == (BatchStatus.PENDING, 0)
+    assert batches[0].due_at is not None
+    assert 55 < (batches[0].due_at - utcnow()).total_seconds() <= 60
+    assert stack.cda.requests == []

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from disparo.campaigns.models import Campaign, MessageStatus, ProviderBatch
+from disparo.campaigns.models import OPEN_BATCH, Campaign, MessageStatus, ProviderBatch
 from disparo.campaigns.repository import list_messages
 from disparo.campaigns.service import dispatch
 from disparo.config import Settings
@@ -71,13 +71,24 @@ class Rig:
         return agendamento_id
 
     async def statuses(self) -> dict[str, str]:
+        """Each campaign's status; "OPEN" while any of its batches is (a cancelled campaign
+        may still have one in flight)."""
         async with self.runtime.sessions() as session:
             rows = await session.execute(
                 select(Campaign.agendamento_id, Campaign.status).where(
                     Campaign.agendamento_id.in_(self.campaigns)
                 )
             )
-            return {agendamento: str(status) for agendamento, status in rows}
+            found = {agendamento: str(status) for agendamento, status in rows}
+            still_open = await session.scalars(
+                select(Campaign.agendamento_id)
+                .join(ProviderBatch, ProviderBatch.campaign_id == Campaign.id)
+                .where(
+                    Campaign.agendamento_id.in_(self.campaigns),
+                    ProviderBatch.status.in_(OPEN_BATCH),
+                )
+            )
+            return found | dict.fromkeys(still_open, "OPEN")
 
     async def wait_all_final(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

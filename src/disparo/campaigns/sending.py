@@ -129,8 +129,11 @@ async def _give_back(rt: Runtime, campaign: Campaign, sequence: int, wait: float
     back to PENDING unsent, the claim not counted against the attempt limit."""
     log.info("send.given_back_by_rate_limit", wait_s=round(wait, 2))
     async with rt.sessions() as session, session.begin():
-        _, batch = await _locked(session, campaign.id, sequence)
+        current, batch = await _locked(session, campaign.id, sequence)
         if batch.status != BatchStatus.SENDING:
+            return
+        if current.status == CampaignStatus.CANCELLED:
+            await cancel_batch(session, current, batch)  # cancelled while it waited
             return
         batch.status, batch.due_at = BatchStatus.PENDING, utcnow() + timedelta(seconds=wait)
         batch.uncounted_attempts += 1

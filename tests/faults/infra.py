@@ -223,8 +223,11 @@ class Chaos:
         else:
             pause = self.rng.uniform(*self.slow)
             self.events.append(ChaosEvent(now, "slow" if pause else "ok"))
+            # Like a real provider, a request that arrived whole is processed even if its
+            # sender dies while waiting for the answer.
+            body = await _read_body(receive)
             await asyncio.sleep(pause)
-            await self.app(scope, receive, send)
+            await self.app(scope, _replay(body), _ignore_closed(send))
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -77,7 +77,8 @@ async def run_workers(rt: Runtime, queues: list[QueueName], stop: asyncio.Event)
                 "concurrency": _concurrency(rt, queue),
                 "drainDelay": DRAIN_DELAY_S,
                 "lockDuration": int(rt.settings.job_lock_seconds * 1000),
-                "stalledInterval": int(rt.settings.job_lock_seconds * 1000),
+                # bullmq's default check every 30 s, sooner when the lock is shorter.
+                "stalledInterval": int(min(30.0, rt.settings.job_lock_seconds) * 1000),
                 "name": f"disparo-{queue}",
             },
         )

@@ -52,3 +52,10 @@ if ! mariadb_up; then
     exit 1
   fi
 fi
+
+# The fault suite (tests/faults) starts and breaks its own Redis and PostgreSQL servers.
+if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "ensure-services: tests/faults needs redis-server and PostgreSQL's initdb/pg_ctl" >&2
+  echo "  (Debian: apt-get install redis-server postgresql)" >&2
+  exit 1
+fi

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     stale_send_margin: float = 120.0
     # The reconciler leaves work younger than this alone (it may just not be enqueued yet).
     reconcile_grace: float = 30.0
+    # bullmq job lock: a running job whose worker died is noticed (stalled) and recovered
+    # after about this long; the lock is renewed at half of it while the job runs.
+    job_lock_seconds: float = 60.0
 
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"

@@ -15,7 +15,9 @@ async def test_controls_over_http(stack_factory: StackFactory) -> None:
     async with api(stack) as client:
         paused = await client.post(f"/campaigns/{CAMPAIGN}/pause")
         again = await client.post(f"/campaigns/{campaign_id}/pause")
+        status_paused = (await client.get(f"/campaigns/{CAMPAIGN}/status")).json()
         resumed = await client.post(f"/campaigns/{CAMPAIGN}/resume")
+        status_resumed = (await client.get(f"/campaigns/{CAMPAIGN}/status")).json()
         cancelled = await client.post(f"/campaigns/{CAMPAIGN}/cancel")
         refused = await client.post(f"/campaigns/{CAMPAIGN}/resume")
         missing = await client.post("/campaigns/C000/cancel")
@@ -27,6 +29,7 @@ async def test_controls_over_http(stack_factory: StackFactory) -> None:
 
     assert paused.status_code == 200 and paused.json()["changed"] is True
     assert paused.json()["paused"] is True and again.json()["changed"] is False
+    assert "paused_at" in status_paused and "paused_at" not in status_resumed
     assert resumed.json()["paused"] is False and resumed.json()["batches"] == 1
     assert cancelled.json()["status"] == "CANCELLED" and cancelled.json()["recipients"] == 3
     assert refused.status_code == 409 and "terminou" in refused.json()["message"]

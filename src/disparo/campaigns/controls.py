@@ -173,7 +173,7 @@ async def reopen_batches(
         recipients += await _reopen_messages(session, campaign, batch)
         record_attempt(session, batch, "redrive", why)
         batch.status, batch.due_at, batch.finished_at = BatchStatus.PENDING, None, None
-        batch.attempts_at_redrive, batch.dead_lettered_at = batch.attempts, None
+        batch.uncounted_attempts, batch.dead_lettered_at = batch.attempts, None
         batch.sent_count = batch.failed_count = 0
     jobs = [batch_job(campaign, batch) for batch in batches]
     if campaign.status in FINISHED:

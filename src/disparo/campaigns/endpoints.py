@@ -57,6 +57,7 @@ def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> C
         completed_at=campaign.completed_at,
         error_message=campaign.error_message,
         errors=errors or None,
+        paused_at=campaign.paused_at,
     )
 
 

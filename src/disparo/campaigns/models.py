@@ -154,9 +154,10 @@ class ProviderBatch(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # `attempts` never goes down (job ids are built from it); a redrive gives fresh attempts
-    # by moving this base, and the attempt limit counts from it.
-    attempts_at_redrive: Mapped[int] = mapped_column(Integer, default=0)
+    # `attempts` never goes down (job ids are built from it). Claims that do not count
+    # against the attempt limit: those before the last redrive (fresh attempts) and claims
+    # given back unsent because the rate limiter asked for a long wait.
+    uncounted_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the batch became a dead letter (FAILED with its attempts spent); cleared by redrive.
     dead_lettered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 

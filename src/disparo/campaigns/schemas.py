@@ -60,6 +60,8 @@ class CampaignStatusOut(BaseModel):
     completed_at: datetime | None = None
     error_message: str | None = None
     errors: list[MessageError] | None = None
+    # Present only while an operator has the campaign paused.
+    paused_at: datetime | None = None
 
 
 class CampaignPage(BaseModel):

@@ -103,16 +103,45 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
         await _credentials_failed(rt, route, campaign_id, sequence, exc)
         return
     route = Route(provider, route.policy, credentials, account_id(provider, credentials))
-    wait = await rt.limiter.acquire(
-        route.account, route.policy, batch.message_count, rt.settings.rate_limit_max_wait
-    )
-    if wait:
-        await _defer(rt, campaign_id, sequence, wait)
+    max_wait = rt.settings.rate_limit_max_wait
+    # A look first: a paused account or a long queue for its limit is no reason to claim.
+    ahead = await rt.limiter.wait_time(route.account, route.policy, batch.message_count, take=False)
+    if ahead > max_wait:
+        await _defer(rt, campaign_id, sequence, ahead)
         return
     recipients = await _claim(rt, campaign_id, sequence)
     if recipients is None:
         return
+    # The slot is taken right before the request leaves, so the provider sees the spacing
+    # the limiter granted (not the jitter of the claim's database round trips).
+    try:
+        ahead = await rt.limiter.acquire(route.account, route.policy, len(recipients), max_wait)
+    except Exception:
+        # Redis unreachable: nothing was sent; never send past a limit we cannot read.
+        log.exception("send.rate_limit_unavailable")
+        ahead = max(1.0, route.policy.base_delay)
+    if ahead:
+        await _give_back(rt, campaign, sequence, ahead)
+        return
     await _send_claimed(rt, route, campaign, sequence, recipients)
+
+
+async def _give_back(rt: Runtime, campaign: Campaign, sequence: int, wait: float) -> None:
+    """Claimed, but the limiter now asks for a long wait (a Retry-After arrived meanwhile):
+    back to PENDING unsent, the claim not counted against the attempt limit."""
+    log.info("send.given_back_by_rate_limit", wait_s=round(wait, 2))
+    async with rt.sessions() as session, session.begin():
+        current, batch = await _locked(session, campaign.id, sequence)
+        if batch.status != BatchStatus.SENDING:
+            return
+        if current.status == CampaignStatus.CANCELLED:
+            await cancel_batch(session, current, batch)  # cancelled while it waited
+            return
+        batch.status, batch.due_at = BatchStatus.PENDING, utcnow() + timedelta(seconds=wait)
+        batch.uncounted_attempts += 1
+        record_attempt(session, batch, "deferred", f"limite de envio: {wait:.1f} s")
+        jobs = [batch_job(campaign, batch)]
+    await enqueue_all(rt.queues, jobs)
 
 
 async def _defer(rt: Runtime, campaign_id: uuid.UUID, sequence: int, wait: float) -> None:
@@ -448,7 +477,7 @@ async def _retry_or_dead_letter(
     if campaign.status == CampaignStatus.CANCELLED:
         await cancel_batch(session, campaign, batch)  # cancelled while this one was out
         return []
-    tries = batch.attempts - batch.attempts_at_redrive
+    tries = batch.attempts - batch.uncounted_attempts
     if tries >= policy.max_attempts:
         spent = f"{reason} (tentativas esgotadas)"
         record_attempt(session, batch, "dead_letter", spent, status_code)

@@ -121,7 +121,11 @@ async def _pending_webhooks(rt: Runtime) -> list[PendingJob]:
 async def _expire_stale_sends(rt: Runtime) -> int:
     from disparo.campaigns.sending import expire_stale_send
 
-    limit = timedelta(seconds=rt.settings.send_deadline + rt.settings.stale_send_margin)
+    # A claimed batch may wait for its rate-limit slot, then take up to the send deadline.
+    settings = rt.settings
+    limit = timedelta(
+        seconds=settings.rate_limit_max_wait + settings.send_deadline + settings.stale_send_margin
+    )
     async with rt.sessions() as session:
         rows = await session.execute(
             select(ProviderBatch.campaign_id, ProviderBatch.sequence).where(

@@ -76,7 +76,9 @@ async def run_workers(rt: Runtime, queues: list[QueueName], stop: asyncio.Event)
                 **rt.queues.connection_opts,
                 "concurrency": _concurrency(rt, queue),
                 "drainDelay": DRAIN_DELAY_S,
-                "lockDuration": 60_000,
+                "lockDuration": int(rt.settings.job_lock_seconds * 1000),
+                # bullmq's default check every 30 s, sooner when the lock is shorter.
+                "stalledInterval": int(min(30.0, rt.settings.job_lock_seconds) * 1000),
                 "name": f"disparo-{queue}",
             },
         )

@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.add_column("campaigns", sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column(
         "provider_batches",
-        sa.Column("attempts_at_redrive", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("uncounted_attempts", sa.Integer(), nullable=False, server_default="0"),
     )
     op.add_column(
         "provider_batches",
@@ -56,6 +56,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_provider_batches_dead_lettered_at"), table_name="provider_batches")
     with op.batch_alter_table("provider_batches") as batch:
         batch.drop_column("dead_lettered_at")
-        batch.drop_column("attempts_at_redrive")
+        batch.drop_column("uncounted_attempts")
     with op.batch_alter_table("campaigns") as batch:
         batch.drop_column("paused_at")

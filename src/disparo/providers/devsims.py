@@ -9,8 +9,12 @@ from collections.abc import Mapping
 
 from disparo.providers.base import ProviderCode
 from disparo.providers.cda.dev import CDA_DEV_SIMULATOR
+from disparo.providers.rcs.dev import RCS_DEV_SIMULATOR
+from disparo.providers.rcs_otima.dev import OTIMA_DEV_SIMULATOR
 from disparo.providers.simkit import DevSimulatorSpec
 
 DEV_SIMULATORS: Mapping[ProviderCode, DevSimulatorSpec] = {
     ProviderCode.CDA: CDA_DEV_SIMULATOR,
+    ProviderCode.RCS: RCS_DEV_SIMULATOR,
+    ProviderCode.RCS_OTIMA: OTIMA_DEV_SIMULATOR,
 }

@@ -28,13 +28,22 @@ class FaultPlan:
     """Faults queued for the next requests, taken one per request in arrival order."""
 
     def __init__(self) -> None:
-        self._faults: deque[_Fault] = deque()
+        # None: answer that request normally (a fault planned for a later request).
+        self._faults: deque[_Fault | None] = deque()
         self._delays: deque[float] = deque()
 
     def fail_next(
-        self, status: int, count: int = 1, body: Any = None, retry_after: int | None = None
+        self,
+        status: int,
+        count: int = 1,
+        body: Any = None,
+        retry_after: int | None = None,
+        *,
+        after: int = 0,
     ) -> None:
-        """The next `count` requests answer `status` (after any delay), doing nothing."""
+        """After `after` normal answers, the next `count` requests answer `status` (after
+        any delay), doing nothing."""
+        self._faults.extend([None] * after)
         self._faults.extend(_Fault(status, body, retry_after) for _ in range(count))
 
     def delay_next(self, seconds: float, count: int = 1) -> None:
@@ -51,6 +60,8 @@ class FaultPlan:
         if not self._faults:
             return None
         fault = self._faults.popleft()
+        if fault is None:
+            return None
         headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
         body = default_body if fault.body is None else fault.body
         return json_response(fault.status, body, headers)

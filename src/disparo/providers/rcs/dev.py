@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from disparo.http_server import start_server
 from disparo.providers.rcs.simulator import IMPORT_PATH, RcsSimulator
 from disparo.providers.simkit import DevSimulatorSpec, RunningSimulator
+from disparo.wordpress.samples import make_rows
 from disparo.wordpress.simulator import WordPressSimulator
 
 DEV_RCS_KEY = "chave-dev-rcs"
@@ -20,12 +23,16 @@ async def start_rcs(wordpress: WordPressSimulator, port: int) -> RunningSimulato
     return RunningSimulator(simulator, server)
 
 
-def seed_rcs_sample(wordpress: WordPressSimulator, agendamento_id: str, count: int) -> None:
+def rcs_sample_rows(agendamento_id: str, count: int) -> list[dict[str, Any]]:
     """Generation-C rows whose campaign shows an image on the RCS card."""
-    rows = wordpress.seed_campaign(agendamento_id, count)
+    rows = make_rows(agendamento_id, count)
     for row in rows:
         row["midia_campanha"] = SAMPLE_MEDIA
-    wordpress.add_campaign(agendamento_id, rows)
+    return rows
+
+
+def seed_rcs_sample(wordpress: WordPressSimulator, agendamento_id: str, count: int) -> None:
+    wordpress.add_campaign(agendamento_id, rcs_sample_rows(agendamento_id, count))
 
 
 RCS_DEV_SIMULATOR = DevSimulatorSpec(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from disparo.http_server import start_server
 from disparo.providers.rcs_otima.simulator import API_PREFIX, OtimaSimulator
 from disparo.providers.simkit import DevSimulatorSpec, RunningSimulator
+from disparo.wordpress.samples import make_rows
 from disparo.wordpress.simulator import WordPressSimulator
 
 DEV_OTIMA_TOKEN = "tok_dev_otima"
@@ -47,12 +50,16 @@ def template_message(customer_code: str) -> str:
     ).decode()
 
 
-def seed_otima_sample(wordpress: WordPressSimulator, agendamento_id: str, count: int) -> None:
-    """Template rows of two customer codes (77 and 78): one request group each."""
-    rows = wordpress.seed_campaign(agendamento_id, count, message=template_message("77"))
+def otima_sample_rows(agendamento_id: str, count: int) -> list[dict[str, Any]]:
+    """Template rows alternating two customer codes (77, 78): one request group each."""
+    rows = make_rows(agendamento_id, count, message=template_message("77"))
     for row in rows[1::2]:
         row["mensagem"] = template_message("78").replace("{nome}", row["nome"])
-    wordpress.add_campaign(agendamento_id, rows)
+    return rows
+
+
+def seed_otima_sample(wordpress: WordPressSimulator, agendamento_id: str, count: int) -> None:
+    wordpress.add_campaign(agendamento_id, otima_sample_rows(agendamento_id, count))
 
 
 OTIMA_DEV_SIMULATOR = DevSimulatorSpec(

@@ -137,8 +137,10 @@ class OtimaSimulator:
         count: int = 1,
         body: dict[str, Any] | None = None,
         retry_after: int | None = None,
+        *,
+        after: int = 0,
     ) -> None:
-        self.faults.fail_next(status, count, body, retry_after)
+        self.faults.fail_next(status, count, body, retry_after, after=after)
 
     def delay_next(self, seconds: float, count: int = 1) -> None:
         self.faults.delay_next(seconds, count)

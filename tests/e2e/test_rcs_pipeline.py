@@ -36,7 +36,17 @@ def cda_phones(stack: DevStack) -> list[str]:
 
 
 def assert_each_reached_once(stack: DevStack, rcs_sim: Any, phones: set[str]) -> None:
-    """Every phone got exactly one message, on exactly one channel, across all simulators."""
+    """Every phone got exactly one message, on exactly one channel, across all simulators;
+    and, from the request logs, the SMS route only got phones the RCS provider answered it
+    could not reach."""
+    not_reached = {
+        phone
+        for request in rcs_sim.requests
+        if request.response_status == 200
+        for key in ("sem_rcs", "not_rcs_capable")
+        for phone in request.response_body.get(key, [])
+    }
+    assert set(cda_phones(stack)) <= not_reached
     reached: dict[str, list[str]] = {p: list(ways) for p, ways in rcs_sim.deliveries.items()}
     for phone in cda_phones(stack):
         reached.setdefault(phone, []).append("SMS route")
@@ -272,3 +282,40 @@ async def test_otima_empty_template_variable_fails_the_batch(stack_factory: Stac
         "processando",
         "erro_envio",
     ]
+
+
+async def test_an_sms_batch_whose_route_was_removed_fails_with_the_reason(
+    stack_factory: StackFactory,
+) -> None:
+    """Driven step by step (no worker): the route is unconfigured between the RCS answer and
+    the SMS send, as a redeploy with other settings would do."""
+    from disparo.campaigns.ingest import run_dispatch
+    from disparo.campaigns.sending import run_send
+
+    stack = await stack_factory(with_worker=False, rcs_sms_fallback_provider="CDA")
+    rows = seed_cromos(stack, 3)
+    sim(stack, ProviderCode.RCS).not_rcs_capable.add(rows[2]["telefone"])
+    await dispatch(stack, CROMOS)
+    campaign, _, _ = await campaign_rows(stack, CROMOS)
+    await run_dispatch(stack.runtime, campaign.id, last_attempt=True)
+    await run_send(stack.runtime, campaign.id, 0)
+    _, batches, _ = await campaign_rows(stack, CROMOS)
+    assert [(b.sequence, b.status, b.channel) for b in batches] == [
+        (0, BatchStatus.SENT, "RCS"),
+        (1, BatchStatus.PENDING, "SMS"),
+    ]
+
+    stack.runtime.settings = stack.runtime.settings.model_copy(
+        update={"rcs_sms_fallback_provider": ""}
+    )
+    await run_send(stack.runtime, campaign.id, 1)
+
+    final, batches, messages = await campaign_rows(stack, CROMOS)
+    assert batches[1].status == BatchStatus.FAILED
+    assert batches[1].last_error == (
+        "rota SMS não configurada ou não atendida (DISPARO_RCS_SMS_FALLBACK_PROVIDER='')"
+    )
+    [failed] = [m for m in messages if m.status == MessageStatus.FAILED]
+    assert (failed.phone, failed.channel) == (rows[2]["telefone"], "SMS")
+    assert (final.status, final.sent_messages, final.failed_messages) == ("COMPLETED", 2, 1)
+    assert stack.cda.requests == []

@@ -51,6 +51,11 @@ def sms_route(settings: Settings, providers: Mapping[ProviderCode, Provider]) ->
     return providers.get(ProviderCode(name))
 
 
+def no_route_reason(settings: Settings) -> str:
+    route = settings.rcs_sms_fallback_provider
+    return f"rota SMS não configurada ou não atendida (DISPARO_RCS_SMS_FALLBACK_PROVIDER={route!r})"
+
+
 def batch_provider(
     settings: Settings,
     providers: Mapping[ProviderCode, Provider],

@@ -14,7 +14,12 @@ from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from disparo.campaigns.fallback import apply_fallback, batch_provider, batch_text
+from disparo.campaigns.fallback import (
+    apply_fallback,
+    batch_provider,
+    batch_text,
+    no_route_reason,
+)
 from disparo.campaigns.models import (
     TERMINAL_CAMPAIGN,
     BatchStatus,
@@ -77,7 +82,7 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     )
     provider = batch_provider(rt.settings, rt.providers, campaign, batch.channel)
     if provider is None:  # an SMS fallback batch whose route was unconfigured meanwhile
-        reason = f"rota SMS {rt.settings.rcs_sms_fallback_provider!r} não configurada"
+        reason = no_route_reason(rt.settings)
         await _finish_batch(rt, campaign_id, sequence, BatchStatus.FAILED, reason, unclaimed=True)
         return
     try:

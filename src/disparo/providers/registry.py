@@ -22,7 +22,7 @@ def build_registry(settings: Settings) -> dict[ProviderCode, Provider]:
             max_attempts=settings.rcs_max_attempts,
         ),
         ProviderCode.RCS_OTIMA: OtimaProvider(
-            batch_size=min(settings.rcs_otima_batch_size, 1000),
+            batch_size=settings.rcs_otima_batch_size,
             timeout=settings.rcs_otima_timeout,
             max_attempts=settings.rcs_otima_max_attempts,
             callbacks=(

@@ -71,6 +71,11 @@ def test_credentials(raw: dict[str, Any], expected: OtimaCredentials) -> None:
     assert parsed == expected and TOKEN not in repr(parsed)
 
 
+def test_batches_never_exceed_the_1000_messages_of_one_request() -> None:
+    assert OtimaProvider(batch_size=5000, timeout=1, max_attempts=1).batch_size() == 1000
+    assert OtimaProvider(batch_size=10, timeout=1, max_attempts=1).batch_size() == 10
+
+
 def test_missing_token_is_a_credentials_error() -> None:
     with pytest.raises(CredentialsError) as caught:
         provider().parse_credentials({"token": "", "api_url": DEFAULT_API_URL})

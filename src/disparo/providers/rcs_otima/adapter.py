@@ -26,7 +26,7 @@ from disparo.providers.rcs_otima.mapper import (
     campaign_of,
     customer_code_of,
 )
-from disparo.providers.rcs_otima.wire import DEFAULT_API_URL
+from disparo.providers.rcs_otima.wire import DEFAULT_API_URL, MAX_MESSAGES
 
 NOT_RCS = "o aparelho não recebe RCS (Ótima)"
 
@@ -57,7 +57,8 @@ class OtimaProvider:
         max_attempts: int,
         callbacks: tuple[str, str] = ("", ""),
     ) -> None:
-        self._batch_size = batch_size
+        # More per batch would make a batch several requests (see send).
+        self._batch_size = min(batch_size, MAX_MESSAGES)
         self._timeout = timeout
         self._callbacks = callbacks
         self.max_attempts = max_attempts

@@ -5,13 +5,16 @@ Every test proves from the simulators' own records that nobody got both an RCS a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
 import pytest
 
+from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.models import BatchStatus, MessageStatus
+from disparo.campaigns.sending import run_send
 from disparo.devstack import DevStack
 from disparo.providers.base import ProviderCode
 from disparo.providers.rcs.dev import DEV_RCS_KEY, SAMPLE_MEDIA, rcs_sample_rows
@@ -173,9 +176,7 @@ async def test_unknown_sms_outcome_is_never_resent(stack_factory: StackFactory) 
     _, _, messages = await campaign_rows(stack, CROMOS)
     unknown = [m for m in messages if m.status == MessageStatus.UNKNOWN]
     assert [(m.phone, m.channel) for m in unknown] == [(rows[0]["telefone"], "SMS")]
-    import asyncio
-
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # longer than the route's delayed answer: no resend came
     assert len(stack.cda.requests) == 1
 
 
@@ -289,9 +290,6 @@ async def test_an_sms_batch_whose_route_was_removed_fails_with_the_reason(
 ) -> None:
     """Driven step by step (no worker): the route is unconfigured between the RCS answer and
     the SMS send, as a redeploy with other settings would do."""
-    from disparo.campaigns.ingest import run_dispatch
-    from disparo.campaigns.sending import run_send
-
     stack = await stack_factory(with_worker=False, rcs_sms_fallback_provider="CDA")
     rows = seed_cromos(stack, 3)
     sim(stack, ProviderCode.RCS).not_rcs_capable.add(rows[2]["telefone"])

@@ -51,7 +51,10 @@ def sms_route(settings: Settings, providers: Mapping[ProviderCode, Provider]) ->
     return providers.get(ProviderCode(name))
 
 
-def no_route_reason(settings: Settings) -> str:
+def no_route_reason(settings: Settings, campaign: Campaign, channel: str | None) -> str:
+    """Why batch_provider found nobody to send a batch."""
+    if channel != SMS:
+        return f"Fornecedor {campaign.provider} não é atendido pelo disparo"
     route = settings.rcs_sms_fallback_provider
     return f"rota SMS não configurada ou não atendida (DISPARO_RCS_SMS_FALLBACK_PROVIDER={route!r})"
 

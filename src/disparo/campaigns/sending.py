@@ -81,8 +81,8 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
         agendamento_id=campaign.agendamento_id, provider=campaign.provider, batch=sequence
     )
     provider = batch_provider(rt.settings, rt.providers, campaign, batch.channel)
-    if provider is None:  # an SMS fallback batch whose route was unconfigured meanwhile
-        reason = no_route_reason(rt.settings)
+    if provider is None:  # e.g. an SMS fallback batch whose route was unconfigured meanwhile
+        reason = no_route_reason(rt.settings, campaign, batch.channel)
         await _finish_batch(rt, campaign_id, sequence, BatchStatus.FAILED, reason, unclaimed=True)
         return
     try:

@@ -75,6 +75,20 @@ class Settings(BaseSettings):
     # bullmq job lock: a running job whose worker died is noticed (stalled) and recovered
     # after about this long; the lock is renewed at half of it while the job runs.
     job_lock_seconds: float = 60.0
+    # CromosApp RCS (prefix R) and Ótima RCS (prefix O), and the SMS fallback of both.
+    rcs_batch_size: int = 100_000
+    rcs_timeout: float = 120.0
+    rcs_max_attempts: int = 5
+    # Ótima takes at most 1,000 messages per request (CONTRACTS 5.5): one batch = one request.
+    rcs_otima_batch_size: int = Field(1_000, ge=1, le=1_000)
+    rcs_otima_timeout: float = 60.0
+    rcs_otima_max_attempts: int = 5
+    # Sent as each Ótima message's url_callback_status / url_callback_mo when set.
+    rcs_otima_status_callback_url: str = ""
+    rcs_otima_mo_callback_url: str = ""
+    # Provider code (e.g. CDA) that re-sends as SMS the recipients an RCS provider reports it
+    # cannot reach; empty: no re-send, those recipients fail.
+    rcs_sms_fallback_provider: str = ""
 
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"

@@ -7,7 +7,7 @@ flat whatever the campaign size.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from disparo.campaigns.fallback import provider_channel
 from disparo.campaigns.models import (
     BatchStatus,
     BatchStep,
@@ -30,7 +31,7 @@ from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
 from disparo.campaigns.repository import lock_campaign
 from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of, extra_of, text
 from disparo.db.base import utcnow
-from disparo.providers.base import CredentialsError, Provider, ProviderCode
+from disparo.providers.base import CredentialsError, GroupsRecipients, Provider, ProviderCode
 from disparo.queues.jobs import PendingJob, enqueue_all
 from disparo.runtime import Runtime
 from disparo.wordpress.client import NoDataError, WordPressError
@@ -58,14 +59,35 @@ class IngestTally:
     total: int = 0
     skipped: int = 0
     batch_counts: list[int] = field(default_factory=list)
+    # The batch still filling, per group of recipients ("" when the provider has no groups).
+    _filling: dict[str, int] = field(default_factory=dict)
 
-    def place(self) -> int:
-        """The batch of the next valid recipient (batches fill in row order)."""
-        sequence = (self.total - self.skipped - 1) // self.batch_size
-        if sequence == len(self.batch_counts):
+    def place(self, group: str = "") -> int:
+        """The batch of the next valid recipient: batches fill in row order, each with
+        recipients of one group only."""
+        sequence = self._filling.get(group)
+        if sequence is None or self.batch_counts[sequence] >= self.batch_size:
+            sequence = len(self.batch_counts)
             self.batch_counts.append(0)
+            self._filling[group] = sequence
         self.batch_counts[sequence] += 1
         return sequence
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """How a grouping provider (GroupsRecipients) splits rows, with its credentials bound."""
+
+    group_of: Callable[[Mapping[str, Any]], str | None]
+    missing_reason: str
+
+
+def grouping_for(provider: Provider, credentials: Any) -> Grouping | None:
+    if not isinstance(provider, GroupsRecipients):
+        return None
+    return Grouping(
+        lambda row: provider.recipient_group(row, credentials), provider.ungrouped_reason
+    )
 
 
 async def run_dispatch(rt: Runtime, campaign_id: uuid.UUID, *, last_attempt: bool) -> None:
@@ -143,14 +165,19 @@ async def _ingest(
         if not env_id:
             raise ValidationFailed("a primeira linha não tem idgis_ambiente nem id_carteira")
         # Fail early with erro_credenciais; each send fetches them again (never stored).
-        await rt.wordpress.credentials_for(provider, env_id)
+        credentials = await rt.wordpress.credentials_for(provider, env_id)
         async with rt.sessions() as session, session.begin():
             campaign = await lock_campaign(session, campaign_id)
             if not await _still_unplanned(session, campaign):
                 return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
             records = _records(
-                _chain(first, rows), campaign.id, tally, started, provider.needs_row_extra
+                _chain(first, rows),
+                campaign.id,
+                tally,
+                started,
+                provider.needs_row_extra,
+                grouping_for(provider, credentials),
             )
             await _bulk_insert(session, records)
             campaign.body_text = text(first, "mensagem")
@@ -179,16 +206,22 @@ async def _records(
     tally: IngestTally,
     now: datetime,
     keep_extra: bool,
+    grouping: Grouping | None = None,
 ) -> AsyncIterator[tuple[Any, ...]]:
     checker = RowChecker()
     async for item in rows:
         # Anything but an object cannot be a recipient; it is kept, SKIPPED, not dropped.
         row = item if isinstance(item, dict) else {}
         checked = checker.check(row) if row else NOT_AN_OBJECT
+        group = ""
+        if checked.skip_reason is None and grouping is not None:
+            group = grouping.group_of(row) or ""
+            if not group:
+                checked = CheckedRow(checked.phone, grouping.missing_reason)
         index = tally.total
         tally.total += 1
         if checked.skip_reason is None:
-            batch_seq: int | None = tally.place()
+            batch_seq: int | None = tally.place(group)
             status = MessageStatus.PENDING.value
         else:
             tally.skipped += 1
@@ -252,6 +285,7 @@ async def _plan(
             sequence=sequence,
             status=BatchStatus.PENDING,
             message_count=count,
+            channel=provider_channel(campaign.provider),
         )
         for sequence, count in enumerate(tally.batch_counts)
     ]

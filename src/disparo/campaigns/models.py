@@ -117,6 +117,9 @@ class CampaignMessage(Base):
     message: Mapped[str | None] = mapped_column(Text)
     # Provider-specific fields of the WordPress row (variables, media, broker code...).
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set only when the message went out on another channel than its batch's (an RCS
+    # provider's own SMS fallback); NULL = its batch's channel.
+    channel: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[MessageStatus] = mapped_column(
         _enum(MessageStatus), default=MessageStatus.PENDING
     )
@@ -148,6 +151,8 @@ class ProviderBatch(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_reference: Mapped[str | None] = mapped_column(String(255))
+    # RCS providers: "RCS", or "SMS" for the fallback batch re-sent through the SMS route.
+    channel: Mapped[str | None] = mapped_column(String(8))
     last_error: Mapped[str | None] = mapped_column(Text)
     response: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -101,6 +101,8 @@ class MessageView:
     error: str | None
     skip_reason: str | None
     sent_at: datetime | None
+    # RCS campaigns: "RCS" or "SMS" (the fallback); null for providers with one channel.
+    channel: str | None = None
 
 
 # A message of an accepted batch keeps PENDING in its own row: one UPDATE of 100,000 rows
@@ -111,6 +113,8 @@ _ACCEPTED = and_(
 EFFECTIVE_STATUS = case((_ACCEPTED, MessageStatus.SENT.value), else_=CampaignMessage.status)
 _SENT_AT = case((_ACCEPTED, ProviderBatch.finished_at), else_=CampaignMessage.sent_at)
 _ATTEMPTS = func.coalesce(ProviderBatch.attempts, CampaignMessage.attempts)
+# A message's own channel only where it differs from its batch's (see fallback.py).
+_CHANNEL = func.coalesce(CampaignMessage.channel, ProviderBatch.channel)
 
 
 async def list_messages(
@@ -123,7 +127,7 @@ async def list_messages(
 ) -> list[MessageView]:
     """Keyset pagination: as fast on page 10,000 of a million-row campaign as on page 1."""
     query = (
-        select(CampaignMessage, EFFECTIVE_STATUS, _SENT_AT, _ATTEMPTS)
+        select(CampaignMessage, EFFECTIVE_STATUS, _SENT_AT, _ATTEMPTS, _CHANNEL)
         .outerjoin(
             ProviderBatch,
             and_(
@@ -152,8 +156,9 @@ async def list_messages(
             error=m.last_error,
             skip_reason=m.skip_reason,
             sent_at=_utc(sent_at),
+            channel=channel,
         )
-        for m, effective, sent_at, attempts in rows
+        for m, effective, sent_at, attempts, channel in rows
     ]
 
 

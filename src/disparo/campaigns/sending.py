@@ -14,6 +14,12 @@ from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from disparo.campaigns.fallback import (
+    apply_fallback,
+    batch_provider,
+    batch_text,
+    no_route_reason,
+)
 from disparo.campaigns.models import (
     TERMINAL_CAMPAIGN,
     BatchStatus,
@@ -95,7 +101,11 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     structlog.contextvars.bind_contextvars(
         agendamento_id=campaign.agendamento_id, provider=campaign.provider, batch=sequence
     )
-    provider = rt.providers[ProviderCode(campaign.provider)]
+    provider = batch_provider(rt.settings, rt.providers, campaign, batch.channel)
+    if provider is None:  # e.g. an SMS fallback batch whose route was unconfigured meanwhile
+        reason = no_route_reason(rt.settings, campaign, batch.channel)
+        await _finish_batch(rt, campaign_id, sequence, BatchStatus.FAILED, reason, unclaimed=True)
+        return
     route = Route(provider, policy_for(rt.settings, provider))
     try:
         credentials = await rt.wordpress.credentials_for(provider, campaign.env_id or "")
@@ -123,7 +133,8 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     if ahead:
         await _give_back(rt, campaign, sequence, ahead)
         return
-    await _send_claimed(rt, route, campaign, sequence, recipients)
+    text = batch_text(campaign, batch.channel)
+    await _send_claimed(rt, route, campaign, sequence, recipients, text)
 
 
 async def _give_back(rt: Runtime, campaign: Campaign, sequence: int, wait: float) -> None:
@@ -180,14 +191,19 @@ async def _credentials_failed(
 
 
 async def _send_claimed(
-    rt: Runtime, route: Route, campaign: Campaign, sequence: int, recipients: list[Recipient]
+    rt: Runtime,
+    route: Route,
+    campaign: Campaign,
+    sequence: int,
+    recipients: list[Recipient],
+    campaign_text: str,
 ) -> None:
     request = BatchRequest(
         campaign.agendamento_id,
         campaign.env_id or "",
         sequence,
         recipients,
-        campaign_text=campaign.body_text or "",
+        campaign_text=campaign_text,
         idempotency_key=f"{campaign.id}:{BatchStep.SEND.value}:{sequence}",
     )
     log.info("send.request", recipients=len(recipients))
@@ -368,15 +384,18 @@ async def _record_sent(
                 .values(status=MessageStatus.FAILED, last_error=error, attempts=batch.attempts)
             )
             failed += 1
-        sent_count = sent_to - failed
-        batch.status = BatchStatus.SENT if sent_count else BatchStatus.FAILED
+        fallback = await apply_fallback(session, rt.settings, rt.providers, campaign, batch, result)
+        failed += fallback.failed
+        sent_count = sent_to - failed - fallback.moved
+        accepted = sent_count or fallback.moved
+        batch.status = BatchStatus.SENT if accepted else BatchStatus.FAILED
         batch.sent_count, batch.failed_count = sent_count, failed
         batch.response, batch.provider_reference = result.response_text, result.reference
         batch.finished_at, batch.last_error = now, None
         record_attempt(session, batch, "sent" if sent_count else "rejected", result.reference)
         campaign.sent_messages += sent_count
         campaign.failed_messages += failed
-        jobs = await finish_if_done(session, rt.settings, campaign)
+        jobs = fallback.jobs + await finish_if_done(session, rt.settings, campaign)
     await enqueue_all(rt.queues, jobs)
 
 

@@ -70,6 +70,8 @@ async def handle_maintenance(rt: Runtime, job: Any) -> None:
 HANDLERS: dict[QueueName, Handler] = {
     QueueName.DISPATCH_CAMPAIGN: handle_dispatch,
     QueueName.CDA_SEND: handle_send,
+    QueueName.RCS_SEND: handle_send,
+    QueueName.RCS_OTIMA_SEND: handle_send,
     QueueName.WEBHOOKS: handle_webhooks,
     QueueName.MAINTENANCE: handle_maintenance,
     # GOSAC, NOAH and Salesforce (issue 3): send batches, then the delayed second steps.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import httpx
 
@@ -141,6 +141,10 @@ class SendResult:
     response_text: str
     reference: str | None = None
     failed_ids: dict[int, str] = field(default_factory=dict)
+    # RCS providers: recipients the provider reports it cannot reach on RCS (re-sent once as
+    # SMS through the configured route), and those it reached through its own SMS fallback.
+    unreachable_ids: dict[int, str] = field(default_factory=dict)
+    sms_fallback_ids: set[int] = field(default_factory=set)
 
 
 class Provider(Protocol):
@@ -161,3 +165,14 @@ class Provider(Protocol):
     async def send(
         self, client: httpx.AsyncClient, credentials: Any, batch: BatchRequest
     ) -> SendResult: ...
+
+
+@runtime_checkable
+class GroupsRecipients(Protocol):
+    """A provider whose every request carries one group of recipients (Ótima RCS: one
+    `customer_code`). Batches are planned per group, so one batch stays one request."""
+
+    # Why a row that belongs to no group is SKIPPED.
+    ungrouped_reason: str
+
+    def recipient_group(self, row: Mapping[str, Any], credentials: Any) -> str | None: ...

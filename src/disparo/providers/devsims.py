@@ -11,6 +11,8 @@ from disparo.providers.base import ProviderCode
 from disparo.providers.cda.dev import CDA_DEV_SIMULATOR
 from disparo.providers.gosac.dev import GOSAC_DEV_SIMULATOR
 from disparo.providers.noah.dev import NOAH_DEV_SIMULATOR
+from disparo.providers.rcs.dev import RCS_DEV_SIMULATOR
+from disparo.providers.rcs_otima.dev import OTIMA_DEV_SIMULATOR
 from disparo.providers.salesforce.dev import SALESFORCE_DEV_SIMULATOR
 from disparo.providers.simkit import DevSimulatorSpec
 
@@ -19,4 +21,6 @@ DEV_SIMULATORS: Mapping[ProviderCode, DevSimulatorSpec] = {
     ProviderCode.GOSAC: GOSAC_DEV_SIMULATOR,
     ProviderCode.NOAH: NOAH_DEV_SIMULATOR,
     ProviderCode.SALESFORCE: SALESFORCE_DEV_SIMULATOR,
+    ProviderCode.RCS: RCS_DEV_SIMULATOR,
+    ProviderCode.RCS_OTIMA: OTIMA_DEV_SIMULATOR,
 }

@@ -7,6 +7,8 @@ from disparo.providers.base import Provider, ProviderCode
 from disparo.providers.cda.adapter import CdaProvider
 from disparo.providers.gosac.adapter import GosacProvider
 from disparo.providers.noah.adapter import NoahProvider
+from disparo.providers.rcs.adapter import RcsProvider
+from disparo.providers.rcs_otima.adapter import OtimaProvider
 from disparo.providers.salesforce.adapter import SalesforceProvider
 
 
@@ -36,5 +38,19 @@ def build_registry(settings: Settings) -> dict[ProviderCode, Provider]:
             empty_cpf=settings.salesforce_empty_cpf,
             mkc_timeout=settings.salesforce_mkc_timeout,
             rate_limit_waits=settings.salesforce_mkc_rate_limit_waits,
+        ),
+        ProviderCode.RCS: RcsProvider(
+            batch_size=settings.rcs_batch_size,
+            timeout=settings.rcs_timeout,
+            max_attempts=settings.rcs_max_attempts,
+        ),
+        ProviderCode.RCS_OTIMA: OtimaProvider(
+            batch_size=settings.rcs_otima_batch_size,
+            timeout=settings.rcs_otima_timeout,
+            max_attempts=settings.rcs_otima_max_attempts,
+            callbacks=(
+                settings.rcs_otima_status_callback_url,
+                settings.rcs_otima_mo_callback_url,
+            ),
         ),
     }

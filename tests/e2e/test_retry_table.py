@@ -13,8 +13,9 @@ import pytest
 from disparo.campaigns.models import BatchStatus, ProviderBatch
 from disparo.campaigns.sending import run_send
 from disparo.db.base import utcnow
-from disparo.devstack import DEV_CDA_KEY, DevStack
+from disparo.devstack import DevStack
 from disparo.providers.base import ProviderCode
+from disparo.providers.cda.dev import DEV_CDA_KEY
 from disparo.providers.cda.simulator import IMPORT_PATH
 from disparo.providers.policy import account_id, policy_for
 from tests.conftest import StackFactory
@@ -60,7 +61,10 @@ def _retried(batch: ProviderBatch, low: float = 5.0, high: float = 10.0) -> None
 async def _paused_for(stack: DevStack) -> float:
     provider = stack.runtime.providers[ProviderCode.CDA]
     credentials = provider.parse_credentials(
-        {"api_url": stack.cda_server.url + IMPORT_PATH, "api_key": DEV_CDA_KEY}
+        {
+            "api_url": stack.simulators[ProviderCode.CDA].server.url + IMPORT_PATH,
+            "api_key": DEV_CDA_KEY,
+        }
     )
     account = account_id(provider, credentials)
     return await stack.runtime.limiter.wait_time(
@@ -109,7 +113,9 @@ async def test_dns_failure_is_retried(stack_factory: StackFactory) -> None:
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_tls_failure_is_retried(stack_factory: StackFactory) -> None:
     stack = await stack_factory(with_worker=False)  # for the simulator's plain-HTTP port
-    tls_url = stack.cda_server.url.replace("http://", "https://") + IMPORT_PATH
+    tls_url = (
+        stack.simulators[ProviderCode.CDA].server.url.replace("http://", "https://") + IMPORT_PATH
+    )
     _, batch = await _one_attempt(stack_factory, api_url=tls_url)
     _retried(batch)
 
@@ -206,7 +212,10 @@ async def test_a_paused_account_defers_other_batches_without_claiming(
     stack, campaign_id = await ingested_campaign(stack_factory, count=2, rate_limit_max_wait=5)
     provider = stack.runtime.providers[ProviderCode.CDA]
     credentials = provider.parse_credentials(
-        {"api_url": stack.cda_server.url + IMPORT_PATH, "api_key": DEV_CDA_KEY}
+        {
+            "api_url": stack.simulators[ProviderCode.CDA].server.url + IMPORT_PATH,
+            "api_key": DEV_CDA_KEY,
+        }
     )
     await stack.runtime.limiter.pause(account_id(provider, credentials), 60)
 

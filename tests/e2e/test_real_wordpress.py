@@ -2,25 +2,25 @@
 admin screen, dispatched by disparo to a provider simulator, and the signed status webhooks
 writing the outcome back onto the rows.
 
-One case per provider that has landed. A new provider adds a `ProviderCase`: its WordPress
-`fornecedor` and agendamento prefix, the credentials to store in WordPress so they point at
-the stack's simulator of that provider, and a check of what the simulator received.
+One case per provider that has landed (tests/e2e/wordpress_cases.py). A new provider adds a
+`ProviderCase`: its WordPress `fornecedor` and agendamento prefix, the credentials to store in
+WordPress so they point at the stack's simulator of that provider, the columns its rows need,
+and a check of what the simulator received.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
+from disparo.campaigns.models import BatchStatus, OutboxStatus, WebhookOutbox
 from disparo.devstack import DevStack
-from disparo.providers.base import ProviderCode
-from disparo.providers.cda.dev import DEV_CDA_KEY
-from disparo.providers.cda.simulator import IMPORT_PATH
 from tests.conftest import StackFactory, wait_for
+from tests.e2e.helpers import campaign_rows, outbox_statuses
+from tests.e2e.wordpress_cases import CASES, SEEDED, ProviderCase, Row, no_change
 from tests.e2e.wordpress_site import WordPressSite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
@@ -28,66 +28,32 @@ pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["postgresql"],
 WEBHOOK_SECRET = "segredo-dos-webhooks"
 
 
-@dataclass(frozen=True)
-class ProviderCase:
-    name: str
-    fornecedor: str
-    prefix: str
-    #: acm_static_credentials values pointing at the stack's simulator.
-    static_credentials: Callable[[DevStack], dict[str, str]]
-    #: acm_provider_credentials ({provider: {env id: block}}) for per-environment providers.
-    env_credentials: Callable[[DevStack], dict[str, Any]]
-    #: Asserts what the provider's simulator received for these WordPress rows.
-    check_received: Callable[[DevStack, list[dict[str, Any]]], None]
-    final_row_status: str = "enviado"
-
-
-def _cda_received(stack: DevStack, rows: list[dict[str, Any]]) -> None:
-    assert len(stack.cda.requests) == 1
-    sent = stack.cda.requests[0].json
-    assert sent["chave_api"] == DEV_CDA_KEY
-    assert sent["codigo_equipe"] == "1001"
-    assert [line.split(";")[1] for line in sent["mensagens"]] == [
-        "55" + row["telefone"] for row in rows
-    ]
-    assert sent["corpo_mensagem"] == rows[0]["mensagem"]
-
-
-CASES = [
-    ProviderCase(
-        name="cda",
-        fornecedor="CDA",
-        prefix="C",
-        static_credentials=lambda stack: {
-            "cda_api_url": stack.simulators[ProviderCode.CDA].server.url + IMPORT_PATH,
-            "cda_api_key": DEV_CDA_KEY,
-        },
-        env_credentials=lambda stack: {},
-        check_received=_cda_received,
-    ),
-]
-
-
-def seed_rows(site: WordPressSite, agendamento_id: str, fornecedor: str, count: int) -> None:
-    site.wp(
-        "seed",
-        [
-            {
-                "agendamento_id": agendamento_id,
-                "fornecedor": fornecedor,
-                "status": "pendente_aprovacao",
-                "telefone": f"119{index:08d}",
-                "nome": f"CLIENTE EXEMPLO {index}",
-                "id_carteira": "77",
-                "idgis_ambiente": "1001",
-                "idcob_contrato": str(500000 + index),
-                "cpf_cnpj": "11111111111",
-                "mensagem": "Olá, temos uma proposta para o seu contrato.",
-                "data_cadastro": "2025-01-15 09:30:00",
-            }
-            for index in range(1, count + 1)
-        ],
-    )
+def seed_rows(
+    site: WordPressSite,
+    agendamento_id: str,
+    fornecedor: str,
+    count: int,
+    shape_row: Callable[[Row, int], None] = no_change,
+) -> None:
+    """`count` rows awaiting approval; `shape_row(row, index)` adds a provider's columns."""
+    rows = []
+    for index in range(1, count + 1):
+        row = {
+            "agendamento_id": agendamento_id,
+            "fornecedor": fornecedor,
+            "status": "pendente_aprovacao",
+            "telefone": f"119{index:08d}",
+            "nome": f"CLIENTE EXEMPLO {index}",
+            "id_carteira": "77",
+            "idgis_ambiente": "1001",
+            "idcob_contrato": str(500000 + index),
+            "cpf_cnpj": "11111111111",
+            "mensagem": "Olá, temos uma proposta para o seu contrato.",
+            "data_cadastro": "2025-01-15 09:30:00",
+        }
+        shape_row(row, index)
+        rows.append(row)
+    site.wp("seed", rows)
 
 
 def configure_wordpress(site: WordPressSite, stack: DevStack, case: ProviderCase) -> None:
@@ -103,31 +69,52 @@ def configure_wordpress(site: WordPressSite, stack: DevStack, case: ProviderCase
     )
 
 
+async def webhooks_delivered(stack: DevStack) -> bool:
+    async with stack.runtime.sessions() as session:
+        states = (await session.scalars(select(WebhookOutbox.status))).all()
+    return bool(states) and set(states) == {OutboxStatus.DELIVERED}
+
+
+async def second_step_done(stack: DevStack, agendamento_id: str, case: ProviderCase) -> bool:
+    if case.second_step is None:
+        return True
+    _, batches, _ = await campaign_rows(stack, agendamento_id)
+    return any(b.step == case.second_step and b.status == BatchStatus.SENT for b in batches)
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 async def test_campaign_from_wordpress_rows_to_provider_and_back(
     stack_factory: StackFactory, wordpress: WordPressSite, case: ProviderCase
 ) -> None:
     stack = await stack_factory(
-        wordpress_url=wordpress.url, webhook_secret=SecretStr(WEBHOOK_SECRET)
+        wordpress_url=wordpress.url, webhook_secret=SecretStr(WEBHOOK_SECRET), **case.settings
     )
     configure_wordpress(wordpress, stack, case)
     agendamento_id = f"{case.prefix}20250115093000"
-    seed_rows(wordpress, agendamento_id, case.fornecedor, 12)
-    seed_rows(wordpress, f"{case.prefix}20250115100000", case.fornecedor, 2)  # not approved
+    later = f"{case.prefix}20250115100000"
+    seed_rows(wordpress, agendamento_id, case.fornecedor, SEEDED, case.shape_row)
+    seed_rows(wordpress, later, case.fornecedor, 2, case.shape_row)  # not approved
 
     notice = await wordpress.approve_as_admin(agendamento_id)
     assert "enviada ao disparo" in notice
 
-    async def rows_final() -> bool:
-        statuses = {row["status"] for row in await wordpress.rows(agendamento_id)}
-        return statuses == {case.final_row_status}
+    async def settled() -> bool:
+        """Every step ran (the second one too) and WordPress took every webhook."""
+        rows = await wordpress.rows(agendamento_id)
+        return (
+            {row["status"] for row in rows} == {case.final_row_status}
+            and all(case.final_response in row["resposta_api"] for row in rows)
+            and await second_step_done(stack, agendamento_id, case)
+            and await webhooks_delivered(stack)
+        )
 
-    await wait_for(rows_final, timeout=60, interval=0.5)
+    await wait_for(settled, timeout=60, interval=0.5)
+    assert await outbox_statuses(stack) == list(case.webhooks)
     rows = await wordpress.rows(agendamento_id)
-    assert all("Concluído: 12 enviadas" in row["resposta_api"] for row in rows)
+    assert len(rows) == SEEDED
     assert all(row["data_disparo"] for row in rows)
     case.check_received(stack, rows)
-    untouched = await wordpress.rows(f"{case.prefix}20250115100000")
+    untouched = await wordpress.rows(later)
     assert {row["status"] for row in untouched} == {"pendente_aprovacao"}
     # Approving the finished campaign again sends nothing: no row awaits approval.
     assert '"code":"no_data"' in await wordpress.wp_async("approve", agendamento_id, check=False)

@@ -11,6 +11,7 @@ final class Credentials
 {
     public const OTIMA_RCS_URL = 'https://services.otima.digital/v1/rcs';
     public const OTIMA_WPP_URL = 'https://services.otima.digital/v1/whatsapp';
+    public const RCS_URL = 'https://cromosapp.com.br/api/importarcs/importarRcsCampanhaAPI';
 
     /** @return array<string, string>|WP_Error */
     public static function forProvider(string $provider, string $envId): array|WP_Error
@@ -74,7 +75,9 @@ final class Credentials
             $message = 'Credenciais RCS incompletas. Configure a chave_api.';
             return self::incomplete($message, 'INCOMPLETE_RCS_CREDENTIALS', 'RCS', 'chave_api');
         }
-        return ['chave_api' => $key, 'base_url' => $static['rcs_base_url'] ?? ''];
+        // The contract's answer always names the import URL: CromosApp's unless one is set.
+        $url = ($static['rcs_base_url'] ?? '') !== '' ? $static['rcs_base_url'] : self::RCS_URL;
+        return ['chave_api' => $key, 'base_url' => $url];
     }
 
     /**
@@ -87,9 +90,11 @@ final class Credentials
             $message = 'Credenciais Ótima RCS incompletas. Configure o token.';
             return self::incomplete($message, 'INCOMPLETE_OTIMA_RCS_CREDENTIALS', 'OTIMA RCS', 'token');
         }
+        // Ótima's production API unless another is set (a staging account, a simulator).
+        $url = ($static['otima_rcs_api_url'] ?? '') !== '' ? $static['otima_rcs_api_url'] : self::OTIMA_RCS_URL;
         return [
             'token' => $static['otima_rcs_token'],
-            'api_url' => self::OTIMA_RCS_URL,
+            'api_url' => $url,
             'broker_code' => '',
             'customer_code' => '',
         ];

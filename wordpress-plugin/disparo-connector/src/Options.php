@@ -25,6 +25,7 @@ final class Options
         'rcs_base_url' => false,
         'rcs_chave_api' => true,
         'otima_rcs_token' => true,
+        'otima_rcs_api_url' => false,
         'otima_wpp_token' => true,
         'otima_wpp_broker_code' => false,
         'otima_wpp_customer_code' => false,

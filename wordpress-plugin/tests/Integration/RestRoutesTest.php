@@ -150,6 +150,38 @@ final class RestRoutesTest extends SiteTestCase
         $this->assertSame('tok-rcs', $response['body']['token']);
     }
 
+    public function testRcsServesCromosAppsImportUrlUnlessAnotherIsSet(): void
+    {
+        update_option(Options::STATIC_CREDENTIALS, ['rcs_chave_api' => 'chave-rcs']);
+        $default = $this->credentials('rcs', '1001');
+        $this->assertSame(200, $default['status']);
+        $cromosApp = 'https://cromosapp.com.br/api/importarcs/importarRcsCampanhaAPI';
+        $this->assertSame(['chave_api' => 'chave-rcs', 'base_url' => $cromosApp], $default['body']);
+
+        update_option(Options::STATIC_CREDENTIALS, [
+            'rcs_chave_api' => 'chave-rcs',
+            'rcs_base_url' => 'https://rcs.staging.example/importar',
+        ]);
+        $set = $this->credentials('rcs', '1001');
+        $this->assertSame('https://rcs.staging.example/importar', $set['body']['base_url']);
+    }
+
+    public function testOtimaRcsApiUrlCanPointElsewhere(): void
+    {
+        update_option(Options::STATIC_CREDENTIALS, [
+            'otima_rcs_token' => 'tok-rcs',
+            'otima_rcs_api_url' => 'https://otima.staging.example/v1/rcs',
+        ]);
+        $response = $this->credentials('rcs_otima', '1001');
+        $this->assertSame(200, $response['status']);
+        $this->assertSame([
+            'token' => 'tok-rcs',
+            'api_url' => 'https://otima.staging.example/v1/rcs',
+            'broker_code' => '',
+            'customer_code' => '',
+        ], $response['body']);
+    }
+
     /** @return array{status: int, body: mixed, raw: string} */
     private function credentials(string $provider, string $envId): array
     {

@@ -20,6 +20,8 @@ from disparo.queues.names import QueueName
 
 if TYPE_CHECKING:
     from disparo.devstack import DevStack
+    from disparo.http_server import RunningServer
+    from disparo.runtime import Runtime
 
 app = typer.Typer(help="disparo: campaign dispatch for the WordPress campaign panel.")
 console = Console()
@@ -70,9 +72,21 @@ async def _run_worker(settings: Settings, queues: list[QueueName]) -> None:
         found = await problems(runtime)
         if found:
             _fail("o worker não pode começar", found)
+        metrics = await _worker_metrics_port(runtime)
         await run_workers(runtime, queues, _stop_on_signals())
+        if metrics is not None:
+            await metrics.stop()
     finally:
         await runtime.close()
+
+
+async def _worker_metrics_port(runtime: Runtime) -> RunningServer | None:
+    """DISPARO_METRICS_PORT: this worker's own counters (the state comes from the API)."""
+    from disparo.metrics.endpoint import start_metrics_server
+
+    if not runtime.settings.metrics_port:
+        return None
+    return await start_metrics_server(runtime, with_state=False)
 
 
 def _fail(what: str, problems: list[str]) -> None:

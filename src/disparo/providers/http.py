@@ -7,8 +7,12 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
+import structlog
 
+from disparo import logs
 from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
+
+log = structlog.get_logger(__name__)
 
 MAX_BODY_TEXT = 12_000
 # A proxy in front of the provider answering "bad gateway"/"gateway timeout" may have passed
@@ -81,6 +85,7 @@ async def post_json(
     broken connection after the body was written leaves the outcome unknown.
     """
     all_headers = {"Content-Type": "application/json", **(headers or {})}
+    _log_request(url, content)
     try:
         response = await client.post(url, content=content, headers=all_headers, timeout=timeout)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -95,8 +100,28 @@ async def post_json(
         ) from exc
     except httpx.UnsupportedProtocol as exc:
         raise RejectedError(f"URL inválida do fornecedor: {url!r}") from exc
+    _log_response(response)
     raise_for_outcome(response)
     return response
+
+
+def _log_request(url: str, content: bytes) -> None:
+    # Bodies carry keys (CDA's chave_api) and people's data: a masked excerpt only.
+    log.info(
+        "provider.request",
+        url=logs.mask_text(url),
+        bytes=len(content),
+        body=logs.body_excerpt(content, logs.body_limit),
+    )
+
+
+def _log_response(response: httpx.Response) -> None:
+    log.info(
+        "provider.response",
+        status=response.status_code,
+        seconds=round(response.elapsed.total_seconds(), 3),
+        body=logs.body_excerpt(response.content, logs.body_limit),
+    )
 
 
 def _origin(url: str) -> str:

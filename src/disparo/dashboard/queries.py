@@ -88,7 +88,8 @@ async def providers(session: AsyncSession) -> list[str]:
 async def send_batches(
     session: AsyncSession, campaign_id: uuid.UUID, after: int
 ) -> tuple[Sequence[ProviderBatch], int | None]:
-    """The provider requests of the campaign, in order, a page at a time."""
+    """The provider requests of the campaign, in order, a page at a time (after=-1: from
+    the first, sequence 0)."""
     rows = (
         await session.scalars(
             select(ProviderBatch)

@@ -188,10 +188,10 @@ async def campaign_page(
     session: SessionDep,
     recipients: str | None = None,
     after: int = 0,
-    batches_after: int = 0,
+    batches_after: int = -1,
 ) -> HTMLResponse:
     campaign = await _find(request, key)
-    live = await _campaign_live(request, campaign, max(0, batches_after))
+    live = await _campaign_live(request, campaign, max(-1, batches_after))
     status = _enum(MessageStatus, recipients)
     async with _rt(request).sessions() as db:
         people = await repository.list_messages(
@@ -220,10 +220,10 @@ async def campaign_page(
 
 @router.get("/api/campaigns/{key}")
 async def campaign_json(
-    request: Request, key: str, _: SessionDep, batches_after: int = 0
+    request: Request, key: str, _: SessionDep, batches_after: int = -1
 ) -> JSONResponse:
     campaign = await _find(request, key)
-    return JSONResponse(await _campaign_live(request, campaign, max(0, batches_after)))
+    return JSONResponse(await _campaign_live(request, campaign, max(-1, batches_after)))
 
 
 # --- queues ----------------------------------------------------------------------------

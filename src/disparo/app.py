@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from disparo.campaigns.control_endpoints import router as controls_router
 from disparo.campaigns.endpoints import router as campaigns_router
 from disparo.config import Settings, get_settings
 from disparo.dashboard import mount_dashboard
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     app.include_router(campaigns_router)
+    app.include_router(controls_router)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)
     mount_dashboard(app)

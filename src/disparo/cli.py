@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from disparo.config import Settings, get_settings
 from disparo.logs import configure_logging
+from disparo.providers.base import PREFIXES, ProviderCode
 from disparo.queues.names import QueueName
 
 if TYPE_CHECKING:
@@ -145,14 +146,16 @@ def _env() -> dict[str, str]:
 async def _dev(settings: Settings, port: int, wordpress_port: int, cda_port: int) -> None:
     from disparo.devstack import Ports, start_dev_stack
 
-    stack = await start_dev_stack(settings, Ports(api=port, wordpress=wordpress_port, cda=cda_port))
+    ports = Ports(api=port, wordpress=wordpress_port, providers={ProviderCode.CDA: cda_port})
+    stack = await start_dev_stack(settings, ports)
     table = Table(title="disparo dev", show_header=True)
     table.add_column("what")
     table.add_column("where")
     table.add_row("API (docs at /docs)", stack.api.url)
     table.add_row("X-API-KEY", stack.api_key)
     table.add_row("WordPress simulator", stack.wordpress_server.url)
-    table.add_row("CDA simulator", stack.cda_server.url)
+    for code, running in stack.simulators.items():
+        table.add_row(f"{code} simulator", running.server.url)
     table.add_row("database", stack.settings.safe_database_url)
     table.add_row("redis", stack.runtime.redis_url)
     console.print(table)
@@ -169,22 +172,33 @@ async def _dev(settings: Settings, port: int, wordpress_port: int, cda_port: int
 @app.command()
 def demo(
     recipients: Annotated[int, typer.Option(help="Recipients in the sample campaign.")] = 5000,
+    provider: Annotated[
+        ProviderCode, typer.Option(case_sensitive=False, help="Provider of the sample campaign.")
+    ] = ProviderCode.CDA,
 ) -> None:
-    """Dispatch a sample CDA campaign through the whole pipeline and follow it to the end."""
+    """Dispatch a sample campaign through the whole pipeline and follow it to the end."""
+    from disparo.providers.devsims import DEV_SIMULATORS
+
+    if provider not in DEV_SIMULATORS:
+        known = ", ".join(DEV_SIMULATORS)
+        console.print(f"[red]no simulator for {provider}[/]: the demo knows {known}")
+        raise typer.Exit(2)
     settings = _dev_settings()
     settings = settings.model_copy(update={"log_level": "WARNING"})
     configure_logging(settings)
-    ok = asyncio.run(_demo(settings, recipients))
+    ok = asyncio.run(_demo(settings, recipients, provider))
     raise typer.Exit(0 if ok else 1)
 
 
-async def _demo(settings: Settings, recipients: int) -> bool:
+async def _demo(settings: Settings, recipients: int, provider: ProviderCode) -> bool:
     from disparo.devstack import start_dev_stack
+    from disparo.providers.devsims import DEV_SIMULATORS
 
     stack = await start_dev_stack(settings)
     try:
-        agendamento_id = "C" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:20]
-        stack.wordpress.seed_campaign(agendamento_id, recipients)
+        prefix = next(p for p, code in PREFIXES.items() if code == provider)
+        agendamento_id = prefix + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:20]
+        DEV_SIMULATORS[provider].seed_sample(stack.wordpress, agendamento_id, recipients)
         console.print(
             f"WordPress simulator has [bold]{recipients}[/] recipients for {agendamento_id}"
         )
@@ -197,7 +211,7 @@ async def _demo(settings: Settings, recipients: int) -> bool:
             console.print(f"POST /campaigns/dispatch → {answer.status_code} {answer.json()}")
             final = await _follow(client, answer.json()["campaign_id"])
         hooks = await _final_webhooks(stack, agendamento_id)
-        _print_summary(final, len(stack.cda.requests), hooks)
+        _print_summary(final, provider, len(stack.simulators[provider].requests), hooks)
         return bool(final["status"] == "COMPLETED")
     finally:
         await stack.stop()
@@ -233,7 +247,7 @@ async def _final_webhooks(stack: DevStack, agendamento_id: str) -> list[dict[str
 
 
 def _print_summary(
-    status: dict[str, object], requests: int, webhooks: list[dict[str, Any]]
+    status: dict[str, object], provider: ProviderCode, requests: int, webhooks: list[dict[str, Any]]
 ) -> None:
     table = Table(title=f"campaign {status['agendamento_id']}")
     table.add_column("field")
@@ -241,9 +255,23 @@ def _print_summary(
     for key in ("status", "provider", "total_messages", "sent_messages", "failed_messages",
                 "skipped_messages", "unknown_messages", "started_at", "completed_at"):  # fmt: skip
         table.add_row(key, str(status.get(key, "")))
-    table.add_row("requests received by the CDA simulator", str(requests))
+    table.add_row(f"requests received by the {provider} simulator", str(requests))
     table.add_row("webhooks received by WordPress", ", ".join(str(w["status"]) for w in webhooks))
     console.print(table)
+
+
+# Operator commands (issue 4): campaign controls, retry-unknown, dead letters.
+def _add_operator_commands() -> None:
+    from disparo.cli_controls import campaign_app, dlq_app, retry_unknown
+
+    app.add_typer(campaign_app, name="campaign")
+    app.add_typer(dlq_app, name="dlq")
+    app.command("retry-unknown", help="Resend a campaign's UNKNOWN batches (operator's word).")(
+        retry_unknown
+    )
+
+
+_add_operator_commands()
 
 
 def main() -> None:

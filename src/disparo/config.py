@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     # claim (plus a margin) belonged to a worker that died.
     send_deadline: float = 300.0
 
+    # Reliability (issue 4). Per-provider retry/rate-limit/dedupe overrides, as JSON keyed by
+    # provider code: '{"CDA": {"requests_per_second": 5, "max_attempts": 8}}'.
+    provider_policies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # A rate-limit (or Retry-After pause) wait longer than this does not hold a worker: the
+    # batch is left PENDING with that due time and the reconciler sends it then.
+    rate_limit_max_wait: float = 30.0
+    # A batch SENDING longer than send_deadline + this belonged to a worker that died.
+    stale_send_margin: float = 120.0
+    # The reconciler leaves work younger than this alone (it may just not be enqueued yet).
+    reconcile_grace: float = 30.0
+
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 
@@ -77,6 +88,14 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("provider_policies")
+    @classmethod
+    def _check_policies(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from disparo.providers.policy import check_overrides
+
+        check_overrides(value)
+        return value
 
     @property
     def outbound_wordpress_key(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -13,20 +14,22 @@ from disparo.app import create_app
 from disparo.config import Settings
 from disparo.db.migrate import upgrade
 from disparo.http_server import RunningServer, start_server
-from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
+from disparo.providers.base import ProviderCode
+from disparo.providers.devsims import DEV_SIMULATORS
+from disparo.providers.simkit import RunningSimulator
 from disparo.queues.worker import run_workers, served_queues
 from disparo.runtime import Runtime, open_runtime
 from disparo.wordpress.simulator import WordPressSimulator
 
 DEV_API_KEY = "dev-api-key"
-DEV_CDA_KEY = "chave-dev-cda"
 
 
 @dataclass
 class Ports:
     api: int = 0
     wordpress: int = 0
-    cda: int = 0
+    # Fixed ports for some provider simulators; the others get a free one.
+    providers: dict[ProviderCode, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -34,16 +37,19 @@ class DevStack:
     settings: Settings
     runtime: Runtime
     wordpress: WordPressSimulator
-    cda: CdaSimulator
+    simulators: dict[ProviderCode, RunningSimulator]
     api: RunningServer
     wordpress_server: RunningServer
-    cda_server: RunningServer
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     worker_task: asyncio.Task[None] | None = None
 
     @property
     def api_key(self) -> str:
         return self.settings.api_keys[0].get_secret_value()
+
+    @property
+    def cda(self) -> Any:
+        return self.simulators[ProviderCode.CDA].simulator
 
     async def stop(self) -> None:
         self.stop_event.set()
@@ -52,7 +58,8 @@ class DevStack:
                 await asyncio.wait_for(self.worker_task, timeout=30)
         await self.api.stop()
         await self.runtime.close()
-        await self.cda_server.stop()
+        for running in self.simulators.values():
+            await running.server.stop()
         await self.wordpress_server.stop()
 
 
@@ -64,17 +71,16 @@ async def start_dev_stack(
         settings = settings.model_copy(update={"api_keys": [SecretStr(DEV_API_KEY)]})
     master_key = settings.outbound_wordpress_key
     wordpress = WordPressSimulator(master_key=master_key)
-    cda = CdaSimulator(api_key=DEV_CDA_KEY)
     wordpress_server = await start_server(wordpress.app, port=ports.wordpress)
-    cda_server = await start_server(cda.app, port=ports.cda)
-    wordpress.set_credentials(
-        "cda", {"api_url": cda_server.url + IMPORT_PATH, "api_key": DEV_CDA_KEY}
-    )
+    simulators = {
+        code: await spec.start(wordpress, ports.providers.get(code, 0))
+        for code, spec in DEV_SIMULATORS.items()
+    }
     settings = settings.model_copy(update={"wordpress_url": wordpress_server.url})
     await upgrade(settings.sqlalchemy_url)
     runtime = await open_runtime(settings)
     api = await start_server(create_app(runtime=runtime), port=ports.api)
-    stack = DevStack(settings, runtime, wordpress, cda, api, wordpress_server, cda_server)
+    stack = DevStack(settings, runtime, wordpress, simulators, api, wordpress_server)
     if with_worker:
         stack.worker_task = asyncio.create_task(
             run_workers(runtime, served_queues(), stack.stop_event)

@@ -38,6 +38,13 @@ class NotFound(DisparoError):
     status_code = 404
 
 
+class Conflict(DisparoError):
+    """The request cannot apply to the resource's current state (e.g. resuming a cancelled
+    campaign)."""
+
+    status_code = 409
+
+
 class Unavailable(DisparoError):
     status_code = 503
 

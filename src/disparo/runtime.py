@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from disparo.config import Settings
 from disparo.db.engine import SessionFactory, create_engine, create_session_factory
 from disparo.providers.base import Provider, ProviderCode
+from disparo.providers.ratelimit import RateLimiter
 from disparo.providers.registry import build_registry
 from disparo.queues.producer import JobQueues
 from disparo.wordpress.client import WordPressClient
@@ -28,6 +30,14 @@ class Runtime:
     providers: dict[ProviderCode, Provider]
     redis_url: str
     _embedded_redis: Any = field(default=None, repr=False)
+
+    @functools.cached_property
+    def limiter(self) -> RateLimiter:
+        """Provider rate limits, in the Redis every worker shares."""
+        from disparo.queues.names import QueueName
+
+        client = self.queues.queue(QueueName.MAINTENANCE).client
+        return RateLimiter(client, self.settings.queue_prefix)
 
     async def close(self) -> None:
         await self.queues.close()

@@ -38,6 +38,20 @@ def test_demo_runs_a_campaign_to_completion_on_the_embedded_default(tmp_path: Pa
     assert (tmp_path / "var" / "disparo.sqlite3").exists()
 
 
+def test_demo_names_the_providers_it_can_simulate(tmp_path: Path) -> None:
+    env = _clean_env(DISPARO_DATA_DIR=str(tmp_path / "var"))
+    result = subprocess.run(
+        [DISPARO, "demo", "--provider", "techia"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "no simulator for TECHIA" in result.stdout and "CDA" in result.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

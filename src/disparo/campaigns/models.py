@@ -94,6 +94,8 @@ class Campaign(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by an operator's pause: no batch of the campaign is claimed until it is cleared.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CampaignMessage(Base):
@@ -157,6 +159,28 @@ class ProviderBatch(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # `attempts` never goes down (job ids are built from it); a redrive gives fresh attempts
+    # by moving this base, and the attempt limit counts from it.
+    attempts_at_redrive: Mapped[int] = mapped_column(Integer, default=0)
+    # When the batch became a dead letter (FAILED with its attempts spent); cleared by redrive.
+    dead_lettered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class BatchAttempt(Base):
+    """One try at a batch and how it ended: the attempt history shown with dead letters."""
+
+    __tablename__ = "batch_attempts"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("provider_batches.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    # sent, retry, failed, unknown, dead_letter, redrive, deferred...
+    outcome: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WebhookOutbox(Base):

@@ -3,15 +3,18 @@ after it commits."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
     OPEN_BATCH,
+    BatchAttempt,
     BatchStatus,
     BatchStep,
     Campaign,
+    CampaignMessage,
     CampaignStatus,
+    MessageStatus,
     ProviderBatch,
 )
 from disparo.config import Settings
@@ -20,6 +23,63 @@ from disparo.providers.base import PROVIDER_QUEUES, ProviderCode
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import step_job_id
 from disparo.wordpress.webhooks import add_webhook, status_payload
+
+
+def record_attempt(
+    session: AsyncSession,
+    batch: ProviderBatch,
+    outcome: str,
+    error: str | None = None,
+    status_code: int | None = None,
+) -> None:
+    """One line of the batch's attempt history (shown with dead letters), in the caller's
+    transaction."""
+    session.add(
+        BatchAttempt(
+            batch_id=batch.id,
+            attempt=batch.attempts,
+            outcome=outcome,
+            status_code=status_code,
+            error=error,
+        )
+    )
+
+
+CANCELLED_REASON = "campanha cancelada pelo operador"
+
+
+async def cancel_batch(session: AsyncSession, campaign: Campaign, batch: ProviderBatch) -> int:
+    """A batch of a cancelled campaign that will not be sent: CANCELLED, its pending
+    recipients FAILED with the reason (so none is left PENDING). Returns their count.
+    A later step (GOSAC start, Marketing Cloud) has no recipients of its own."""
+    count = 0
+    if batch.step == BatchStep.SEND:
+        count = await _fail_pending_messages(session, campaign, batch)
+    batch.status, batch.last_error, batch.finished_at = (
+        BatchStatus.CANCELLED,
+        CANCELLED_REASON,
+        utcnow(),
+    )
+    batch.due_at = None
+    batch.failed_count = count
+    campaign.failed_messages += count
+    record_attempt(session, batch, "cancelled", CANCELLED_REASON)
+    return count
+
+
+async def _fail_pending_messages(
+    session: AsyncSession, campaign: Campaign, batch: ProviderBatch
+) -> int:
+    changed = await session.execute(
+        update(CampaignMessage)
+        .where(
+            CampaignMessage.campaign_id == campaign.id,
+            CampaignMessage.batch_seq == batch.sequence,
+            CampaignMessage.status == MessageStatus.PENDING,
+        )
+        .values(status=MessageStatus.FAILED, last_error=CANCELLED_REASON)
+    )
+    return int(getattr(changed, "rowcount", 0) or 0)
 
 
 def batch_job(campaign: Campaign, batch: ProviderBatch) -> PendingJob:

@@ -126,6 +126,9 @@ class BatchRequest:
     # The campaign's first WordPress row's text: the body of providers that take one body
     # for all recipients, the same for every batch.
     campaign_text: str = ""
+    # The same for every attempt at this batch: adapters that declare `deduplicates` send
+    # it where their provider honours one (an idempotency key, a client message id).
+    idempotency_key: str = ""
 
 
 @dataclass(slots=True)
@@ -138,6 +141,9 @@ class SendResult:
 
 
 class Provider(Protocol):
+    """Optional attributes read with getattr (providers/policy.py): `retry_policy`,
+    `deduplicates`, `account_id(credentials)`."""
+
     code: ProviderCode
     credentials_path: str
     max_attempts: int

@@ -24,10 +24,9 @@ from disparo.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-# Younger than this, a missing job may simply not have been added yet (commit, then enqueue).
-GRACE = timedelta(seconds=30)
-# A send still SENDING this long after its claim outlived any request timeout: its worker died.
-STALE_SEND_MARGIN = timedelta(seconds=120)
+# Younger than settings.reconcile_grace, a missing job may simply not have been added yet
+# (commit, then enqueue). A send still SENDING settings.stale_send_margin after its deadline
+# outlived any request timeout: its worker died.
 SCAN_LIMIT = 500
 
 
@@ -45,6 +44,10 @@ async def reconcile(rt: Runtime) -> int:
     return len(missing) + stale
 
 
+def _grace(rt: Runtime) -> timedelta:
+    return timedelta(seconds=rt.settings.reconcile_grace)
+
+
 async def _queued_campaigns(rt: Runtime) -> list[PendingJob]:
     from disparo.campaigns.service import dispatch_job
 
@@ -55,7 +58,7 @@ async def _queued_campaigns(rt: Runtime) -> list[PendingJob]:
             .where(
                 Campaign.status == CampaignStatus.QUEUED,
                 ~has_batches,
-                Campaign.created_at < utcnow() - GRACE,
+                Campaign.created_at < utcnow() - _grace(rt),
             )
             .limit(SCAN_LIMIT)
         )
@@ -70,9 +73,10 @@ async def _due_batches(rt: Runtime) -> list[PendingJob]:
             .join(ProviderBatch, ProviderBatch.campaign_id == Campaign.id)
             .where(
                 ProviderBatch.status == BatchStatus.PENDING,
-                ProviderBatch.updated_at < now - GRACE,
+                ProviderBatch.updated_at < now - _grace(rt),
                 (ProviderBatch.due_at.is_(None)) | (ProviderBatch.due_at < now),
                 Campaign.status.in_([CampaignStatus.QUEUED, CampaignStatus.PROCESSING]),
+                Campaign.paused_at.is_(None),
             )
             .limit(SCAN_LIMIT)
         )
@@ -87,7 +91,7 @@ async def _pending_webhooks(rt: Runtime) -> list[PendingJob]:
             select(WebhookOutbox.campaign_id, WebhookOutbox.id)
             .where(
                 WebhookOutbox.status == OutboxStatus.PENDING,
-                WebhookOutbox.created_at < utcnow() - GRACE,
+                WebhookOutbox.created_at < utcnow() - _grace(rt),
                 WebhookOutbox.campaign_id.is_not(None),
             )
             .order_by(WebhookOutbox.id)
@@ -101,7 +105,7 @@ async def _pending_webhooks(rt: Runtime) -> list[PendingJob]:
 async def _expire_stale_sends(rt: Runtime) -> int:
     from disparo.campaigns.sending import expire_stale_send
 
-    limit = timedelta(seconds=rt.settings.send_deadline) + STALE_SEND_MARGIN
+    limit = timedelta(seconds=rt.settings.send_deadline + rt.settings.stale_send_margin)
     async with rt.sessions() as session:
         rows = await session.execute(
             select(ProviderBatch.campaign_id, ProviderBatch.sequence).where(

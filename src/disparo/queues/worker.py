@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 import structlog
@@ -48,11 +49,25 @@ async def schedule_reconciler(rt: Runtime) -> None:
     )
 
 
+async def keep_reconciler_scheduled(rt: Runtime, stop: asyncio.Event) -> None:
+    """The scheduler lives in Redis: a flushed or rebuilt Redis loses it, and with it the
+    reconciler that would repair everything else. Re-declaring it is idempotent."""
+    while not stop.is_set():
+        try:
+            await schedule_reconciler(rt)
+        except Exception as exc:  # Redis down: the next round tries again
+            log.warning("worker.schedule_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=rt.settings.reconcile_interval)
+
+
 async def run_workers(rt: Runtime, queues: list[QueueName], stop: asyncio.Event) -> None:
     from disparo.campaigns.tasks import handler_for
 
+    keeper = None
     if QueueName.MAINTENANCE in queues:
         await schedule_reconciler(rt)
+        keeper = asyncio.create_task(keep_reconciler_scheduled(rt, stop))
     workers = [
         Worker(
             str(queue),
@@ -72,4 +87,6 @@ async def run_workers(rt: Runtime, queues: list[QueueName], stop: asyncio.Event)
     log.info("worker.stopping")
     # close() waits for the jobs in hand to finish: a batch being sent is recorded, not cut.
     await asyncio.gather(*(worker.close() for worker in workers))
+    if keeper is not None:
+        await keeper
     log.info("worker.stopped")

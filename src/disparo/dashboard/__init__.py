@@ -27,13 +27,14 @@ SECURITY_HEADERS = {
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    from disparo.dashboard.routes import CampaignNotFound, router
+    from disparo.dashboard.routes import CampaignNotFound, UnknownAction, router
 
     app.include_router(router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.add_exception_handler(CampaignNotFound, _not_found)
+    app.add_exception_handler(UnknownAction, _unknown_action)
 
     @app.middleware("http")
     async def dashboard_headers(
@@ -71,6 +72,10 @@ async def _not_found(request: Request, _: Exception) -> Response:
     if _wants_json(request):
         return JSONResponse({"message": "No such campaign"}, status_code=404)
     return _message(request, 404, "No such campaign", "Nothing matches that id or agendamento_id.")
+
+
+async def _unknown_action(request: Request, _: Exception) -> Response:
+    return _message(request, 404, "No such action", "The dashboard offers no action by that name.")
 
 
 def _message(request: Request, status: int, title: str, text: str) -> Response:

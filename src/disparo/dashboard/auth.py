@@ -18,6 +18,8 @@ from disparo.security import is_api_key
 
 SESSION_COOKIE = "disparo_session"
 LOGIN_COOKIE = "disparo_login"
+FLASH_COOKIE = "disparo_flash"  # what an action did, shown once on the next page
+FLASH_SECONDS = 120
 LOGIN_FORM_SECONDS = 3600
 MAX_FORM_BYTES = 16_384
 
@@ -152,3 +154,24 @@ def _set_cookie(
         samesite="lax",
         secure=settings.dashboard_secure_cookie,
     )
+
+
+def set_flash(request: Request, response: Response, text: str) -> None:
+    settings = _settings(request)
+    value = _serializer(settings, "flash").dumps(text)
+    _set_cookie(response, settings, FLASH_COOKIE, value, FLASH_SECONDS / 3600)
+
+
+def take_flash(request: Request) -> str | None:
+    """The message an action left for this page, if any (the caller clears the cookie)."""
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        return str(_serializer(_settings(request), "flash").loads(raw, max_age=FLASH_SECONDS))
+    except BadSignature:
+        return None
+
+
+def clear_flash(response: Response) -> None:
+    response.delete_cookie(FLASH_COOKIE, path="/dashboard")

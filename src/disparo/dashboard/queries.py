@@ -12,6 +12,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
+    BatchAttempt,
     BatchStep,
     Campaign,
     CampaignMessage,
@@ -174,3 +175,20 @@ async def outbox_summary(session: AsyncSession) -> tuple[int, datetime | None]:
         )
     ).one()
     return int(count), oldest
+
+
+async def attempt_histories(
+    session: AsyncSession, batch_ids: list[int]
+) -> dict[int, list[BatchAttempt]]:
+    """Every try of the batches shown, oldest first (a page holds at most PAGE batches)."""
+    if not batch_ids:
+        return {}
+    rows = await session.scalars(
+        select(BatchAttempt)
+        .where(BatchAttempt.batch_id.in_(batch_ids))
+        .order_by(BatchAttempt.batch_id, BatchAttempt.id)
+    )
+    histories: dict[int, list[BatchAttempt]] = {}
+    for row in rows:
+        histories.setdefault(row.batch_id, []).append(row)
+    return histories

@@ -5,18 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from disparo.campaigns import repository
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
-from disparo.dashboard import auth, queries
+from disparo.dashboard import actions, auth, queries
 from disparo.dashboard.views import batch_view, campaign_view, duration, when
 from disparo.db.base import utcnow
+from disparo.errors import DisparoError
 from disparo.metrics.state import queue_counts
 from disparo.runtime import Runtime
 
+log = structlog.get_logger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 SessionDep = Annotated[auth.Session, Depends(auth.current_session)]
@@ -198,13 +201,19 @@ async def campaign_page(
             db, campaign.id, status=status, after=max(0, after), limit=queries.PAGE
         )
         errors = await queries.error_groups(db, campaign.id)
+        attempts = await queries.attempt_histories(db, [b["id"] for b in live["batches"]])
         steps = await queries.second_steps(db, campaign.id)
         hooks = await queries.webhooks(db, campaign.id)
-    return _page(
+    preview = await actions.preview(_rt(request), campaign)
+    response = _page(
         request,
         "campaign.html",
         session,
         **live,
+        paused=campaign.paused_at is not None,
+        actions=[a for a in actions.ACTIONS.values() if a.available(preview)],
+        flash=auth.take_flash(request),
+        attempts=attempts,
         recipients=people,
         recipients_status=status.value if status else "",
         recipients_after=after,
@@ -216,6 +225,52 @@ async def campaign_page(
         batches_after=batches_after,
         when=when,
     )
+    auth.clear_flash(response)
+    return response
+
+
+@router.get("/campaigns/{key}/confirm/{name}")
+async def confirm_page(request: Request, key: str, name: str, session: SessionDep) -> Response:
+    campaign = await _find(request, key)
+    action = _action(name)
+    preview = await actions.preview(_rt(request), campaign)
+    return _page(
+        request,
+        "confirm.html",
+        session,
+        campaign=campaign_view(campaign, utcnow()),
+        action=action,
+        possible=action.available(preview),
+        text=action.describe(preview),
+    )
+
+
+@router.post("/campaigns/{key}/{name}")
+async def run_action(request: Request, key: str, name: str, session: SessionDep) -> Response:
+    form = await auth.read_form(request)
+    auth.check_csrf(session, form.get("csrf_token", ""))
+    campaign = await _find(request, key)
+    action = _action(name)
+    try:
+        outcome = await action.run(_rt(request), str(campaign.id))
+    except DisparoError as exc:  # e.g. the campaign finished meanwhile (Conflict)
+        outcome = f"{action.label}: not done. {exc.message}"
+    else:
+        log.info("dashboard.action", action=name, campaign_id=str(campaign.id), outcome=outcome)
+    response = RedirectResponse(f"/dashboard/campaigns/{campaign.id}", status_code=303)
+    auth.set_flash(request, response, outcome)
+    return response
+
+
+def _action(name: str) -> actions.Action:
+    action = actions.ACTIONS.get(name)
+    if action is None:
+        raise UnknownAction(name)
+    return action
+
+
+class UnknownAction(Exception):
+    pass
 
 
 @router.get("/api/campaigns/{key}")

@@ -50,6 +50,7 @@ def campaign_view(campaign: Campaign, now: datetime) -> dict[str, Any]:
         "id": str(campaign.id),
         "agendamento_id": campaign.agendamento_id,
         "status": campaign.status.value,
+        "paused": campaign.paused_at is not None,
         "provider": campaign.provider,
         "final": campaign.status in TERMINAL_CAMPAIGN,
         "total": number(total),
@@ -72,6 +73,7 @@ def campaign_view(campaign: Campaign, now: datetime) -> dict[str, Any]:
 
 def batch_view(batch: ProviderBatch) -> dict[str, Any]:
     return {
+        "id": batch.id,
         "sequence": batch.sequence,
         "step": batch.step.value,
         "status": batch.status.value,

@@ -35,7 +35,8 @@ RETRIES = Counter(
 )
 RATE_LIMIT_WAITS = Counter(
     "disparo_rate_limit_waits",
-    "Times a provider's rate limit made us wait (429 answers, Retry-After, our own limiter).",
+    "Times the shared rate limiter held a batch back (the account's limit was taken, or a "
+    "429's Retry-After paused it): a wait in the worker or a batch deferred until later.",
     ["provider"],
 )
 RATE_LIMIT_WAIT_SECONDS = Counter(
@@ -73,11 +74,11 @@ def provider_request(provider: str) -> Iterator[None]:
         outcome = outcome_of(error)
         PROVIDER_REQUESTS.labels(provider, outcome).inc()
         PROVIDER_LATENCY.labels(provider, outcome).observe(monotonic() - started)
-        if isinstance(error, RetryableError) and error.status_code == 429:
-            record_rate_limit_wait(provider, error.retry_after or 0.0)
 
 
-def record_rate_limit_wait(provider: str, seconds: float) -> None:
+def record_rate_limit_wait(account: str, seconds: float) -> None:
+    """`account` is the limiter's "PROVIDER:digest"; only the provider becomes a label."""
+    provider = account.partition(":")[0]
     RATE_LIMIT_WAITS.labels(provider).inc()
     RATE_LIMIT_WAIT_SECONDS.labels(provider).inc(max(0.0, seconds))
 

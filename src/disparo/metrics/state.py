@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from disparo.campaigns.models import (
     BatchStatus,
+    BatchStep,
     Campaign,
+    CampaignStatus,
     OutboxStatus,
     ProviderBatch,
     WebhookOutbox,
@@ -70,7 +72,12 @@ async def take_snapshot(rt: Runtime) -> StateSnapshot:
         dead = await session.execute(
             select(Campaign.provider, func.count())
             .join(ProviderBatch, ProviderBatch.campaign_id == Campaign.id)
-            .where(ProviderBatch.status == BatchStatus.FAILED)
+            .where(  # deadletters.py's definition: what `disparo dlq redrive` would send
+                ProviderBatch.status == BatchStatus.FAILED,
+                ProviderBatch.step == BatchStep.SEND,
+                ProviderBatch.dead_lettered_at.is_not(None),
+                Campaign.status != CampaignStatus.CANCELLED,
+            )
             .group_by(Campaign.provider)
         )
         snapshot.dead_letters = {provider: int(count) for provider, count in dead}
@@ -121,7 +128,7 @@ class SnapshotCollector(Collector):
         yield queues
         dead = GaugeMetricFamily(
             "disparo_dead_letters",
-            "Batches that ended FAILED (attempts spent or refused): redrivable.",
+            "Batches that spent their attempts (dead letters), waiting for a redrive.",
             labels=["provider"],
         )
         for provider, value in sorted(s.dead_letters.items()):

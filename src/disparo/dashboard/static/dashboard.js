@@ -11,7 +11,10 @@ function setField(el, value) {
     el.value = value.value;
     return;
   }
-  if (el.classList.contains("badge")) el.className = "badge status-" + value;
+  if (el.classList.contains("badge")) {
+    el.className = "badge status-" + value;
+    el.closest("[data-row]")?.setAttribute("data-status", value);
+  }
   if (el.dataset.field === "error_message") el.hidden = !value;
   el.textContent = value;
 }
@@ -40,12 +43,17 @@ function newCampaignRow(item) {
 
 const apply = {
   campaigns(root, data) {
-    const rows = rowsOf(root);
+    const body = root.querySelector("tbody");
+    const rows = rowsOf(body);
     const wanted = data.items.map((item) => item.id);
     if (wanted.join() !== [...rows.keys()].join()) {
-      root.replaceChildren(...data.items.map((item) => rows.get(item.id) || newCampaignRow(item)));
+      body.replaceChildren(...data.items.map((item) => rows.get(item.id) || newCampaignRow(item)));
     }
-    data.items.forEach((item) => fill(rowsOf(root).get(item.id), item));
+    data.items.forEach((item) => fill(rowsOf(body).get(item.id), item));
+    root.querySelector('[data-field="total"]').textContent = data.total.toLocaleString("en");
+    root.querySelectorAll("[data-count]").forEach((el) => {
+      el.textContent = (data.counts[el.dataset.count] || 0).toLocaleString("en");
+    });
   },
   campaign(root, data) {
     const rows = rowsOf(root);

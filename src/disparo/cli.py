@@ -274,6 +274,17 @@ def _add_operator_commands() -> None:
 _add_operator_commands()
 
 
+# Watching campaigns (issue 6): status [--follow], campaigns.
+def _add_observe_commands() -> None:
+    from disparo.cli_observe import campaigns, status
+
+    app.command("status")(status)
+    app.command("campaigns")(campaigns)
+
+
+_add_observe_commands()
+
+
 def main() -> None:
     app()
 

@@ -81,8 +81,6 @@ class Settings(BaseSettings):
     dashboard_session_hours: float = 12.0
     # Send the session cookie only over HTTPS (set it when the dashboard is behind TLS).
     dashboard_secure_cookie: bool = False
-    # Where `disparo status` and `disparo campaigns` find the API.
-    api_url: str = "http://127.0.0.1:8000"
 
     @field_validator("api_keys", mode="before")
     @classmethod

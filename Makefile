@@ -22,6 +22,7 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-services.sh
+	scripts/ensure-browser.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -32,3 +33,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+# Dashboard (issue 6): the browser test, saving its screenshots for the README.
+.PHONY: screenshots
+screenshots: $(STAMP)
+	scripts/ensure-services.sh
+	scripts/ensure-browser.sh
+	DISPARO_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/dashboard/test_browser.py -q

@@ -92,7 +92,7 @@ async def test_operator_watches_pauses_resumes_and_redrives(
     row = laptop.locator("tr", has_text=running)
     await expect(row).to_be_visible(timeout=10_000)
     seen_between = False
-    for _ in range(200):
+    for _ in range(600):
         value = int(await row.locator("progress").get_attribute("value") or 0)
         seen_between = seen_between or 0 < value < 2000
         if seen_between and not (shots / "campaigns.png").exists():
@@ -128,7 +128,7 @@ async def test_operator_watches_pauses_resumes_and_redrives(
 async def _pause_and_resume(stack: DevStack, page: Page, base: str) -> None:
     paused = "C20250115100000"
     stack.wordpress.seed_campaign(paused, 1000)
-    stack.cda.delay_next(1.0, count=5)
+    stack.cda.delay_next(1.5, count=5)
     await dispatch(stack, paused)
     await page.goto(f"{base}/dashboard/campaigns/{paused}")
     await page.click("a.button:text-is('Pause')")
@@ -137,7 +137,7 @@ async def _pause_and_resume(stack: DevStack, page: Page, base: str) -> None:
     await expect(page.locator(".notice")).to_have_text("Campanha pausada")
     await expect(page.locator(".badge.status-PAUSED")).to_be_visible()
     # Paused: the batch in flight finishes, nothing more leaves.
-    await page.wait_for_timeout(1500)
+    await page.wait_for_timeout(3000)
     sent_while_paused = len(stack.cda.requests)
     await page.wait_for_timeout(2500)
     assert len(stack.cda.requests) == sent_while_paused

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
+from pathlib import Path
 
 import httpx
 from prometheus_client import REGISTRY
@@ -145,3 +148,25 @@ async def test_a_metrics_port_of_its_own_answers_without_a_key(
         assert answer.status_code == 200
         assert "disparo_provider_requests" in answer.text
         assert ("disparo_queue_jobs" in answer.text) is with_state
+
+
+def _grafana_metric_names() -> set[str]:
+    board = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "disparo.json"
+    exprs = [t["expr"] for p in json.loads(board.read_text())["panels"] for t in p["targets"]]
+    return {_family(name) for expr in exprs for name in re.findall(r"disparo_\w+", expr)}
+
+
+def _family(name: str) -> str:
+    return re.sub(r"_(bucket|count|sum|total)$", "", name)
+
+
+async def test_the_grafana_dashboard_uses_only_metrics_we_export(
+    stack_factory: StackFactory,
+) -> None:
+    used = _grafana_metric_names()
+    stack = await stack_factory(with_worker=False)
+    async with httpx.AsyncClient(base_url=stack.api.url) as client:
+        text = (await client.get("/metrics", headers={"X-API-KEY": API_KEY})).text
+    exported = {_family(name) for name in re.findall(r"^# TYPE (disparo_\w+)", text, re.M)}
+    assert len(used) >= 10
+    assert used <= exported, used - exported

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
@@ -136,12 +136,10 @@ class ErrorGroup:
     count: int
 
 
-async def error_groups(session: AsyncSession, campaign_id: uuid.UUID) -> list[ErrorGroup]:
-    """Failed, unknown and skipped recipients grouped by reason, the largest groups first.
-    Reads only those rows (index ix_campaign_messages_status), never the sent ones."""
+def error_groups_query(campaign_id: uuid.UUID) -> Select[MessageStatus, str, int]:
     reason = func.coalesce(CampaignMessage.last_error, CampaignMessage.skip_reason, "")
     count = func.count()
-    found = await session.execute(
+    return (
         select(CampaignMessage.status, reason, count)
         .where(
             CampaignMessage.campaign_id == campaign_id,
@@ -151,6 +149,12 @@ async def error_groups(session: AsyncSession, campaign_id: uuid.UUID) -> list[Er
         .order_by(count.desc())
         .limit(ERROR_GROUPS)
     )
+
+
+async def error_groups(session: AsyncSession, campaign_id: uuid.UUID) -> list[ErrorGroup]:
+    """Failed, unknown and skipped recipients grouped by reason, the largest groups first.
+    Reads only those rows (index ix_campaign_messages_status), never the sent ones."""
+    found = await session.execute(error_groups_query(campaign_id))
     return [ErrorGroup(str(status), str(text), int(n)) for status, text, n in found]
 
 

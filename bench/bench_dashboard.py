@@ -21,9 +21,13 @@ from typing import Any
 import asyncpg
 import httpx
 from pydantic import SecretStr
+from sqlalchemy.dialects import postgresql
 
 from disparo.app import create_app
+from disparo.campaigns.models import MessageStatus
+from disparo.campaigns.repository import messages_query
 from disparo.config import Settings
+from disparo.dashboard.queries import error_groups_query
 from disparo.db.migrate import upgrade
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
@@ -87,17 +91,25 @@ async def _fill(url: str, campaigns: int, recipients: int) -> float:
             args: list[Any] = [uuid.UUID(BIG), recipients]
             await conn.execute(statement, *args[: 2 if "$2" in statement else 1])
         await conn.execute("ANALYZE")
-        plan = await conn.fetch(
-            "EXPLAIN (ANALYZE, BUFFERS) SELECT m.id FROM campaign_messages m LEFT JOIN "
-            "provider_batches b ON b.campaign_id = m.campaign_id AND b.step = 'send' AND "
-            "b.sequence = m.batch_seq WHERE m.campaign_id BETWEEN $1 AND $1 AND m.id > 0 "
-            "AND m.status = 'SKIPPED' ORDER BY m.campaign_id, m.id LIMIT 50",
-            uuid.UUID(BIG),
-        )
-        print("\n".join(row[0] for row in plan))
+        for label, query in _queries():
+            literal = {"literal_binds": True}
+            sql = query.compile(dialect=postgresql.dialect(), compile_kwargs=literal)
+            plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+            print(f"--- {label}")
+            print("\n".join(row[0] for row in plan))
     finally:
         await conn.close()
     return time.monotonic() - started
+
+
+def _queries() -> list[tuple[str, Any]]:
+    big = uuid.UUID(BIG)
+    return [
+        ("recipients, first page", messages_query(big, None, 0, 50)),
+        ("recipients, SKIPPED", messages_query(big, MessageStatus.SKIPPED, 0, 50)),
+        ("recipients, SENT", messages_query(big, MessageStatus.SENT, 0, 50)),
+        ("errors by reason", error_groups_query(big)),
+    ]
 
 
 async def _time(client: httpx.AsyncClient, url: str, **headers: str) -> float:

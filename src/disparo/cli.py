@@ -152,6 +152,7 @@ async def _dev(settings: Settings, port: int, wordpress_port: int, cda_port: int
     table.add_column("what")
     table.add_column("where")
     table.add_row("API (docs at /docs)", stack.api.url)
+    table.add_row("dashboard (sign in with the key)", stack.api.url + "/dashboard")
     table.add_row("X-API-KEY", stack.api_key)
     table.add_row("WordPress simulator", stack.wordpress_server.url)
     for code, running in stack.simulators.items():

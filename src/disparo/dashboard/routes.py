@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -23,6 +23,9 @@ log = structlog.get_logger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 SessionDep = Annotated[auth.Session, Depends(auth.current_session)]
+# Page links carry the last id / batch number seen; bounded so the database never overflows.
+RowCursor = Annotated[int, Query(ge=0, le=2**63 - 1)]
+BatchCursor = Annotated[int, Query(ge=-1, le=2**31 - 1)]
 
 
 def _rt(request: Request) -> Runtime:
@@ -190,15 +193,15 @@ async def campaign_page(
     key: str,
     session: SessionDep,
     recipients: str | None = None,
-    after: int = 0,
-    batches_after: int = -1,
+    after: RowCursor = 0,
+    batches_after: BatchCursor = -1,
 ) -> HTMLResponse:
     campaign = await _find(request, key)
-    live = await _campaign_live(request, campaign, max(-1, batches_after))
+    live = await _campaign_live(request, campaign, batches_after)
     status = _enum(MessageStatus, recipients)
     async with _rt(request).sessions() as db:
         people = await repository.list_messages(
-            db, campaign.id, status=status, after=max(0, after), limit=queries.PAGE
+            db, campaign.id, status=status, after=after, limit=queries.PAGE
         )
         errors = await queries.error_groups(db, campaign.id)
         attempts = await queries.attempt_histories(db, [b["id"] for b in live["batches"]])
@@ -275,10 +278,10 @@ class UnknownAction(Exception):
 
 @router.get("/api/campaigns/{key}")
 async def campaign_json(
-    request: Request, key: str, _: SessionDep, batches_after: int = -1
+    request: Request, key: str, _: SessionDep, batches_after: BatchCursor = -1
 ) -> JSONResponse:
     campaign = await _find(request, key)
-    return JSONResponse(await _campaign_live(request, campaign, max(-1, batches_after)))
+    return JSONResponse(await _campaign_live(request, campaign, batches_after))
 
 
 # --- queues ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, Uuid, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
@@ -142,7 +142,9 @@ def error_groups_query(campaign_id: uuid.UUID) -> Select[MessageStatus, str, int
     return (
         select(CampaignMessage.status, reason, count)
         .where(
-            CampaignMessage.campaign_id == campaign_id,
+            # Written into the SQL, not bound: a prepared statement's generic plan (after five
+            # runs) ignores how big this campaign is and reads its failures 3-4x slower.
+            CampaignMessage.campaign_id == literal(campaign_id, Uuid(), literal_execute=True),
             CampaignMessage.status.in_(FAILURE_STATUSES),
         )
         .group_by(CampaignMessage.status, reason)

@@ -157,3 +157,29 @@ async def test_an_unknown_campaign_is_a_clear_404(stack_factory: StackFactory) -
         assert page.status_code == 404 and "No such campaign" in page.text
         data = await client.get("/dashboard/api/campaigns/C-nope")
         assert data.status_code == 404
+
+
+async def test_second_steps_show_when_they_are_due(stack_factory: StackFactory) -> None:
+    """A two-step provider's follow-up (GOSAC start, Marketing Cloud) waits for its due time."""
+    from disparo.campaigns.models import BatchStatus, BatchStep, ProviderBatch
+    from tests.e2e.helpers import ingested_campaign
+
+    stack, campaign_id = await ingested_campaign(stack_factory, count=3)
+    due = utcnow() + timedelta(minutes=2)
+    async with stack.runtime.sessions() as session, session.begin():
+        session.add(
+            ProviderBatch(
+                campaign_id=campaign_id,
+                step=BatchStep.START,
+                sequence=0,
+                status=BatchStatus.WAITING,
+                message_count=3,
+                due_at=due,
+            )
+        )
+    async with browser(stack) as client:
+        await sign_in(client, API_KEY)
+        page = (await client.get(f"/dashboard/campaigns/{campaign_id}")).text
+    steps = page.split("<h2>Second steps</h2>")[1].split("</section>")[0]
+    assert "start" in steps and "WAITING" in steps
+    assert due.strftime("%Y-%m-%d %H:%M:%S") in steps

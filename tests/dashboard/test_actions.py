@@ -59,6 +59,8 @@ async def test_redrive_shows_the_count_first_then_sends_the_dead_letter(
         confirm = await client.get(f"/dashboard/campaigns/{campaign_id}/confirm/redrive")
         assert "1 dead letter with 30 recipients" in confirm.text
         assert len(stack.cda.requests) == 2  # both refused; looking sends nothing
+        queues = (await client.get("/dashboard/api/queues")).json()
+        assert queues["dead_letters"] == 1
 
         refused = await client.post(
             f"/dashboard/campaigns/{campaign_id}/redrive", data={"csrf_token": "forged"}

@@ -146,7 +146,8 @@ async def test_queues_page_counts_every_queue(stack_factory: StackFactory) -> No
             "completed": 0,
         }
         page = await client.get("/dashboard/queues")
-        assert "dispatch-campaign" in page.text and "Webhook outbox" in page.text
+        assert "dispatch-campaign" in page.text and "Webhooks waiting for WordPress" in page.text
+        assert data["dead_letters"] == 0 and data["outbox_pending"] == 0
 
 
 async def test_an_unknown_campaign_is_a_clear_404(stack_factory: StackFactory) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from disparo.campaigns import repository
+from disparo.campaigns import deadletters, repository
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
 from disparo.dashboard import actions, auth, queries
 from disparo.dashboard.views import batch_view, campaign_view, duration, when
@@ -292,7 +292,12 @@ async def _queues(request: Request) -> dict[str, Any]:
     async with rt.sessions() as session:
         pending, oldest = await queries.outbox_summary(session)
     age = duration((utcnow() - oldest).total_seconds()) if oldest else "–"
-    return {"queues": await queue_counts(rt.queues), "outbox_pending": pending, "outbox_age": age}
+    return {
+        "queues": await queue_counts(rt.queues),
+        "outbox_pending": pending,
+        "outbox_age": age,
+        "dead_letters": await deadletters.count_dead_letters(rt),
+    }
 
 
 @router.get("/queues")

@@ -76,7 +76,10 @@ const apply = {
       const row = rows.get(name);
       if (row) fill(row, Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v.toLocaleString("en")])));
     });
-    root.querySelectorAll('[data-field^="outbox_"]').forEach((el) => setField(el, data[el.dataset.field]));
+    ["outbox_pending", "outbox_age", "dead_letters"].forEach((name) => {
+      const el = root.querySelector(`[data-field="${name}"]`);
+      if (el) setField(el, data[name]);
+    });
   },
 };
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from time import monotonic
 
 import httpx
 import structlog
@@ -86,6 +87,7 @@ async def post_json(
     """
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     _log_request(url, content)
+    started = monotonic()
     try:
         response = await client.post(url, content=content, headers=all_headers, timeout=timeout)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -100,7 +102,7 @@ async def post_json(
         ) from exc
     except httpx.UnsupportedProtocol as exc:
         raise RejectedError(f"URL inválida do fornecedor: {url!r}") from exc
-    _log_response(response)
+    _log_response(response, monotonic() - started)
     raise_for_outcome(response)
     return response
 
@@ -115,11 +117,11 @@ def _log_request(url: str, content: bytes) -> None:
     )
 
 
-def _log_response(response: httpx.Response) -> None:
+def _log_response(response: httpx.Response, seconds: float) -> None:
     log.info(
         "provider.response",
         status=response.status_code,
-        seconds=round(response.elapsed.total_seconds(), 3),
+        seconds=round(seconds, 3),
         body=logs.body_excerpt(response.content, logs.body_limit),
     )
 

@@ -27,9 +27,12 @@ SECURITY_HEADERS = {
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    from disparo.dashboard.routes import CampaignNotFound, UnknownAction, router
+    from disparo.dashboard import action_routes, routes, signin
+    from disparo.dashboard.action_routes import UnknownAction
+    from disparo.dashboard.pages import CampaignNotFound
 
-    app.include_router(router)
+    for module in (signin, routes, action_routes):
+        app.include_router(module.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
@@ -79,7 +82,7 @@ async def _unknown_action(request: Request, _: Exception) -> Response:
 
 
 def _message(request: Request, status: int, title: str, text: str) -> Response:
-    from disparo.dashboard.routes import templates
+    from disparo.dashboard.pages import templates
 
     context = {"title": title, "text": text, "session": None, "nav": ""}
     return templates.TemplateResponse(request, "message.html", context, status_code=status)

@@ -1,47 +1,25 @@
-"""Dashboard pages (server-rendered) and the JSON their script polls for live updates."""
+"""The campaign list, a campaign, the queues (server-rendered), and the JSON their script
+polls for live updates."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
-import structlog
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from disparo.campaigns import deadletters, repository
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
 from disparo.dashboard import actions, auth, queries
+from disparo.dashboard.pages import SessionDep, find_campaign, render, runtime_of
 from disparo.dashboard.views import batch_view, campaign_view, duration, when
 from disparo.db.base import utcnow
-from disparo.errors import DisparoError
 from disparo.metrics.state import queue_counts
-from disparo.runtime import Runtime
 
-log = structlog.get_logger(__name__)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
-SessionDep = Annotated[auth.Session, Depends(auth.current_session)]
 # Page links carry the last id / batch number seen; bounded so the database never overflows.
 RowCursor = Annotated[int, Query(ge=0, le=2**63 - 1)]
 BatchCursor = Annotated[int, Query(ge=-1, le=2**31 - 1)]
-
-
-def _rt(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-def _page(
-    request: Request,
-    name: str,
-    session: auth.Session | None,
-    status_code: int = 200,
-    **context: Any,
-) -> HTMLResponse:
-    context |= {"session": session, "nav": name.split(".")[0]}
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def _enum(kind: type[CampaignStatus] | type[MessageStatus], raw: str | None) -> Any:
@@ -52,56 +30,6 @@ def _enum(kind: type[CampaignStatus] | type[MessageStatus], raw: str | None) -> 
         return kind(raw.upper())
     except ValueError:
         return None
-
-
-# --- sign-in ---------------------------------------------------------------------------
-
-
-def _safe_next(target: str | None) -> str:
-    # Only our own pages: never an open redirect to somewhere else.
-    if target and target.startswith("/dashboard") and not target.startswith("//"):
-        return target
-    return "/dashboard"
-
-
-@router.get("/login")
-async def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return _login_page(request, next, error=None, status=200)
-
-
-def _login_page(
-    request: Request, target: str | None, error: str | None, status: int
-) -> HTMLResponse:
-    token, cookie = auth.new_login_token(request)
-    response = _page(
-        request, "login.html", None, status, next=_safe_next(target), error=error, csrf=token
-    )
-    auth.set_login_cookie(request, response, cookie)
-    return response
-
-
-@router.post("/login")
-async def login(request: Request) -> Response:
-    form = await auth.read_form(request)
-    try:
-        auth.check_login_token(request, form.get("csrf_token", ""))
-    except auth.CsrfRejected:
-        error = "The sign-in form expired. Please try again."
-        return _login_page(request, form.get("next"), error, 400)
-    if not auth.key_accepted(request, form.get("api_key", "")):
-        return _login_page(request, form.get("next"), "That API key is not accepted.", 401)
-    response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
-    auth.start_session(request, response, form["api_key"].strip())
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request, session: SessionDep) -> Response:
-    form = await auth.read_form(request)
-    auth.check_csrf(session, form.get("csrf_token", ""))
-    response = RedirectResponse("/dashboard/login", status_code=303)
-    auth.end_session(response)
-    return response
 
 
 # --- campaigns -------------------------------------------------------------------------
@@ -119,7 +47,7 @@ async def _campaign_list(
         except ValueError:
             notice = "That page link is not valid any more: showing the newest campaigns."
     now = utcnow()
-    async with _rt(request).sessions() as session:
+    async with runtime_of(request).sessions() as session:
         rows, next_cursor = await queries.campaign_page(session, where, cursor)
         counts = await queries.status_counts(session, where.provider)
         known_providers = await queries.providers(session)
@@ -145,7 +73,7 @@ async def campaigns_page(
     before: str | None = None,
 ) -> HTMLResponse:
     data = await _campaign_list(request, status, provider, before)
-    return _page(
+    return render(
         request, "campaigns.html", session, statuses=[s.value for s in CampaignStatus], **data
     )
 
@@ -161,22 +89,10 @@ async def campaigns_json(
     return JSONResponse(await _campaign_list(request, status, provider, before))
 
 
-async def _find(request: Request, key: str) -> Campaign:
-    async with _rt(request).sessions() as session:
-        campaign = await repository.find_campaign(session, key)
-    if campaign is None:
-        raise CampaignNotFound(key)
-    return campaign
-
-
-class CampaignNotFound(Exception):
-    pass
-
-
 async def _campaign_live(
     request: Request, campaign: Campaign, batches_after: int
 ) -> dict[str, Any]:
-    async with _rt(request).sessions() as session:
+    async with runtime_of(request).sessions() as session:
         batches, next_batch = await queries.send_batches(session, campaign.id, batches_after)
         batch_counts = await queries.batch_status_counts(session, campaign.id)
     return {
@@ -196,10 +112,10 @@ async def campaign_page(
     after: RowCursor = 0,
     batches_after: BatchCursor = -1,
 ) -> HTMLResponse:
-    campaign = await _find(request, key)
+    campaign = await find_campaign(request, key)
     live = await _campaign_live(request, campaign, batches_after)
     status = _enum(MessageStatus, recipients)
-    async with _rt(request).sessions() as db:
+    async with runtime_of(request).sessions() as db:
         people = await repository.list_messages(
             db, campaign.id, status=status, after=after, limit=queries.PAGE
         )
@@ -207,8 +123,8 @@ async def campaign_page(
         attempts = await queries.attempt_histories(db, [b["id"] for b in live["batches"]])
         steps = await queries.second_steps(db, campaign.id)
         hooks = await queries.webhooks(db, campaign.id)
-    preview = await actions.preview(_rt(request), campaign)
-    response = _page(
+    preview = await actions.preview(runtime_of(request), campaign)
+    response = render(
         request,
         "campaign.html",
         session,
@@ -232,55 +148,11 @@ async def campaign_page(
     return response
 
 
-@router.get("/campaigns/{key}/confirm/{name}")
-async def confirm_page(request: Request, key: str, name: str, session: SessionDep) -> Response:
-    campaign = await _find(request, key)
-    action = _action(name)
-    preview = await actions.preview(_rt(request), campaign)
-    return _page(
-        request,
-        "confirm.html",
-        session,
-        campaign=campaign_view(campaign, utcnow()),
-        action=action,
-        possible=action.available(preview),
-        text=action.describe(preview),
-    )
-
-
-@router.post("/campaigns/{key}/{name}")
-async def run_action(request: Request, key: str, name: str, session: SessionDep) -> Response:
-    form = await auth.read_form(request)
-    auth.check_csrf(session, form.get("csrf_token", ""))
-    campaign = await _find(request, key)
-    action = _action(name)
-    try:
-        outcome = await action.run(_rt(request), str(campaign.id))
-    except DisparoError as exc:  # e.g. the campaign finished meanwhile (Conflict)
-        outcome = f"{action.label}: not done. {exc.message}"
-    else:
-        log.info("dashboard.action", action=name, campaign_id=str(campaign.id), outcome=outcome)
-    response = RedirectResponse(f"/dashboard/campaigns/{campaign.id}", status_code=303)
-    auth.set_flash(request, response, outcome)
-    return response
-
-
-def _action(name: str) -> actions.Action:
-    action = actions.ACTIONS.get(name)
-    if action is None:
-        raise UnknownAction(name)
-    return action
-
-
-class UnknownAction(Exception):
-    pass
-
-
 @router.get("/api/campaigns/{key}")
 async def campaign_json(
     request: Request, key: str, _: SessionDep, batches_after: BatchCursor = -1
 ) -> JSONResponse:
-    campaign = await _find(request, key)
+    campaign = await find_campaign(request, key)
     return JSONResponse(await _campaign_live(request, campaign, batches_after))
 
 
@@ -288,7 +160,7 @@ async def campaign_json(
 
 
 async def _queues(request: Request) -> dict[str, Any]:
-    rt = _rt(request)
+    rt = runtime_of(request)
     async with rt.sessions() as session:
         pending, oldest = await queries.outbox_summary(session)
     age = duration((utcnow() - oldest).total_seconds()) if oldest else "–"
@@ -302,7 +174,7 @@ async def _queues(request: Request) -> dict[str, Any]:
 
 @router.get("/queues")
 async def queues_page(request: Request, session: SessionDep) -> HTMLResponse:
-    return _page(request, "queues.html", session, **await _queues(request))
+    return render(request, "queues.html", session, **await _queues(request))
 
 
 @router.get("/api/queues")

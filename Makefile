@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo dev test lint typecheck check bench clean
+.PHONY: demo dev test lint typecheck check bench clean plugin-test
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH"; exit 1; }
@@ -21,12 +21,20 @@ dev: $(STAMP)
 	$(BIN)/disparo dev
 
 test: $(STAMP)
+	scripts/install-wordpress-tools.sh
 	scripts/ensure-services.sh
 	scripts/ensure-browser.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	wordpress-plugin/tests/run.sh
 	$(BIN)/pytest
+
+# The WordPress plugin alone: php -l, phpcs (PSR-12), PHPUnit inside a real WordPress.
+plugin-test:
+	scripts/install-wordpress-tools.sh
+	scripts/ensure-services.sh
+	wordpress-plugin/tests/run.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_cda_100k.py

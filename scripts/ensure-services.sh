@@ -37,3 +37,18 @@ if ! redis_up; then
     exit 1
   fi
 fi
+
+# MariaDB for the WordPress plugin's tests (root on 127.0.0.1:3306, no password).
+mariadb_up() { mysql -h 127.0.0.1 -P 3306 -u root -e 'SELECT 1' >/dev/null 2>&1; }
+if ! mariadb_up; then
+  if command -v mysqld_safe >/dev/null; then
+    echo "ensure-services: starting MariaDB"
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    (setsid mysqld_safe --bind-address=127.0.0.1 --port=3306 >/dev/null 2>&1 &)
+    # root must be able to log in over TCP without a password (the tests' scratch sites).
+    wait_for MariaDB mariadb_up
+  else
+    echo "ensure-services: no MariaDB on 127.0.0.1:3306 and no mysqld_safe to start" >&2
+    exit 1
+  fi
+fi

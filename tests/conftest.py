@@ -84,9 +84,13 @@ async def stack_factory(
     """Start the stack with setting overrides: `stack = await stack_factory(cda_batch_size=10)`."""
     started: list[DevStack] = []
 
-    async def start(with_worker: bool = True, **overrides: Any) -> DevStack:
+    async def start(
+        with_worker: bool = True, wordpress_url: str | None = None, **overrides: Any
+    ) -> DevStack:
         settings = make_settings(db_url, redis_prefix, tmp_path, **overrides)
-        stack = await start_dev_stack(settings, with_worker=with_worker)
+        stack = await start_dev_stack(
+            settings, with_worker=with_worker, wordpress_url=wordpress_url
+        )
         started.append(stack)
         return stack
 

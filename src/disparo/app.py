@@ -20,6 +20,7 @@ from disparo.logs import configure_logging
 from disparo.metrics.endpoint import router as metrics_router
 from disparo.metrics.endpoint import start_metrics_server
 from disparo.runtime import Runtime, open_runtime
+from disparo.wordpress.endpoints import router as webhooks_router
 
 if TYPE_CHECKING:
     from disparo.http_server import RunningServer
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     app.include_router(campaigns_router)
     app.include_router(controls_router)
+    app.include_router(webhooks_router)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)
     mount_dashboard(app)

@@ -275,6 +275,91 @@ def _add_operator_commands() -> None:
 _add_operator_commands()
 
 
+# ---------------------------------------------------------------- webhooks (dead letters)
+
+webhooks_app = typer.Typer(help="Webhooks WordPress never took: list and replay them.")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    agendamento_id: Annotated[
+        str | None, typer.Option("--agendamento", help="Only this agendamento.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+) -> None:
+    """List undeliverable webhooks, oldest first."""
+    settings = get_settings()
+    configure_logging(settings)
+    items, total = asyncio.run(_undeliverable(settings, agendamento_id, limit))
+    table = Table(title=f"webhooks não entregues: {total}")
+    for column in ("id", "agendamento", "status", "tentativas", "criado em", "último erro"):
+        table.add_column(column)
+    for item in items:
+        note = " (superado)" if item.superseded else ""
+        table.add_row(
+            str(item.id),
+            item.agendamento_id,
+            item.status + note,
+            str(item.attempts),
+            item.created_at.isoformat(timespec="seconds"),
+            (item.last_error or "")[:120],
+        )
+    console.print(table)
+
+
+async def _undeliverable(settings: Settings, agendamento_id: str | None, limit: int) -> Any:
+    from disparo.runtime import open_runtime
+    from disparo.wordpress.undeliverable import list_undeliverable
+
+    runtime = await open_runtime(settings)
+    try:
+        async with runtime.sessions() as session:
+            return await list_undeliverable(
+                session, agendamento_id=agendamento_id, limit=limit, offset=0
+            )
+    finally:
+        await runtime.close()
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(
+    ids: Annotated[list[int], typer.Argument(help="Outbox ids, as `webhooks list` shows.")],
+    force: Annotated[
+        bool, typer.Option(help="Replay even when a later status already reached WordPress.")
+    ] = False,
+) -> None:
+    """Deliver undeliverable webhooks again, with a fresh retry window."""
+    settings = get_settings()
+    configure_logging(settings)
+    failures = asyncio.run(_replay(settings, ids, force))
+    raise typer.Exit(1 if failures else 0)
+
+
+async def _replay(settings: Settings, ids: list[int], force: bool) -> int:
+    from disparo.errors import DisparoError
+    from disparo.queues.jobs import enqueue_all
+    from disparo.runtime import open_runtime
+    from disparo.wordpress.undeliverable import replay
+
+    runtime = await open_runtime(settings)
+    failures = 0
+    try:
+        for outbox_id in ids:
+            try:
+                async with runtime.sessions() as session, session.begin():
+                    job = await replay(session, settings, outbox_id, force=force)
+            except DisparoError as exc:
+                console.print(f"[red]{outbox_id}: {exc.message}[/]")
+                failures += 1
+                continue
+            await enqueue_all(runtime.queues, [job])
+            console.print(f"[green]{outbox_id}: reenfileirado[/]")
+    finally:
+        await runtime.close()
+    return failures
+
+
 # Watching campaigns (issue 6): status [--follow], campaigns.
 def _add_observe_commands() -> None:
     from disparo.cli_observe import campaigns, status

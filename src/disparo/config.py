@@ -34,8 +34,16 @@ class Settings(BaseSettings):
     wordpress_data_timeout: float = 30.0
     wordpress_credentials_timeout: float = 10.0
     webhook_timeout: float = 30.0
-    webhook_attempts: int = 12
+    # A webhook WordPress cannot take yet is retried from webhook_retry_delay, doubling (with
+    # jitter) up to webhook_retry_max_delay, until webhook_retry_window has passed since it
+    # was written; then it is listed as undeliverable (GET /webhooks/undeliverable).
     webhook_retry_delay: float = 5.0
+    webhook_retry_max_delay: float = 600.0
+    webhook_retry_window: float = 86_400.0
+    # HMAC-SHA256 key signing every webhook (X-Disparo-Signature); empty: unsigned.
+    webhook_secret: SecretStr | None = None
+    # At most one progress webhook (mensagem_progresso) per campaign this often (s).
+    webhook_progress_interval: float = 60.0
     # The dispatch job retries WordPress being unreachable or answering 5xx.
     dispatch_attempts: int = 5
     dispatch_retry_delay: float = 10.0

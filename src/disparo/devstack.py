@@ -64,8 +64,13 @@ class DevStack:
 
 
 async def start_dev_stack(
-    settings: Settings, ports: Ports | None = None, *, with_worker: bool = True
+    settings: Settings,
+    ports: Ports | None = None,
+    *,
+    with_worker: bool = True,
+    wordpress_url: str | None = None,
 ) -> DevStack:
+    """`wordpress_url`: a real WordPress to use instead of the simulator (which still runs)."""
     ports = ports or Ports()
     if not settings.api_keys:
         settings = settings.model_copy(update={"api_keys": [SecretStr(DEV_API_KEY)]})
@@ -76,7 +81,7 @@ async def start_dev_stack(
         code: await spec.start(wordpress, ports.providers.get(code, 0))
         for code, spec in DEV_SIMULATORS.items()
     }
-    settings = settings.model_copy(update={"wordpress_url": wordpress_server.url})
+    settings = settings.model_copy(update={"wordpress_url": wordpress_url or wordpress_server.url})
     await upgrade(settings.sqlalchemy_url)
     runtime = await open_runtime(settings)
     api = await start_server(create_app(runtime=runtime), port=ports.api)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from disparo.config import Settings
@@ -61,6 +62,10 @@ def resolve_redis_url(settings: Settings) -> tuple[str, Any]:
     return start_embedded_redis(settings.data_dir)
 
 
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
 async def open_runtime(settings: Settings) -> Runtime:
     redis_url, embedded = resolve_redis_url(settings)
     engine = create_engine(settings.sqlalchemy_url)
@@ -75,6 +80,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         data_timeout=settings.wordpress_data_timeout,
         credentials_timeout=settings.wordpress_credentials_timeout,
         webhook_timeout=settings.webhook_timeout,
+        webhook_secret=_secret(settings.webhook_secret),
     )
     return Runtime(
         settings=settings,

@@ -201,3 +201,7 @@ class WebhookOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the next delivery attempt is due (NULL: at once), and when retrying stops: set at
+    # creation, pushed forward when an operator replays it.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,6 +3,9 @@ after it commits."""
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +25,7 @@ from disparo.db.base import utcnow
 from disparo.providers.base import PROVIDER_QUEUES, ProviderCode
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import step_job_id
-from disparo.wordpress.webhooks import add_webhook, status_payload
+from disparo.wordpress.webhooks import add_webhook, last_webhook_at, status_payload
 
 
 def record_attempt(
@@ -154,8 +157,10 @@ async def finish_if_done(
         .select_from(ProviderBatch)
         .where(ProviderBatch.campaign_id == campaign.id, ProviderBatch.status.in_(OPEN_BATCH))
     )
-    if open_count or campaign.status != CampaignStatus.PROCESSING:
+    if campaign.status != CampaignStatus.PROCESSING:
         return []
+    if open_count:
+        return await progress_webhook(session, settings, campaign)
     campaign.completed_at = utcnow()
     failures = campaign.failed_messages + campaign.skipped_messages + campaign.unknown_messages
     summary = (
@@ -186,5 +191,27 @@ async def finish_if_done(
         mensagem_progresso=f"Concluído: {summary}",
         total_enviados=campaign.sent_messages,
         total_falhas=failures,
+    )
+    return [await add_webhook(session, settings, campaign, payload)]
+
+
+async def progress_webhook(
+    session: AsyncSession, settings: Settings, campaign: Campaign
+) -> list[PendingJob]:
+    """A batch ended but others are open: WordPress hears `processando` with a progress line,
+    at most once per `webhook_progress_interval` per campaign (its last webhook's age)."""
+    last = await last_webhook_at(session, campaign.id)
+    if last is not None and utcnow() - last < timedelta(seconds=settings.webhook_progress_interval):
+        return []
+    to_send = campaign.total_messages - campaign.skipped_messages
+    done = campaign.sent_messages + campaign.failed_messages + campaign.unknown_messages
+    percent = math.floor(done / to_send * 100) if to_send else 0
+    payload = status_payload(
+        campaign,
+        "processando",
+        mensagem_progresso=f"Processado: {percent}% ({done} / {to_send} msgs; "
+        f"{campaign.sent_messages} enviadas, {campaign.failed_messages} com falha)",
+        total_enviados=campaign.sent_messages,
+        total_falhas=campaign.failed_messages + campaign.unknown_messages,
     )
     return [await add_webhook(session, settings, campaign, payload)]

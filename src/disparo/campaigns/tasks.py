@@ -12,6 +12,7 @@ from redis.exceptions import LockError
 
 from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.sending import run_send
+from disparo.queues.jobs import enqueue_all
 from disparo.queues.names import QueueName
 from disparo.queues.reconciler import reconcile
 from disparo.runtime import Runtime
@@ -47,9 +48,10 @@ async def handle_webhooks(rt: Runtime, job: Any) -> None:
         raise WebhookNotDelivered("outro worker está entregando os webhooks desta campanha")
     try:
         async with rt.sessions() as session:
-            await deliver_pending(
-                session, rt.wordpress, campaign_id, last_attempt=is_last_attempt(job)
+            _, retry = await deliver_pending(
+                session, rt.wordpress, rt.settings, campaign_id, keep_lock=lock.reacquire
             )
+        await enqueue_all(rt.queues, [retry] if retry else [])
     finally:
         with contextlib.suppress(LockError):  # expired while WordPress was slow: harmless
             await lock.release()

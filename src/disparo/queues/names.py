@@ -30,5 +30,6 @@ def step_job_id(campaign_id: object, step: str, sequence: int, attempt: int) -> 
     return f"campaign:{campaign_id}:{step}:{sequence}:{attempt}"
 
 
-def webhook_job_id(campaign_key: str, outbox_id: int) -> str:
-    return f"webhook:{campaign_key}:{outbox_id}"
+def webhook_job_id(campaign_key: str, outbox_id: int, attempt: int = 0) -> str:
+    """Per (webhook, attempts made): a retry after a failed attempt gets a fresh id."""
+    return f"webhook:{campaign_key}:{outbox_id}:{attempt}"

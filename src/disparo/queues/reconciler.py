@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from disparo.campaigns.models import (
     BatchStatus,
@@ -84,22 +84,30 @@ async def _due_batches(rt: Runtime) -> list[PendingJob]:
 
 
 async def _pending_webhooks(rt: Runtime) -> list[PendingJob]:
-    from disparo.wordpress.webhooks import webhook_job
+    """The oldest pending webhook of each campaign (it delivers the rest), once its attempt
+    is overdue: a retry whose delayed job Redis lost, or a fresh one never enqueued."""
+    from disparo.wordpress.webhooks import job_for_entry
 
+    heads = (
+        select(func.min(WebhookOutbox.id))
+        .where(
+            WebhookOutbox.status == OutboxStatus.PENDING,
+            WebhookOutbox.campaign_id.is_not(None),
+        )
+        .group_by(WebhookOutbox.campaign_id)
+    )
     async with rt.sessions() as session:
-        rows = await session.execute(
-            select(WebhookOutbox.campaign_id, WebhookOutbox.id)
+        entries = await session.scalars(
+            select(WebhookOutbox)
             .where(
-                WebhookOutbox.status == OutboxStatus.PENDING,
-                WebhookOutbox.created_at < utcnow() - _grace(rt),
-                WebhookOutbox.campaign_id.is_not(None),
+                WebhookOutbox.id.in_(heads),
+                func.coalesce(WebhookOutbox.next_attempt_at, WebhookOutbox.created_at)
+                < utcnow() - _grace(rt),
             )
             .order_by(WebhookOutbox.id)
             .limit(SCAN_LIMIT)
         )
-        return [
-            webhook_job(rt.settings, str(campaign_id), outbox_id) for campaign_id, outbox_id in rows
-        ]
+        return [job_for_entry(entry, rt.settings) for entry in entries]
 
 
 async def _expire_stale_sends(rt: Runtime) -> int:

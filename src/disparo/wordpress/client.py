@@ -12,6 +12,7 @@ import ijson
 import orjson
 
 from disparo.providers.base import CredentialsError, Provider
+from disparo.wordpress.signing import signature_headers
 
 
 class WordPressError(Exception):
@@ -69,6 +70,7 @@ class WordPressClient:
         data_timeout: float = 30.0,
         credentials_timeout: float = 10.0,
         webhook_timeout: float = 30.0,
+        webhook_secret: str = "",
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/") + "/wp-json"
@@ -76,6 +78,7 @@ class WordPressClient:
         self._data_timeout = data_timeout
         self._credentials_timeout = credentials_timeout
         self._webhook_timeout = webhook_timeout
+        self._webhook_secret = webhook_secret
 
     async def stream_rows(self, agendamento_id: str) -> AsyncGenerator[Any, None]:
         """Yield the agendamento's rows (normally objects) one by one while the body is still
@@ -135,10 +138,15 @@ class WordPressClient:
     async def post_status(self, payload: dict[str, Any]) -> WebhookOutcome:
         """One webhook (2.4). Gen C rule: 2xx and `success` not false; 401/404 never retried."""
         url = f"{self._base}/webhook-status/v1/update"
-        headers = {**self._headers, "Content-Type": "application/json"}
+        body = orjson.dumps(payload)
+        headers = {
+            **self._headers,
+            "Content-Type": "application/json",
+            **signature_headers(self._webhook_secret, body),
+        }
         try:
             response = await self._http.post(
-                url, content=orjson.dumps(payload), headers=headers, timeout=self._webhook_timeout
+                url, content=body, headers=headers, timeout=self._webhook_timeout
             )
         except httpx.TransportError as exc:
             return WebhookOutcome(False, True, f"WordPress inacessível: {exc!r}")

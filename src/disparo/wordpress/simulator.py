@@ -286,6 +286,10 @@ class WordPressSimulator:
         for _ in range(count):
             self._faults[route].append(_Fault(status, payload, dict(headers or {})))
 
+    def clear_faults(self, route: Route) -> None:
+        """Forget the failures still queued by ``fail_next`` for ``route``."""
+        self._faults[route].clear()
+
     def delay_next(self, route: Route, seconds: float, count: int = 1) -> None:
         """The next ``count`` requests to ``route`` sleep ``seconds`` before being handled."""
         if route not in _ROUTES:

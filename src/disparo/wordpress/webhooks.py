@@ -1,28 +1,42 @@
-"""The webhook outbox: status updates for WordPress are rows first, HTTP calls later."""
+"""The webhook outbox: status updates for WordPress are rows first, HTTP calls later.
+
+Delivery is per campaign and in order: the oldest pending webhook goes first and a later one
+never overtakes it. One WordPress cannot take yet is retried with capped exponential backoff
+until its window (24 h by default) has passed; then, like one WordPress refuses for good
+(401, 404, `success: false`), it is FAILED: listed as undeliverable and replayable.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import Campaign, OutboxStatus, WebhookOutbox
 from disparo.config import Settings
 from disparo.db.base import utcnow
+from disparo.providers.policy import ProviderPolicy
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import QueueName, webhook_job_id
-from disparo.wordpress.client import WordPressClient
+from disparo.wordpress.client import WebhookOutcome, WordPressClient
 
 log = structlog.get_logger(__name__)
 
 RESPOSTA_MAX = 12_000
 PROGRESSO_MAX = 2_048
+# Retries of a delivery job that found another worker delivering the same campaign.
+LOCK_BUSY_ATTEMPTS = 8
+# A delayed job may fire a little before the due time written in the database.
+EARLY = timedelta(seconds=0.5)
 
 
 class WebhookNotDelivered(Exception):
-    """Raised so the queue retries delivery later, with backoff."""
+    """Raised so the queue runs the delivery job again later (another worker held the lock)."""
 
 
 def status_payload(
@@ -56,65 +70,113 @@ async def add_webhook(
 ) -> PendingJob:
     """Record the webhook in the caller's transaction; the returned job is added after commit."""
     entry = WebhookOutbox(
-        campaign_id=campaign.id, agendamento_id=campaign.agendamento_id, payload=payload
+        campaign_id=campaign.id,
+        agendamento_id=campaign.agendamento_id,
+        payload=payload,
+        retry_until=utcnow() + timedelta(seconds=settings.webhook_retry_window),
     )
     session.add(entry)
     await session.flush()
-    return webhook_job(settings, str(campaign.id), entry.id)
+    return webhook_job(str(campaign.id), entry.id, settings)
 
 
-def webhook_job(settings: Settings, campaign_id: str, outbox_id: int) -> PendingJob:
+def webhook_job(
+    campaign_id: str, outbox_id: int, settings: Settings, *, attempt: int = 0, delay_s: float = 0
+) -> PendingJob:
     return PendingJob(
         QueueName.WEBHOOKS,
-        webhook_job_id(campaign_id, outbox_id),
+        webhook_job_id(campaign_id, outbox_id, attempt),
         {"campaign_id": campaign_id},
-        attempts=settings.webhook_attempts,
+        delay_s=delay_s,
+        attempts=LOCK_BUSY_ATTEMPTS,
         backoff_s=settings.webhook_retry_delay,
     )
 
 
-async def deliver_pending(
-    session: AsyncSession, wordpress: WordPressClient, campaign_id: Any, *, last_attempt: bool
-) -> int:
-    """Deliver the campaign's pending webhooks in the order they were written.
+def job_for_entry(entry: WebhookOutbox, settings: Settings) -> PendingJob:
+    """The job that delivers this pending webhook when it is due (used by the reconciler)."""
+    delay = 0.0
+    if entry.next_attempt_at is not None:
+        delay = max(0.0, (entry.next_attempt_at - utcnow()).total_seconds())
+    return webhook_job(
+        str(entry.campaign_id), entry.id, settings, attempt=entry.attempts, delay_s=delay
+    )
 
-    Stops at the first one WordPress could not take yet, so a later status never overtakes
-    an earlier one; raises WebhookNotDelivered to be retried unless this is the last attempt.
+
+async def last_webhook_at(session: AsyncSession, campaign_id: uuid.UUID) -> Any:
+    return await session.scalar(
+        select(func.max(WebhookOutbox.created_at)).where(WebhookOutbox.campaign_id == campaign_id)
+    )
+
+
+async def deliver_pending(
+    session: AsyncSession,
+    wordpress: WordPressClient,
+    settings: Settings,
+    campaign_id: Any,
+    keep_lock: Callable[[], Awaitable[Any]] | None = None,
+) -> tuple[int, PendingJob | None]:
+    """Deliver the campaign's due webhooks, oldest first, until one must wait.
+
+    Returns how many were delivered and, when one must wait, the job that retries it (to be
+    added after this commits). The caller holds the campaign's delivery lock; `keep_lock`
+    renews it before each webhook, however long the backlog.
     """
-    pending = (
-        await session.scalars(
-            select(WebhookOutbox)
-            .where(
-                WebhookOutbox.campaign_id == campaign_id,
-                WebhookOutbox.status == OutboxStatus.PENDING,
-            )
-            .order_by(WebhookOutbox.id)
-        )
-    ).all()
     delivered = 0
-    for entry in pending:
+    while (entry := await _head(session, campaign_id)) is not None:
+        if keep_lock is not None:
+            await keep_lock()
+        if entry.next_attempt_at is not None and entry.next_attempt_at > utcnow() + EARLY:
+            return delivered, None  # its own delayed job comes back for it, and the rest
         structlog.contextvars.bind_contextvars(
             agendamento_id=entry.agendamento_id, provider=entry.payload.get("provider")
         )
         outcome = await wordpress.post_status(entry.payload)
-        entry.attempts += 1
-        entry.last_error = None if outcome.delivered else outcome.detail
-        if outcome.delivered:
-            entry.status = OutboxStatus.DELIVERED
-            entry.delivered_at = utcnow()
-            delivered += 1
-        elif outcome.retryable and not last_attempt:
-            await session.commit()
-            raise WebhookNotDelivered(outcome.detail)
-        else:
-            entry.status = OutboxStatus.FAILED
-            # 401 means our key is wrong: WordPress rows stay `pendente` until someone looks.
-            log.error(
-                "webhook.undeliverable",
-                agendamento_id=entry.agendamento_id,
-                status=entry.payload.get("status"),
-                detail=outcome.detail,
-                attempts=entry.attempts,
-            )
+        retry = _record(entry, outcome, settings)
         await session.commit()
-    return delivered
+        if retry is not None:
+            return delivered, retry
+        delivered += outcome.delivered
+    return delivered, None
+
+
+async def _head(session: AsyncSession, campaign_id: Any) -> WebhookOutbox | None:
+    return await session.scalar(
+        select(WebhookOutbox)
+        .where(
+            WebhookOutbox.campaign_id == campaign_id,
+            WebhookOutbox.status == OutboxStatus.PENDING,
+        )
+        .order_by(WebhookOutbox.id)
+        .limit(1)
+    )
+
+
+def _record(entry: WebhookOutbox, outcome: WebhookOutcome, settings: Settings) -> PendingJob | None:
+    """Write one attempt's outcome; the retry job when WordPress should be tried again."""
+    now = utcnow()
+    entry.attempts += 1
+    entry.last_error = None if outcome.delivered else outcome.detail
+    if outcome.delivered:
+        entry.status, entry.delivered_at, entry.next_attempt_at = OutboxStatus.DELIVERED, now, None
+        return None
+    until = entry.retry_until or entry.created_at + timedelta(seconds=settings.webhook_retry_window)
+    if outcome.retryable and now < until:
+        policy = ProviderPolicy(
+            base_delay=settings.webhook_retry_delay, max_delay=settings.webhook_retry_max_delay
+        )
+        delay = policy.backoff(entry.attempts, None)  # doubling, jittered, capped
+        entry.next_attempt_at = min(now + timedelta(seconds=delay), until)
+        log.warning("webhook.retry_scheduled", attempt=entry.attempts, delay_s=round(delay, 2))
+        return job_for_entry(entry, settings)
+    entry.status, entry.next_attempt_at = OutboxStatus.FAILED, None
+    # Listed by GET /webhooks/undeliverable; rows stay as they were until someone replays it.
+    log.error(
+        "webhook.undeliverable",
+        agendamento_id=entry.agendamento_id,
+        status=entry.payload.get("status"),
+        detail=outcome.detail,
+        attempts=entry.attempts,
+        gave_up_after_window=outcome.retryable,
+    )
+    return None

@@ -5,7 +5,7 @@ and (campaign_id, status, id) a status filter and the errors grouped by reason, 
 walks other campaigns' rows nor the whole campaign.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 00:35:00
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

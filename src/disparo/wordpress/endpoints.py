@@ -1,0 +1,76 @@
+"""HTTP routes for webhooks WordPress never took: list them, replay them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel
+
+from disparo.campaigns.endpoints import MAX_BIGINT, RuntimeDep
+from disparo.queues.jobs import enqueue_all
+from disparo.security import check_api_key
+from disparo.wordpress import undeliverable
+
+router = APIRouter(dependencies=[Depends(check_api_key)], tags=["webhooks"])
+
+
+class UndeliverableOut(BaseModel):
+    id: int
+    campaign_id: str | None
+    agendamento_id: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    superseded: bool
+    payload: dict[str, Any]
+
+
+class UndeliverablePage(BaseModel):
+    items: list[UndeliverableOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReplayAccepted(BaseModel):
+    id: int
+    status: str
+    message: str
+
+
+@router.get("/webhooks/undeliverable", response_model=UndeliverablePage)
+async def list_undeliverable(
+    rt: RuntimeDep,
+    agendamento_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+) -> UndeliverablePage:
+    """Webhooks given up on (WordPress refused them, or stayed unreachable for the whole
+    retry window), oldest first. `superseded`: a later status of the campaign arrived."""
+    async with rt.sessions() as session:
+        items, total = await undeliverable.list_undeliverable(
+            session, agendamento_id=agendamento_id, limit=limit, offset=offset
+        )
+    return UndeliverablePage(
+        items=[UndeliverableOut.model_validate(item, from_attributes=True) for item in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/webhooks/{outbox_id}/replay", status_code=202, response_model=ReplayAccepted)
+async def replay_webhook(
+    outbox_id: Annotated[int, Path(ge=1, le=MAX_BIGINT)],
+    rt: RuntimeDep,
+    force: bool = False,
+) -> ReplayAccepted:
+    """Deliver an undeliverable webhook again, with a fresh retry window. 409 when it is not
+    undeliverable, or when a later status already arrived (unless `force=true`)."""
+    async with rt.sessions() as session, session.begin():
+        job = await undeliverable.replay(session, rt.settings, outbox_id, force=force)
+    await enqueue_all(rt.queues, [job])
+    return ReplayAccepted(id=outbox_id, status="PENDING", message="Webhook reenfileirado")

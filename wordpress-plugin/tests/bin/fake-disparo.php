@@ -1,0 +1,25 @@
+<?php
+
+/**
+ * A stand-in for disparo's POST /campaigns/dispatch, served by `php -S`, for the PHPUnit
+ * tests: it answers what FAKE_DISPARO_DIR/response.json says (default 202) and appends each
+ * request (path, headers, body) to FAKE_DISPARO_DIR/requests.jsonl.
+ */
+
+declare(strict_types=1);
+
+$dir = (string) getenv('FAKE_DISPARO_DIR');
+$headers = function_exists('getallheaders') ? getallheaders() : [];
+file_put_contents($dir . '/requests.jsonl', json_encode([
+    'method' => $_SERVER['REQUEST_METHOD'] ?? '',
+    'path' => $_SERVER['REQUEST_URI'] ?? '',
+    'headers' => array_change_key_case($headers, CASE_LOWER),
+    'body' => file_get_contents('php://input'),
+]) . "\n", FILE_APPEND | LOCK_EX);
+$response = ['status' => 202, 'body' => ['success' => true, 'message' => 'Campanha adicionada à fila']];
+if (is_file($dir . '/response.json')) {
+    $response = json_decode((string) file_get_contents($dir . '/response.json'), true);
+}
+http_response_code((int) $response['status']);
+header('Content-Type: application/json');
+echo is_string($response['body']) ? $response['body'] : json_encode($response['body']);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The plugin's checks: php -l on every file, PHP_CodeSniffer (phpcs.xml: PSR-12), then the
+# PHPUnit integration tests inside a real WordPress (Debian's package) on MariaDB, served by
+# `php -S` beside a stand-in for disparo. Everything it starts stops when it ends.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+plugin_root=$(cd "$here/.." && pwd)
+work=${DISPARO_WP_WORK:-$plugin_root/../var/wp-phpunit}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+
+echo "plugin: php -l"
+find "$plugin_root" -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null
+echo "plugin: phpcs"
+phpcs --standard="$plugin_root/phpcs.xml" -q
+
+free_port() { php -r '$s = stream_socket_server("tcp://127.0.0.1:0"); echo explode(":", stream_socket_get_name($s, false))[1];'; }
+wp_port=$(free_port)
+fake_port=$(free_port)
+site="$work/site"
+fake_dir="$work/fake-disparo"
+mkdir -p "$fake_dir"
+"$here/bin/make-site.sh" "$site" "${DISPARO_WP_TEST_DB:-disparo_wp_phpunit}" "http://127.0.0.1:$wp_port" >/dev/null
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+# Several workers: WordPress calls itself (wp-cron.php, the REST tests' own requests).
+PHP_CLI_SERVER_WORKERS=4 setsid php -S "127.0.0.1:$wp_port" -t "$site" >"$work/wp-server.log" 2>&1 &
+pids+=($!)
+FAKE_DISPARO_DIR="$fake_dir" setsid php -S "127.0.0.1:$fake_port" "$here/bin/fake-disparo.php" \
+  >"$work/fake-disparo.log" 2>&1 &
+pids+=($!)
+answers() { php -r 'exit(@file_get_contents($argv[1]) === false ? 1 : 0);' "$1"; }
+for _ in $(seq 50); do
+  answers "http://127.0.0.1:$wp_port/wp-login.php" && break
+  sleep 0.1
+done
+
+echo "plugin: phpunit"
+DISPARO_WP_SITE="$site" DISPARO_WP_URL="http://127.0.0.1:$wp_port" \
+  FAKE_DISPARO_URL="http://127.0.0.1:$fake_port" FAKE_DISPARO_DIR="$fake_dir" \
+  phpunit -c "$here/phpunit.xml" "$@"

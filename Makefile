@@ -23,6 +23,7 @@ dev: $(STAMP)
 test: $(STAMP)
 	scripts/install-wordpress-tools.sh
 	scripts/ensure-services.sh
+	scripts/ensure-browser.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -40,3 +41,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+# Dashboard (issue 6): the browser test, saving its screenshots for the README.
+.PHONY: screenshots
+screenshots: $(STAMP)
+	scripts/ensure-services.sh
+	scripts/ensure-browser.sh
+	DISPARO_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/dashboard/test_browser.py -q

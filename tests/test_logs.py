@@ -8,7 +8,7 @@ import pytest
 import structlog
 
 from disparo.config import Settings
-from disparo.logs import MASK, configure_logging
+from disparo.logs import MASK, body_excerpt, configure_logging, mask_text
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,30 @@ def test_bound_campaign_context_is_on_every_line(capsys: pytest.CaptureFixture[s
             "C2025",
             "CDA",
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ('{"chave_api": "k-123", "nome": "x"}', "k-123"),
+        ('{"api_key":"k-123"}', "k-123"),
+        ('{"access_token": "tok.en", "expires_in": 3600}', "tok.en"),
+        ('{"client_secret": 9876543210}', "9876543210"),
+        ("grant_type=client_credentials&client_secret=k-123&x=1", "k-123"),
+        ("Authorization: Bearer abc.def-ghi", "abc.def-ghi"),
+        ('{"password": "with \\"quote\\" inside"}', "quote"),
+    ],
+)
+def test_secrets_inside_a_body_are_masked(text: str, secret: str) -> None:
+    masked = mask_text(text)
+    assert secret not in masked
+    assert MASK in masked
+
+
+def test_a_body_is_cut_to_the_limit_and_a_secret_cut_in_half_is_still_masked() -> None:
+    body = b'{"nome": "campanha", "chave_api": "' + b"S" * 50 + b'", "mensagens": []}'
+    cut_inside_the_key = body.index(b"SSSS") + 10
+    excerpt = body_excerpt(body, cut_inside_the_key)
+    assert "S" * 3 not in excerpt and MASK in excerpt
+    assert excerpt.endswith(f"… (of {len(body)})")
+    assert body_excerpt(b'{"ok": true}', 100) == '{"ok": true}'

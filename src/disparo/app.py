@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 from fastapi import FastAPI, Request
@@ -12,11 +13,17 @@ from fastapi.responses import JSONResponse
 from disparo.campaigns.control_endpoints import router as controls_router
 from disparo.campaigns.endpoints import router as campaigns_router
 from disparo.config import Settings, get_settings
+from disparo.dashboard import mount_dashboard
 from disparo.errors import install_error_handlers
 from disparo.health import check_database, check_redis
 from disparo.logs import configure_logging
+from disparo.metrics.endpoint import router as metrics_router
+from disparo.metrics.endpoint import start_metrics_server
 from disparo.runtime import Runtime, open_runtime
 from disparo.wordpress.endpoints import router as webhooks_router
+
+if TYPE_CHECKING:
+    from disparo.http_server import RunningServer
 
 log = structlog.get_logger(__name__)
 
@@ -33,9 +40,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         chosen = settings or get_settings()
         configure_logging(chosen)
         app.state.runtime = await open_runtime(chosen)
+        metrics_server = await _start_metrics_port(app.state.runtime)
         try:
             yield
         finally:
+            if metrics_server is not None:
+                await metrics_server.stop()
             await app.state.runtime.close()
 
     app = FastAPI(
@@ -48,6 +58,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(campaigns_router)
     app.include_router(controls_router)
     app.include_router(webhooks_router)
+    # issue 6: /metrics and the dashboard
+    app.include_router(metrics_router)
+    mount_dashboard(app)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
@@ -65,3 +78,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
 
     return app
+
+
+async def _start_metrics_port(rt: Runtime) -> RunningServer | None:
+    if not rt.settings.metrics_port:
+        return None
+    return await start_metrics_server(rt, with_state=True)

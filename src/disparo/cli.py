@@ -21,6 +21,8 @@ from disparo.queues.names import QueueName
 
 if TYPE_CHECKING:
     from disparo.devstack import DevStack
+    from disparo.http_server import RunningServer
+    from disparo.runtime import Runtime
 
 app = typer.Typer(help="disparo: campaign dispatch for the WordPress campaign panel.")
 console = Console()
@@ -71,9 +73,21 @@ async def _run_worker(settings: Settings, queues: list[QueueName]) -> None:
         found = await problems(runtime)
         if found:
             _fail("o worker não pode começar", found)
+        metrics = await _worker_metrics_port(runtime)
         await run_workers(runtime, queues, _stop_on_signals())
+        if metrics is not None:
+            await metrics.stop()
     finally:
         await runtime.close()
+
+
+async def _worker_metrics_port(runtime: Runtime) -> RunningServer | None:
+    """DISPARO_METRICS_PORT: this worker's own counters (the state comes from the API)."""
+    from disparo.metrics.endpoint import start_metrics_server
+
+    if not runtime.settings.metrics_port:
+        return None
+    return await start_metrics_server(runtime, with_state=False)
 
 
 def _fail(what: str, problems: list[str]) -> None:
@@ -138,6 +152,7 @@ async def _dev(settings: Settings, port: int, wordpress_port: int, cda_port: int
     table.add_column("what")
     table.add_column("where")
     table.add_row("API (docs at /docs)", stack.api.url)
+    table.add_row("dashboard (sign in with the key)", stack.api.url + "/dashboard")
     table.add_row("X-API-KEY", stack.api_key)
     table.add_row("WordPress simulator", stack.wordpress_server.url)
     for code, running in stack.simulators.items():
@@ -361,6 +376,17 @@ async def _replay(settings: Settings, ids: list[int], force: bool) -> int:
     finally:
         await runtime.close()
     return failures
+
+
+# Watching campaigns (issue 6): status [--follow], campaigns.
+def _add_observe_commands() -> None:
+    from disparo.cli_observe import campaigns, status
+
+    app.command("status")(status)
+    app.command("campaigns")(campaigns)
+
+
+_add_observe_commands()
 
 
 def main() -> None:

@@ -118,6 +118,19 @@ class Settings(BaseSettings):
     salesforce_mkc_max_attempts: int = 3
     # Marketing Cloud 429s waited out inside one attempt before it counts as a failure.
     salesforce_mkc_rate_limit_waits: int = 5
+    # --- observability (issue 6): logs, metrics, dashboard ---
+    # Characters of a provider request/response body kept in a log line (secrets masked).
+    log_body_limit: int = 2_000
+    # /metrics on the API always answers with an API key. A port here also serves it without
+    # one, on metrics_host, from `disparo serve` and from each `disparo worker` (0: off).
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    # Signs the dashboard's session cookie; empty: derived from the API keys (every API
+    # process agrees, and changing the keys signs everyone out).
+    dashboard_secret: SecretStr | None = None
+    dashboard_session_hours: float = 12.0
+    # Send the session cookie only over HTTPS (set it when the dashboard is behind TLS).
+    dashboard_secure_cookie: bool = False
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import Request
+from pydantic import SecretStr
 
 from disparo.errors import Unauthorized, Unavailable
 
@@ -20,3 +21,12 @@ def check_api_key(request: Request) -> None:
     matches = [hmac.compare_digest(given.encode(), key.get_secret_value().encode()) for key in keys]
     if not any(matches):
         raise Unauthorized("API Key inválida")
+
+
+def is_api_key(settings_keys: list[SecretStr], given: str) -> bool:
+    """`given` is one of the configured keys, compared in constant time against each."""
+    given_bytes = given.strip().encode()
+    matches = [
+        hmac.compare_digest(given_bytes, k.get_secret_value().encode()) for k in settings_keys
+    ]
+    return bool(given_bytes) and any(matches)

@@ -100,7 +100,12 @@ class Campaign(Base):
 
 class CampaignMessage(Base):
     __tablename__ = "campaign_messages"
-    __table_args__ = (Index("ix_campaign_messages_batch", "campaign_id", "batch_seq", "status"),)
+    __table_args__ = (
+        Index("ix_campaign_messages_batch", "campaign_id", "batch_seq", "status"),
+        # Keyset pages (migration 0005): the whole campaign, and one status of it.
+        Index("ix_campaign_messages_page", "campaign_id", "id"),
+        Index("ix_campaign_messages_status", "campaign_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     campaign_id: Mapped[uuid.UUID] = mapped_column(

@@ -40,6 +40,7 @@ from disparo.campaigns.outcomes import (
 from disparo.campaigns.repository import lock_campaign
 from disparo.config import Settings
 from disparo.db.base import utcnow
+from disparo.metrics import provider_request, record_retry
 from disparo.providers.base import (
     BatchRequest,
     CredentialsError,
@@ -210,8 +211,9 @@ async def _send_claimed(
     try:
         # A total deadline, well inside the reconciler's stale limit: httpx timeouts are per
         # phase, so a slow upload plus a slow answer could otherwise outlive it.
-        async with asyncio.timeout(rt.settings.send_deadline):
-            result = await route.provider.send(rt.http, route.credentials, request)
+        with provider_request(campaign.provider):
+            async with asyncio.timeout(rt.settings.send_deadline):
+                result = await route.provider.send(rt.http, route.credentials, request)
     except TimeoutError:
         reason = f"sem resposta completa em {rt.settings.send_deadline:.0f} s; o fornecedor "
         reason += "pode ter recebido o lote"
@@ -512,6 +514,7 @@ async def _retry_or_dead_letter(
     batch.status, batch.last_error = BatchStatus.PENDING, reason
     batch.due_at = utcnow() + timedelta(seconds=delay)
     log.info("send.retry_scheduled", delay_s=round(delay, 2), attempt=batch.attempts)
+    record_retry(campaign.provider)
     return [batch_job(campaign, batch)]  # a new id: it carries the new attempt count
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from time import monotonic
 
 import httpx
+import structlog
 
+from disparo import logs
 from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
+
+log = structlog.get_logger(__name__)
 
 MAX_BODY_TEXT = 12_000
 # A proxy in front of the provider answering "bad gateway"/"gateway timeout" may have passed
@@ -98,6 +103,8 @@ async def send_json(
 ) -> httpx.Response:
     """`post_json` for any method (GOSAC's start is a PUT)."""
     all_headers = {"Content-Type": "application/json", **(headers or {})}
+    _log_request(url, content)
+    started = monotonic()
     try:
         response = await client.request(
             method,
@@ -119,8 +126,28 @@ async def send_json(
         ) from exc
     except httpx.UnsupportedProtocol as exc:
         raise RejectedError(f"URL inválida do fornecedor: {url!r}") from exc
+    _log_response(response, monotonic() - started)
     raise_for_outcome(response)
     return response
+
+
+def _log_request(url: str, content: bytes) -> None:
+    # Bodies carry keys (CDA's chave_api) and people's data: a masked excerpt only.
+    log.info(
+        "provider.request",
+        url=logs.mask_text(url),
+        bytes=len(content),
+        body=logs.body_excerpt(content, logs.body_limit),
+    )
+
+
+def _log_response(response: httpx.Response, seconds: float) -> None:
+    log.info(
+        "provider.response",
+        status=response.status_code,
+        seconds=round(seconds, 3),
+        body=logs.body_excerpt(response.content, logs.body_limit),
+    )
 
 
 def _origin(url: str) -> str:

@@ -16,6 +16,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from disparo.metrics import record_rate_limit_wait
 from disparo.providers.policy import ProviderPolicy
 
 # A tenth over a second: the time between taking a slot and the request reaching the
@@ -107,6 +108,7 @@ class RateLimiter:
             wait = await self.wait_time(account, policy, recipients)
             if wait <= 0:
                 return 0.0
+            record_rate_limit_wait(account, wait)
             if wait > deadline - loop.time():
                 return wait
             await asyncio.sleep(wait)

@@ -1,0 +1,84 @@
+"""FastAPI factory. The lifespan owns the runtime (engine, Redis queues, HTTP client)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from disparo.campaigns.control_endpoints import router as controls_router
+from disparo.campaigns.endpoints import router as campaigns_router
+from disparo.config import Settings, get_settings
+from disparo.dashboard import mount_dashboard
+from disparo.errors import install_error_handlers
+from disparo.health import check_database, check_redis
+from disparo.logs import configure_logging
+from disparo.metrics.endpoint import router as metrics_router
+from disparo.metrics.endpoint import start_metrics_server
+from disparo.runtime import Runtime, open_runtime
+
+if TYPE_CHECKING:
+    from disparo.http_server import RunningServer
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """With `runtime` given (tests, `disparo dev`), the caller owns and closes it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        chosen = settings or get_settings()
+        configure_logging(chosen)
+        app.state.runtime = await open_runtime(chosen)
+        metrics_server = await _start_metrics_port(app.state.runtime)
+        try:
+            yield
+        finally:
+            if metrics_server is not None:
+                await metrics_server.stop()
+            await app.state.runtime.close()
+
+    app = FastAPI(
+        title="disparo",
+        version="0.1.0",
+        description="Campaign dispatch service for the WordPress campaign panel.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(campaigns_router)
+    app.include_router(controls_router)
+    # issue 6: /metrics and the dashboard
+    app.include_router(metrics_router)
+    mount_dashboard(app)
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"])
+    async def ready(request: Request) -> JSONResponse:
+        rt: Runtime = request.app.state.runtime
+        checks = {"database": await check_database(rt), "redis": await check_redis(rt)}
+        if any(value != "ok" for value in checks.values()):
+            log.warning("api.not_ready", **checks)
+        # Only the kind of error goes out: /ready answers anyone, the details stay in the log.
+        checks = {name: value.split(":")[0] for name, value in checks.items()}
+        ok = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
+
+    return app
+
+
+async def _start_metrics_port(rt: Runtime) -> RunningServer | None:
+    if not rt.settings.metrics_port:
+        return None
+    return await start_metrics_server(rt, with_state=True)

@@ -1,0 +1,203 @@
+"""Tables: campaigns, their recipients, the provider requests (batches) and the webhook outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from disparo.db.base import Base, BigIntId, UTCDateTime, utcnow
+
+
+class CampaignStatus(StrEnum):
+    PENDING = "PENDING"
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class MessageStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    RETRYING = "RETRYING"
+    SKIPPED = "SKIPPED"
+    UNKNOWN = "UNKNOWN"
+
+
+class BatchStatus(StrEnum):
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    WAITING = "WAITING"  # a second step scheduled for due_at (GOSAC start, Marketing Cloud)
+    SENT = "SENT"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+    CANCELLED = "CANCELLED"
+
+
+class BatchStep(StrEnum):
+    SEND = "send"
+    START = "start"
+    MKC = "mkc"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+def _enum(kind: type[StrEnum]) -> Enum:
+    # Plain strings with a CHECK: identical on PostgreSQL and SQLite, easy to extend.
+    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+TERMINAL_CAMPAIGN = {CampaignStatus.COMPLETED, CampaignStatus.FAILED, CampaignStatus.CANCELLED}
+OPEN_BATCH = {BatchStatus.PENDING, BatchStatus.SENDING, BatchStatus.WAITING}
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    agendamento_id: Mapped[str] = mapped_column(String(100), unique=True)
+    provider: Mapped[str] = mapped_column(String(32), index=True)
+    env_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus), default=CampaignStatus.PENDING, index=True
+    )
+    total_messages: Mapped[int] = mapped_column(Integer, default=0)
+    sent_messages: Mapped[int] = mapped_column(Integer, default=0)
+    failed_messages: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_messages: Mapped[int] = mapped_column(Integer, default=0)
+    unknown_messages: Mapped[int] = mapped_column(Integer, default=0)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    # The first WordPress row's text: one body for every batch of one-body providers.
+    body_text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by an operator's pause: no batch of the campaign is claimed until it is cleared.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignMessage(Base):
+    __tablename__ = "campaign_messages"
+    __table_args__ = (
+        Index("ix_campaign_messages_batch", "campaign_id", "batch_seq", "status"),
+        # Keyset pages (migration 0005): the whole campaign, and one status of it.
+        Index("ix_campaign_messages_page", "campaign_id", "id"),
+        Index("ix_campaign_messages_status", "campaign_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    row_index: Mapped[int] = mapped_column(Integer)
+    batch_seq: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(255))
+    cpf_cnpj: Mapped[str | None] = mapped_column(String(32))
+    id_carteira: Mapped[str | None] = mapped_column(String(100))
+    idgis_ambiente: Mapped[str | None] = mapped_column(String(100))
+    idcob_contrato: Mapped[str | None] = mapped_column(String(100))
+    message: Mapped[str | None] = mapped_column(Text)
+    # Provider-specific fields of the WordPress row (variables, media, broker code...).
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[MessageStatus] = mapped_column(
+        _enum(MessageStatus), default=MessageStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    skip_reason: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderBatch(Base):
+    """One request we send (or will send) to a provider, and its outcome."""
+
+    __tablename__ = "provider_batches"
+    __table_args__ = (UniqueConstraint("campaign_id", "step", "sequence"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[BatchStep] = mapped_column(_enum(BatchStep), default=BatchStep.SEND)
+    sequence: Mapped[int] = mapped_column(Integer)
+    status: Mapped[BatchStatus] = mapped_column(
+        _enum(BatchStatus), default=BatchStatus.PENDING, index=True
+    )
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_reference: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # `attempts` never goes down (job ids are built from it); a redrive gives fresh attempts
+    # by moving this base, and the attempt limit counts from it.
+    attempts_at_redrive: Mapped[int] = mapped_column(Integer, default=0)
+    # When the batch became a dead letter (FAILED with its attempts spent); cleared by redrive.
+    dead_lettered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class BatchAttempt(Base):
+    """One try at a batch and how it ended: the attempt history shown with dead letters."""
+
+    __tablename__ = "batch_attempts"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("provider_batches.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    # sent, retry, failed, unknown, dead_letter, redrive, deferred...
+    outcome: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookOutbox(Base):
+    """Status updates for WordPress, written in the same transaction as the change they report."""
+
+    __tablename__ = "webhook_outbox"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    agendamento_id: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[OutboxStatus] = mapped_column(
+        _enum(OutboxStatus), default=OutboxStatus.PENDING, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,86 @@
+"""Pure checks on WordPress rows: phone normalisation, env id, skip reasons."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_PHONE_NOISE = re.compile(r"[\s()\-.+]")
+# Fields the rest of the row may carry that some provider needs later (Gen C).
+EXTRA_FIELDS = (
+    "id",
+    "carteira_nome",
+    "nome_campanha",
+    "midia_campanha",
+    "broker_code",
+    "variables",
+)
+
+
+def normalize_phone(raw: object) -> str | None:
+    """Brazilian mobile with country code: 55 + DDD + 8/9 digits. WordPress already adds the
+    55; the original only added it when absent, and never a second one."""
+    if not isinstance(raw, str | int):
+        return None
+    digits = _PHONE_NOISE.sub("", str(raw))
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    if len(digits) in (10, 11):  # DDD + number: too short to carry the country code already
+        digits = "55" + digits
+    if digits.startswith("55") and len(digits) in (12, 13) and digits[2] != "0":
+        return digits
+    return None
+
+
+def text(row: Mapping[str, Any], name: str) -> str:
+    """A row field as text the database and the providers accept."""
+    value = row.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return str(value)
+    if value.isascii():
+        return value.replace("\x00", "") if "\x00" in value else value
+    # PostgreSQL refuses NUL; a lone surrogate (a broken \ud800 escape) cannot be UTF-8.
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def env_id_of(row: Mapping[str, Any]) -> str:
+    """CONTRACTS.md 3.2: idgis_ambiente unless empty or "0", else id_carteira."""
+    env = text(row, "idgis_ambiente").strip()
+    if env and env != "0":
+        return env
+    return text(row, "id_carteira").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRow:
+    phone: str
+    skip_reason: str | None
+
+
+class RowChecker:
+    """Decides, row by row, whether a recipient is sendable; remembers phones to skip repeats
+    (the same number twice in one campaign would get the same message twice)."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def check(self, row: Mapping[str, Any]) -> CheckedRow:
+        raw_phone = text(row, "telefone").strip()
+        if not raw_phone:
+            return CheckedRow("", "telefone ausente")
+        phone = normalize_phone(raw_phone)
+        if phone is None:
+            return CheckedRow(raw_phone[:32], f"telefone inválido: {raw_phone[:40]!r}")
+        if phone in self._seen:
+            return CheckedRow(phone, "telefone repetido na campanha")
+        self._seen.add(phone)
+        return CheckedRow(phone, None)
+
+
+def extra_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    extra = {name: row[name] for name in EXTRA_FIELDS if row.get(name) not in (None, "", {})}
+    return extra or None

@@ -1,0 +1,75 @@
+"""Accepting a dispatch order: validate, persist, then enqueue (rules 2 and 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from disparo.campaigns.models import Campaign, CampaignStatus
+from disparo.config import Settings
+from disparo.errors import BadRequest
+from disparo.providers.base import identify_provider
+from disparo.queues.jobs import PendingJob, enqueue_all
+from disparo.queues.names import QueueName, dispatch_job_id
+from disparo.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchOutcome:
+    campaign: Campaign
+    created: bool
+
+
+def dispatch_job(settings: Settings, campaign: Campaign) -> PendingJob:
+    return PendingJob(
+        QueueName.DISPATCH_CAMPAIGN,
+        dispatch_job_id(campaign.agendamento_id),
+        {"campaign_id": str(campaign.id)},
+        attempts=settings.dispatch_attempts,
+        backoff_s=settings.dispatch_retry_delay,
+    )
+
+
+async def dispatch(rt: Runtime, agendamento_id: str) -> DispatchOutcome:
+    provider = identify_provider(agendamento_id)
+    if provider is None:
+        raise BadRequest(
+            f"agendamento_id {agendamento_id!r} não começa por um prefixo de fornecedor conhecido"
+        )
+    if provider not in rt.providers:
+        raise BadRequest(f"o fornecedor {provider} ainda não é atendido por este disparo")
+    existing = await _existing(rt, agendamento_id)
+    if existing is not None:
+        return DispatchOutcome(existing, created=False)
+    campaign = Campaign(
+        agendamento_id=agendamento_id, provider=provider, status=CampaignStatus.QUEUED
+    )
+    try:
+        async with rt.sessions() as session, session.begin():
+            session.add(campaign)
+    except IntegrityError:
+        # Two dispatches of one agendamento raced; the other one created it.
+        existing = await _existing(rt, agendamento_id)
+        assert existing is not None
+        return DispatchOutcome(existing, created=False)
+    log.info(
+        "dispatch.accepted",
+        campaign_id=str(campaign.id),
+        agendamento_id=agendamento_id,
+        provider=provider,
+    )
+    # Committed: if Redis is down now, the reconciler enqueues it when Redis is back.
+    await enqueue_all(rt.queues, [dispatch_job(rt.settings, campaign)])
+    return DispatchOutcome(campaign, created=True)
+
+
+async def _existing(rt: Runtime, agendamento_id: str) -> Campaign | None:
+    async with rt.sessions() as session:
+        return await session.scalar(
+            select(Campaign).where(Campaign.agendamento_id == agendamento_id)
+        )

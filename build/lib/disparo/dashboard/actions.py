@@ -1,0 +1,195 @@
+"""Operator actions on a campaign page. Each one is previewed first (what it will touch, in
+numbers) and then POSTed with the session's CSRF token; the work is done by the same service
+functions as the API and the CLI (campaigns/controls.py, campaigns/deadletters.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from disparo.campaigns import controls, deadletters
+from disparo.campaigns.models import (
+    TERMINAL_CAMPAIGN,
+    BatchStatus,
+    BatchStep,
+    Campaign,
+    CampaignStatus,
+    ProviderBatch,
+)
+from disparo.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    batches: int = 0
+    recipients: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What the campaign holds that an action would touch."""
+
+    by_status: dict[str, Tally]
+    dead_letters: Tally
+    paused: bool
+    status: CampaignStatus
+
+    def of(self, status: BatchStatus) -> Tally:
+        return self.by_status.get(status.value, Tally())
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    label: str
+    danger: bool
+    available: Callable[[Preview], bool]
+    describe: Callable[[Preview], str]
+    run: Callable[[Runtime, str], Awaitable[str]]
+
+
+async def preview(rt: Runtime, campaign: Campaign) -> Preview:
+    async with rt.sessions() as session:
+        rows = await session.execute(
+            select(ProviderBatch.status, func.count(), func.sum(ProviderBatch.message_count))
+            .where(ProviderBatch.campaign_id == campaign.id, ProviderBatch.step == BatchStep.SEND)
+            .group_by(ProviderBatch.status)
+        )
+        by_status = {str(s): Tally(int(n), int(r or 0)) for s, n, r in rows}
+        dead_recipients = await session.scalar(
+            select(func.coalesce(func.sum(ProviderBatch.message_count), 0)).where(
+                ProviderBatch.campaign_id == campaign.id,
+                ProviderBatch.step == BatchStep.SEND,
+                ProviderBatch.status == BatchStatus.FAILED,
+                ProviderBatch.dead_lettered_at.is_not(None),
+            )
+        )
+    # The count the redrive will act on comes from the dead-letter service itself.
+    where = deadletters.DeadLetterFilter(campaign=str(campaign.id))
+    dead = await deadletters.count_dead_letters(rt, where)
+    return Preview(
+        by_status,
+        Tally(dead, int(dead_recipients or 0) if dead else 0),
+        campaign.paused_at is not None,
+        campaign.status,
+    )
+
+
+def _running(p: Preview) -> bool:
+    return p.status in (CampaignStatus.QUEUED, CampaignStatus.PROCESSING)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+async def _pause(rt: Runtime, key: str) -> str:
+    return (await controls.pause_campaign(rt, key)).message
+
+
+async def _resume(rt: Runtime, key: str) -> str:
+    return (await controls.resume_campaign(rt, key)).message
+
+
+async def _cancel(rt: Runtime, key: str) -> str:
+    return (await controls.cancel_campaign(rt, key)).message
+
+
+async def _retry_failed(rt: Runtime, key: str) -> str:
+    return (await controls.retry_failed(rt, key)).message
+
+
+async def _retry_unknown(rt: Runtime, key: str) -> str:
+    return (await controls.retry_unknown(rt, key)).message
+
+
+async def _redrive(rt: Runtime, key: str) -> str:
+    where = deadletters.DeadLetterFilter(campaign=key)
+    done = await deadletters.redrive_dead_letters(rt, where)
+    if not done.batches:
+        return "No dead letters left to redrive"
+    return f"{_n(done.batches, 'dead letter')} ({_n(done.recipients, 'recipient')}) sent again"
+
+
+def _retry_text(p: Preview, status: BatchStatus) -> str:
+    tally = p.of(status)
+    return (
+        f"{_n(tally.batches, 'batch')} in {status.value} with {_n(tally.recipients, 'recipient')} "
+        "go back to the queue with fresh attempts."
+    )
+
+
+ACTIONS: dict[str, Action] = {
+    action.name: action
+    for action in (
+        Action(
+            "pause",
+            "Pause",
+            False,
+            lambda p: _running(p) and not p.paused,
+            lambda p: (
+                f"No new batch is claimed: {_n(p.of(BatchStatus.PENDING).batches, 'batch')}"
+                " waiting stay PENDING until you resume. Batches already at the provider finish."
+            ),
+            _pause,
+        ),
+        Action(
+            "resume",
+            "Resume",
+            False,
+            lambda p: _running(p) and p.paused,
+            lambda p: (
+                f"{_n(p.of(BatchStatus.PENDING).batches, 'pending batch')} with "
+                f"{_n(p.of(BatchStatus.PENDING).recipients, 'recipient')} go back to the queue."
+            ),
+            _resume,
+        ),
+        Action(
+            "cancel",
+            "Cancel",
+            True,
+            lambda p: p.status not in TERMINAL_CAMPAIGN,
+            lambda p: (
+                f"{_n(p.of(BatchStatus.PENDING).batches, 'batch')} not yet sent "
+                f"({_n(p.of(BatchStatus.PENDING).recipients, 'recipient')}) are cancelled and "
+                "their recipients end FAILED; WordPress hears erro_envio. This cannot be undone."
+            ),
+            _cancel,
+        ),
+        Action(
+            "retry-failed",
+            "Retry failed",
+            False,
+            lambda p: p.status != CampaignStatus.CANCELLED and p.of(BatchStatus.FAILED).batches > 0,
+            lambda p: _retry_text(p, BatchStatus.FAILED),
+            _retry_failed,
+        ),
+        Action(
+            "retry-unknown",
+            "Retry unknown",
+            True,
+            lambda p: (
+                p.status != CampaignStatus.CANCELLED and p.of(BatchStatus.UNKNOWN).batches > 0
+            ),
+            lambda p: (
+                _retry_text(p, BatchStatus.UNKNOWN)
+                + " The provider may already have them: check with it first, this can send twice."
+            ),
+            _retry_unknown,
+        ),
+        Action(
+            "redrive",
+            "Redrive dead letters",
+            False,
+            lambda p: p.dead_letters.batches > 0,
+            lambda p: (
+                f"{_n(p.dead_letters.batches, 'dead letter')} with "
+                f"{_n(p.dead_letters.recipients, 'recipient')} (batches that spent their attempts) "
+                "are sent again with fresh attempts."
+            ),
+            _redrive,
+        ),
+    )
+}

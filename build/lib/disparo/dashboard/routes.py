@@ -1,0 +1,182 @@
+"""The campaign list, a campaign, the queues (server-rendered), and the JSON their script
+polls for live updates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from disparo.campaigns import deadletters, repository
+from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
+from disparo.dashboard import actions, auth, queries
+from disparo.dashboard.pages import SessionDep, find_campaign, render, runtime_of
+from disparo.dashboard.views import batch_view, campaign_view, duration, when
+from disparo.db.base import utcnow
+from disparo.metrics.state import queue_counts
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+# Page links carry the last id / batch number seen; bounded so the database never overflows.
+RowCursor = Annotated[int, Query(ge=0, le=2**63 - 1)]
+BatchCursor = Annotated[int, Query(ge=-1, le=2**31 - 1)]
+
+
+def _enum(kind: type[CampaignStatus] | type[MessageStatus], raw: str | None) -> Any:
+    """A filter from the query string; None for 'all' or a value we do not know."""
+    if not raw:
+        return None
+    try:
+        return kind(raw.upper())
+    except ValueError:
+        return None
+
+
+# --- campaigns -------------------------------------------------------------------------
+
+
+async def _campaign_list(
+    request: Request, status: str | None, provider: str | None, before: str | None
+) -> dict[str, Any]:
+    where = queries.CampaignFilter(_enum(CampaignStatus, status), (provider or "").upper() or None)
+    notice = None
+    cursor = None
+    if before:
+        try:
+            cursor = queries.CampaignCursor.decode(before)
+        except ValueError:
+            notice = "That page link is not valid any more: showing the newest campaigns."
+    now = utcnow()
+    async with runtime_of(request).sessions() as session:
+        rows, next_cursor = await queries.campaign_page(session, where, cursor)
+        counts = await queries.status_counts(session, where.provider)
+        known_providers = await queries.providers(session)
+    return {
+        "items": [campaign_view(campaign, now) for campaign in rows],
+        "next": next_cursor.encode() if next_cursor else None,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "providers": known_providers,
+        "status": where.status.value if where.status else "",
+        "provider": where.provider or "",
+        "first_page": cursor is None,
+        "notice": notice,
+    }
+
+
+@router.get("")
+async def campaigns_page(
+    request: Request,
+    session: SessionDep,
+    status: str | None = None,
+    provider: str | None = None,
+    before: str | None = None,
+) -> HTMLResponse:
+    data = await _campaign_list(request, status, provider, before)
+    return render(
+        request, "campaigns.html", session, statuses=[s.value for s in CampaignStatus], **data
+    )
+
+
+@router.get("/api/campaigns")
+async def campaigns_json(
+    request: Request,
+    _: SessionDep,
+    status: str | None = None,
+    provider: str | None = None,
+    before: str | None = None,
+) -> JSONResponse:
+    return JSONResponse(await _campaign_list(request, status, provider, before))
+
+
+async def _campaign_live(
+    request: Request, campaign: Campaign, batches_after: int
+) -> dict[str, Any]:
+    async with runtime_of(request).sessions() as session:
+        batches, next_batch = await queries.send_batches(session, campaign.id, batches_after)
+        batch_counts = await queries.batch_status_counts(session, campaign.id)
+    return {
+        "campaign": campaign_view(campaign, utcnow()),
+        "batches": [batch_view(batch) for batch in batches],
+        "next_batch": next_batch,
+        "batch_counts": batch_counts,
+    }
+
+
+@router.get("/campaigns/{key}")
+async def campaign_page(
+    request: Request,
+    key: str,
+    session: SessionDep,
+    recipients: str | None = None,
+    after: RowCursor = 0,
+    batches_after: BatchCursor = -1,
+) -> HTMLResponse:
+    campaign = await find_campaign(request, key)
+    live = await _campaign_live(request, campaign, batches_after)
+    status = _enum(MessageStatus, recipients)
+    async with runtime_of(request).sessions() as db:
+        people = await repository.list_messages(
+            db, campaign.id, status=status, after=after, limit=queries.PAGE
+        )
+        errors = await queries.error_groups(db, campaign.id)
+        attempts = await queries.attempt_histories(db, [b["id"] for b in live["batches"]])
+        steps = await queries.second_steps(db, campaign.id)
+        hooks = await queries.webhooks(db, campaign.id)
+    preview = await actions.preview(runtime_of(request), campaign)
+    response = render(
+        request,
+        "campaign.html",
+        session,
+        **live,
+        paused=campaign.paused_at is not None,
+        actions=[a for a in actions.ACTIONS.values() if a.available(preview)],
+        flash=auth.take_flash(request),
+        attempts=attempts,
+        recipients=people,
+        recipients_status=status.value if status else "",
+        recipients_after=after,
+        recipients_next=people[-1].id if len(people) == queries.PAGE else None,
+        message_statuses=[s.value for s in MessageStatus],
+        errors=errors,
+        steps=[batch_view(step) for step in steps],
+        webhooks=hooks,
+        batches_after=batches_after,
+        when=when,
+    )
+    auth.clear_flash(response)
+    return response
+
+
+@router.get("/api/campaigns/{key}")
+async def campaign_json(
+    request: Request, key: str, _: SessionDep, batches_after: BatchCursor = -1
+) -> JSONResponse:
+    campaign = await find_campaign(request, key)
+    return JSONResponse(await _campaign_live(request, campaign, batches_after))
+
+
+# --- queues ----------------------------------------------------------------------------
+
+
+async def _queues(request: Request) -> dict[str, Any]:
+    rt = runtime_of(request)
+    async with rt.sessions() as session:
+        pending, oldest = await queries.outbox_summary(session)
+    age = duration((utcnow() - oldest).total_seconds()) if oldest else "–"
+    return {
+        "queues": await queue_counts(rt.queues),
+        "outbox_pending": pending,
+        "outbox_age": age,
+        "dead_letters": await deadletters.count_dead_letters(rt),
+    }
+
+
+@router.get("/queues")
+async def queues_page(request: Request, session: SessionDep) -> HTMLResponse:
+    return render(request, "queues.html", session, **await _queues(request))
+
+
+@router.get("/api/queues")
+async def queues_json(request: Request, _: SessionDep) -> JSONResponse:
+    return JSONResponse(await _queues(request))

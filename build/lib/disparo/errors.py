@@ -1,0 +1,124 @@
+"""One error base class, rendered by one handler, in the shape the WordPress plugin reads:
+`message` is always a string (WordPress prints it), with field detail beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class DisparoError(Exception):
+    status_code = 500
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadRequest(DisparoError):
+    status_code = 400
+
+
+class Unauthorized(DisparoError):
+    status_code = 401
+
+
+class NotFound(DisparoError):
+    status_code = 404
+
+
+class Conflict(DisparoError):
+    """The request cannot apply to the resource's current state (e.g. resuming a cancelled
+    campaign)."""
+
+    status_code = 409
+
+
+class Unavailable(DisparoError):
+    status_code = 503
+
+
+def error_body(
+    status: int, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "statusCode": status,
+        "message": message,
+        "error": HTTPStatus(status).phrase,
+    }
+    if details:
+        body["details"] = details
+    return body
+
+
+def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    details = []
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            details.append({"field": "body", "message": "o corpo da requisição não é JSON válido"})
+            continue
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        details.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
+    return details
+
+
+def validation_failed(errors: Sequence[Any]) -> BadRequest:
+    """Pydantic's error list as our 400: a string message plus field detail."""
+    details = _field_errors(errors)
+    return BadRequest(_validation_message(details), details=details)
+
+
+def _validation_message(details: list[dict[str, Any]]) -> str:
+    fields = [detail["field"] for detail in details]
+    if "agendamento_id" in fields:
+        return "agendamento_id must be a non-empty string"
+    if fields == ["body"]:
+        return str(details[0]["message"])
+    return "; ".join(f"{detail['field']}: {detail['message']}" for detail in details)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DisparoError)
+    async def _disparo(_: Request, exc: DisparoError) -> JSONResponse:
+        return JSONResponse(error_body(exc.status_code, exc.message, exc.details), exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        error = validation_failed(exc.errors())
+        return JSONResponse(error_body(400, error.message, error.details), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(exc.status_code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        if (
+            not isinstance(exc, OperationalError | InterfaceError)
+            and not exc.connection_invalidated
+        ):
+            return await _crash(_, exc)
+        log.error("api.database_unavailable", error=str(exc.orig))
+        return JSONResponse(error_body(503, "Banco de dados indisponível; tente novamente"), 503)
+
+    @app.exception_handler(OSError)
+    async def _unreachable(_: Request, exc: OSError) -> JSONResponse:
+        # asyncpg raises plain OSError/ConnectionRefusedError when the server is down.
+        log.error("api.dependency_unreachable", error=repr(exc))
+        return JSONResponse(error_body(503, "Banco de dados indisponível; tente novamente"), 503)
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("api.unhandled_error")
+        return JSONResponse(error_body(500, "Erro interno do disparo; veja os logs"), 500)

@@ -1,0 +1,134 @@
+"""Translate httpx outcomes into the provider error types of rule 3 (DESIGN.md)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from time import monotonic
+
+import httpx
+import structlog
+
+from disparo import logs
+from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY_TEXT = 12_000
+# A proxy in front of the provider answering "bad gateway"/"gateway timeout" may have passed
+# the request on: the provider could have imported it, so these are not resent blind.
+GATEWAY_TIMEOUTS = frozenset({502, 504})
+# A provider asking for more than an hour is capped: the batch is re-checked then anyway.
+MAX_RETRY_AFTER = 3600.0
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds or as an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = None
+    if seconds is not None:
+        # inf/nan would overflow the due-time arithmetic; treat them as unreadable.
+        return min(max(0.0, seconds), MAX_RETRY_AFTER) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(MAX_RETRY_AFTER, max(0.0, (when - datetime.now(UTC)).total_seconds()))
+
+
+def body_text(response: httpx.Response) -> str:
+    text = response.text
+    return text if len(text) <= MAX_BODY_TEXT else text[:MAX_BODY_TEXT] + "…"
+
+
+def raise_for_outcome(response: httpx.Response) -> None:
+    """Return on 2xx; otherwise raise the error type that tells the worker what to do."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    text = body_text(response)
+    message = f"HTTP {status}: {text[:300]}" if text else f"HTTP {status}"
+    if status in GATEWAY_TIMEOUTS:
+        raise OutcomeUnknownError(
+            f"{message} (um gateway desistiu de esperar; o fornecedor pode ter recebido o lote)",
+            status_code=status,
+            body=text,
+        )
+    if status in (408, 429) or status >= 500:
+        raise RetryableError(
+            message,
+            status_code=status,
+            body=text,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    raise RejectedError(message, status_code=status, body=text)
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    url: str,
+    content: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float,
+) -> httpx.Response:
+    """POST a pre-serialised JSON body, classifying transport failures.
+
+    Failures before the request could reach the provider are retryable; a timeout or
+    broken connection after the body was written leaves the outcome unknown.
+    """
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    _log_request(url, content)
+    started = monotonic()
+    try:
+        response = await client.post(url, content=content, headers=all_headers, timeout=timeout)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise RetryableError(f"não foi possível conectar a {_origin(url)}: {exc!r}") from exc
+    except (httpx.WriteTimeout, httpx.WriteError) as exc:
+        # The body never arrived whole, so the provider had nothing it could act on.
+        raise RetryableError(f"envio interrompido para {_origin(url)}: {exc!r}") from exc
+    except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise OutcomeUnknownError(
+            f"sem resposta de {_origin(url)} após o envio ({type(exc).__name__}); "
+            "o fornecedor pode ter recebido o lote"
+        ) from exc
+    except httpx.UnsupportedProtocol as exc:
+        raise RejectedError(f"URL inválida do fornecedor: {url!r}") from exc
+    _log_response(response, monotonic() - started)
+    raise_for_outcome(response)
+    return response
+
+
+def _log_request(url: str, content: bytes) -> None:
+    # Bodies carry keys (CDA's chave_api) and people's data: a masked excerpt only.
+    log.info(
+        "provider.request",
+        url=logs.mask_text(url),
+        bytes=len(content),
+        body=logs.body_excerpt(content, logs.body_limit),
+    )
+
+
+def _log_response(response: httpx.Response, seconds: float) -> None:
+    log.info(
+        "provider.response",
+        status=response.status_code,
+        seconds=round(seconds, 3),
+        body=logs.body_excerpt(response.content, logs.body_limit),
+    )
+
+
+def _origin(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except Exception:
+        return "o fornecedor"
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")

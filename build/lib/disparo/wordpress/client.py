@@ -1,0 +1,197 @@
+"""Calls from disparo to WordPress (CONTRACTS.md section 2): rows, credentials, webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import ijson
+import orjson
+
+from disparo.providers.base import CredentialsError, Provider
+
+
+class WordPressError(Exception):
+    """WordPress answered something we cannot use; `retryable` says if trying later may help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        phase: str = "dados",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+        self.phase = phase  # "dados" or "credenciais": picks the webhook status on failure
+
+
+class NoDataError(WordPressError):
+    """No rows for this agendamento (404 no_data, an empty array, or no usable rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    delivered: bool
+    retryable: bool
+    detail: str
+
+
+class _PeekedStream:
+    """Async file-like object over a response body, for ijson, after a peek at its start."""
+
+    def __init__(self, head: bytes, chunks: AsyncIterator[bytes]) -> None:
+        self._buffer = head
+        self._chunks = chunks
+
+    async def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson probes with read(0) to learn bytes vs str
+            return b""
+        if self._buffer:
+            data, self._buffer = self._buffer, b""
+            return data
+        return await anext(self._chunks, b"")
+
+
+class WordPressClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        api_key: str,
+        *,
+        data_timeout: float = 30.0,
+        credentials_timeout: float = 10.0,
+        webhook_timeout: float = 30.0,
+    ) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/") + "/wp-json"
+        self._headers = {"X-API-KEY": api_key, "Accept": "application/json"}
+        self._data_timeout = data_timeout
+        self._credentials_timeout = credentials_timeout
+        self._webhook_timeout = webhook_timeout
+
+    async def stream_rows(self, agendamento_id: str) -> AsyncGenerator[Any, None]:
+        """Yield the agendamento's rows (normally objects) one by one while the body is still
+        arriving, so that a million-row campaign never sits in memory as one document."""
+        url = f"{self._base}/campaigns/v1/data/{quote(agendamento_id, safe='')}"
+        try:
+            async with self._http.stream(
+                "GET", url, headers=self._headers, timeout=self._data_timeout
+            ) as response:
+                if response.status_code == 404:
+                    raise NoDataError("WordPress não tem dados para este agendamento (404)")
+                if response.status_code != 200:
+                    await response.aread()
+                    raise _error_for(response, "dados do agendamento")
+                async for row in _parse_rows(response):
+                    yield row
+        except httpx.TransportError as exc:
+            raise WordPressError(
+                f"WordPress inacessível ao buscar os dados: {exc!r}", retryable=True
+            ) from exc
+
+    async def fetch_credentials(self, provider_path: str, env_id: str) -> dict[str, Any]:
+        url = (
+            f"{self._base}/api-manager/v1/credentials/"
+            f"{quote(provider_path, safe='')}/{quote(env_id, safe='')}"
+        )
+        try:
+            response = await self._http.get(
+                url, headers=self._headers, timeout=self._credentials_timeout
+            )
+        except httpx.TransportError as exc:
+            raise WordPressError(
+                f"WordPress inacessível ao buscar credenciais: {exc!r}",
+                retryable=True,
+                phase="credenciais",
+            ) from exc
+        if response.status_code in (400, 404):
+            raise CredentialsError(_wp_message(response) or "Credenciais não encontradas")
+        if response.status_code != 200:
+            error = _error_for(response, "credenciais")
+            error.phase = "credenciais"
+            raise error
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise CredentialsError("WordPress devolveu credenciais que não são JSON") from exc
+        if not isinstance(data, dict):
+            raise CredentialsError("WordPress devolveu credenciais num formato inesperado")
+        return data
+
+    async def credentials_for(self, provider: Provider, env_id: str) -> Any:
+        """The provider's credentials for this environment, checked by the provider
+        (CredentialsError when incomplete). Fetched per use and never stored (rule 7)."""
+        raw = await self.fetch_credentials(provider.credentials_path, env_id)
+        return provider.parse_credentials(raw)
+
+    async def post_status(self, payload: dict[str, Any]) -> WebhookOutcome:
+        """One webhook (2.4). Gen C rule: 2xx and `success` not false; 401/404 never retried."""
+        url = f"{self._base}/webhook-status/v1/update"
+        headers = {**self._headers, "Content-Type": "application/json"}
+        try:
+            response = await self._http.post(
+                url, content=orjson.dumps(payload), headers=headers, timeout=self._webhook_timeout
+            )
+        except httpx.TransportError as exc:
+            return WebhookOutcome(False, True, f"WordPress inacessível: {exc!r}")
+        status = response.status_code
+        detail = f"HTTP {status}: {response.text[:500]}"
+        if 200 <= status < 300:
+            if _json_field(response, "success") is False:
+                return WebhookOutcome(False, False, detail)
+            return WebhookOutcome(True, False, detail)
+        return WebhookOutcome(False, status in (408, 413, 429) or status >= 500, detail)
+
+
+async def _parse_rows(response: httpx.Response) -> AsyncIterator[Any]:
+    chunks = response.aiter_bytes()
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        if head.strip():
+            break
+    # Gen C tolerates a wrapped {"data": [...]}; the contract asks us to accept both.
+    prefix = "data.item" if head.lstrip()[:1] == b"{" else "item"
+    try:
+        async for row in ijson.items_async(_PeekedStream(head, chunks), prefix, use_float=True):
+            yield row  # non-objects too: the caller records them as SKIPPED
+    except ijson.JSONError as exc:
+        raise WordPressError(f"WordPress devolveu dados que não são JSON válido: {exc}") from exc
+
+
+def _error_for(response: httpx.Response, what: str) -> WordPressError:
+    status = response.status_code
+    message = _wp_message(response) or response.text[:200]
+    if status == 401:
+        return WordPressError(
+            f"WordPress recusou a chave de API ao buscar {what} (401: {message}); "
+            "confira DISPARO_WORDPRESS_API_KEY",
+            status=status,
+        )
+    retryable = status in (408, 429) or status >= 500
+    return WordPressError(
+        f"WordPress respondeu {status} ao buscar {what}: {message}",
+        retryable=retryable,
+        status=status,
+    )
+
+
+def _wp_message(response: httpx.Response) -> str:
+    value = _json_field(response, "message")
+    return value if isinstance(value, str) else ""
+
+
+def _json_field(response: httpx.Response, name: str) -> object:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data.get(name) if isinstance(data, dict) else None

@@ -1,0 +1,94 @@
+"""The operators' dashboard at /dashboard: server-rendered pages, a small script that polls
+JSON for live figures, no CDN and nothing to build."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from disparo.dashboard.auth import CsrfRejected, SignInRequired
+
+STATIC = Path(__file__).parent / "static"
+# No inline script or style anywhere: the policy can forbid them outright.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def mount_dashboard(app: FastAPI) -> None:
+    from disparo.dashboard import action_routes, routes, signin
+    from disparo.dashboard.action_routes import UnknownAction
+    from disparo.dashboard.pages import CampaignNotFound
+
+    for module in (signin, routes, action_routes):
+        app.include_router(module.router)
+    app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
+    app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(CampaignNotFound, _not_found)
+    app.add_exception_handler(UnknownAction, _unknown_action)
+
+    @app.middleware("http")
+    async def dashboard_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if request.url.path.startswith("/dashboard") and "/static/" not in request.url.path:
+            response.headers.update(SECURITY_HEADERS)
+        return response
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/dashboard/api/")
+
+
+async def _sign_in(request: Request, _: Exception) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"message": "Signed out: sign in again"}, status_code=401)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        target = "/dashboard"
+    return RedirectResponse(f"/dashboard/login?next={_quote(target)}", status_code=303)
+
+
+async def _csrf_rejected(request: Request, _: Exception) -> Response:
+    return _message(
+        request,
+        403,
+        "This form expired or did not come from the dashboard",
+        "Nothing was changed. Go back, reload the page and try again.",
+    )
+
+
+async def _not_found(request: Request, _: Exception) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"message": "No such campaign"}, status_code=404)
+    return _message(request, 404, "No such campaign", "Nothing matches that id or agendamento_id.")
+
+
+async def _unknown_action(request: Request, _: Exception) -> Response:
+    return _message(request, 404, "No such action", "The dashboard offers no action by that name.")
+
+
+def _message(request: Request, status: int, title: str, text: str) -> Response:
+    from disparo.dashboard.pages import templates
+
+    context = {"title": title, "text": text, "session": None, "nav": ""}
+    return templates.TemplateResponse(request, "message.html", context, status_code=status)
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="/")

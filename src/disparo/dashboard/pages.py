@@ -1,0 +1,46 @@
+"""What every dashboard page shares: the templates, the signed-in session, the campaign."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from disparo.campaigns import repository
+from disparo.campaigns.models import Campaign
+from disparo.dashboard import auth
+from disparo.runtime import Runtime
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+SessionDep = Annotated[auth.Session, Depends(auth.current_session)]
+
+
+class CampaignNotFound(Exception):
+    """No campaign with that uuid or agendamento_id: a 404 page (or JSON)."""
+
+
+def runtime_of(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def render(
+    request: Request,
+    name: str,
+    session: auth.Session | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    context |= {"session": session, "nav": name.split(".")[0]}
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+async def find_campaign(request: Request, key: str) -> Campaign:
+    async with runtime_of(request).sessions() as session:
+        campaign = await repository.find_campaign(session, key)
+    if campaign is None:
+        raise CampaignNotFound(key)
+    return campaign

@@ -57,7 +57,7 @@ SELECT c.id, r, 0, '55119' || lpad(r::text, 8, '0'), 'Cliente ' || r,
   CASE WHEN r = 9 THEN 'HTTP 422: telefone inválido' END, now()
 FROM campaigns c, generate_series(0, 9) r;
 INSERT INTO provider_batches (campaign_id, step, sequence, status, message_count, sent_count,
-  failed_count, attempts, attempts_at_redrive, created_at, updated_at, finished_at)
+  failed_count, attempts, uncounted_attempts, created_at, updated_at, finished_at)
 SELECT id, 'send', 0, 'SENT', 10, 9, 1, 1, 0, now(), now(), now() FROM campaigns;
 """
 
@@ -75,7 +75,7 @@ SELECT $1, r, CASE WHEN r % 50 = 7 THEN NULL ELSE r / 100000 END, '55119' || lpa
   CASE WHEN r % 50 = 7 THEN 'telefone repetido na campanha' END, now()
 FROM generate_series(0, $2 - 1) r;
 INSERT INTO provider_batches (campaign_id, step, sequence, status, message_count, sent_count,
-  failed_count, attempts, attempts_at_redrive, created_at, updated_at)
+  failed_count, attempts, uncounted_attempts, created_at, updated_at)
 SELECT $1, 'send', s, CASE WHEN s = 9 THEN 'FAILED' ELSE 'SENT' END, $2 / 10, 0, 0, 1, 0,
   now(), now() FROM generate_series(0, 9) s;
 """

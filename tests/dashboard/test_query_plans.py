@@ -34,7 +34,7 @@ SELECT :id, r, r / 10000, '5511' || r,
   CASE WHEN r >= :n - 100 THEN 'HTTP 422' END, CASE WHEN r % 1000 = 7 THEN 'repetido' END, now()
 FROM generate_series(0, :n - 1) r;
 INSERT INTO provider_batches (campaign_id, step, sequence, status, message_count, sent_count,
-  failed_count, attempts, attempts_at_redrive, created_at, updated_at)
+  failed_count, attempts, uncounted_attempts, created_at, updated_at)
 SELECT :id, 'send', s, 'SENT', 10000, 10000, 0, 1, 0, now(), now()
 FROM generate_series(0, :n / 10000 - 1) s
 """

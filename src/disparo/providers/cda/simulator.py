@@ -8,35 +8,22 @@ that timed out can be caught importing the same campaign twice.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request, Response
 
-__all__ = ["IMPORT_PATH", "CdaSimulator", "ImportedCampaign", "RecordedRequest"]
+from disparo.providers.simfaults import SimulatorBase, json_response
+
+__all__ = ["IMPORT_PATH", "CdaSimulator", "ImportedCampaign"]
 
 IMPORT_PATH = "/api/importar/campanha"
 FIRST_CAMPAIGN_ID = 9001
-_JSON = "application/json"
 
 # Body fields that must be JSON strings (`ativo` must be the literal `true`, checked apart).
 _STRING_FIELDS = ("chave_api", "codigo_equipe", "codigo_usuario", "nome", "corpo_mensagem")
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any  # None when the body was not valid JSON
-    received_at: datetime
-    response_status: int = 0
-    response_body: Any = None
 
 
 @dataclass
@@ -47,13 +34,6 @@ class ImportedCampaign:
     corpo_mensagem: str
     mensagens: list[str]
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-@dataclass
-class _Fault:
-    status: int
-    body: Any
-    retry_after: int | None
 
 
 def _failure(mensagem: str, **extra: Any) -> dict[str, Any]:
@@ -105,66 +85,37 @@ def _bad_line(mensagens: list[str]) -> int | None:
     return None
 
 
-class CdaSimulator:
+class CdaSimulator(SimulatorBase):
     """In-memory CromosApp import endpoint with fault injection."""
 
     def __init__(self, api_key: str = "chave-exemplo-cda") -> None:
+        super().__init__()
         self.api_key = api_key
-        self.requests: list[RecordedRequest] = []
         self.imported: list[ImportedCampaign] = []
         self._next_id = FIRST_CAMPAIGN_ID
-        self._faults: deque[_Fault] = deque()
-        self._delays: deque[float] = deque()
         self.app = self._build_app()
 
-    def fail_next(
-        self,
-        status: int,
-        count: int = 1,
-        body: dict[str, Any] | None = None,
-        retry_after: int | None = None,
-    ) -> None:
-        """The next ``count`` requests answer ``status`` (after any delay), importing nothing."""
-        payload = body or _failure(f"Falha simulada (HTTP {status})")
-        self._faults.extend(_Fault(status, payload, retry_after) for _ in range(count))
-
-    def delay_next(self, seconds: float, count: int = 1) -> None:
-        """The next ``count`` requests sleep ``seconds`` before being answered."""
-        self._delays.extend([seconds] * count)
+    def fault_body(self, status: int) -> dict[str, Any]:
+        return _failure(f"Falha simulada (HTTP {status})")
 
     def campaign(self, id_campanha: int) -> ImportedCampaign | None:
         return next((c for c in self.imported if c.id_campanha == id_campanha), None)
 
     async def _import(self, request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body: Any = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            body = None
-        record = RecordedRequest(
-            request.method, request.url.path, dict(request.headers), body, datetime.now(UTC)
-        )
-        self.requests.append(record)
-        if self._delays:
-            await asyncio.sleep(self._delays.popleft())
-        status, out, headers = self._answer(body)
-        record.response_status, record.response_body = status, out
-        return Response(orjson.dumps(out), status_code=status, media_type=_JSON, headers=headers)
+        record = await self.record("import", request)
+        response = self.injected("import") or self._answer(record.json)
+        return self.finish(record, response)
 
-    def _answer(self, body: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
-        if self._faults:
-            fault = self._faults.popleft()
-            headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-            return fault.status, fault.body, headers
+    def _answer(self, body: Any) -> Response:
         if not isinstance(body, dict):
-            return 400, _failure("JSON inválido"), {}
+            return json_response(400, _failure("JSON inválido"))
         if body.get("chave_api") != self.api_key:
-            return 401, _failure("Chave de API inválida"), {}
+            return json_response(401, _failure("Chave de API inválida"))
         if (error := _validate_body(body)) is not None:
-            return 422, error, {}
+            return json_response(422, error)
         mensagens: list[str] = body["mensagens"]
         if (line := _bad_line(mensagens)) is not None:
-            return 422, _failure("Linha inválida", linha=line), {}
+            return json_response(422, _failure("Linha inválida", linha=line))
         campaign = ImportedCampaign(
             self._next_id,
             body["codigo_equipe"],
@@ -174,16 +125,13 @@ class CdaSimulator:
         )
         self._next_id += 1
         self.imported.append(campaign)
-        return (
-            200,
-            {
-                "sucesso": True,
-                "mensagem": "Campanha importada",
-                "id_campanha": campaign.id_campanha,
-                "total": len(mensagens),
-            },
-            {},
-        )
+        answer = {
+            "sucesso": True,
+            "mensagem": "Campanha importada",
+            "id_campanha": campaign.id_campanha,
+            "total": len(mensagens),
+        }
+        return json_response(200, answer)
 
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="CDA simulator", openapi_url=None, docs_url=None, redoc_url=None)

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from fastapi import FastAPI, Request, Response
 
-from disparo.providers.faults import FaultPlan, RecordedRequest, json_response, record
+from disparo.providers.simfaults import SimulatorBase, json_response
 
 __all__ = ["IMPORT_PATH", "RcsImport", "RcsSimulator"]
 
@@ -81,42 +80,27 @@ def _validate(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-class RcsSimulator:
+class RcsSimulator(SimulatorBase):
     """In-memory CromosApp RCS import endpoint with fault injection."""
 
     def __init__(self, api_key: str = "chave-exemplo-rcs") -> None:
+        super().__init__()
         self.api_key = api_key
-        self.requests: list[RecordedRequest] = []
         self.imported: list[RcsImport] = []
         #: Phones whose handsets cannot receive RCS.
         self.not_rcs_capable: set[str] = set()
         #: phone -> how it was reached ("RCS"); absent: never reached.
         self.deliveries: dict[str, list[str]] = {}
-        self.faults = FaultPlan()
         self._next_id = FIRST_CAMPAIGN_ID
         self.app = self._build_app()
 
-    def fail_next(
-        self,
-        status: int,
-        count: int = 1,
-        body: dict[str, Any] | None = None,
-        retry_after: int | None = None,
-        *,
-        after: int = 0,
-    ) -> None:
-        self.faults.fail_next(status, count, body, retry_after, after=after)
-
-    def delay_next(self, seconds: float, count: int = 1) -> None:
-        self.faults.delay_next(seconds, count)
+    def fault_body(self, status: int) -> dict[str, Any]:
+        return _failure("Falha simulada")
 
     async def _import(self, request: Request) -> Response:
-        recorded = await record(request, self.requests)
-        await self.faults.wait()
-        response = self.faults.take(_failure("Falha simulada")) or self._answer(recorded.json)
-        recorded.response_status = response.status_code
-        recorded.response_body = orjson.loads(response.body)
-        return response
+        recorded = await self.record("import", request)
+        response = self.injected("import") or self._answer(recorded.json)
+        return self.finish(recorded, response)
 
     def _answer(self, body: Any) -> Response:
         if not isinstance(body, dict):

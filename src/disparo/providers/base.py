@@ -103,6 +103,16 @@ class CredentialsError(Exception):
         self.missing = list(missing)
 
 
+def require_credentials(provider: str, values: Mapping[str, str]) -> None:
+    """Raise CredentialsError naming every empty value, e.g. "Credenciais NOAH incompletas:
+    falta url, token"."""
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise CredentialsError(
+            f"Credenciais {provider} incompletas: falta {', '.join(missing)}", missing
+        )
+
+
 class Recipient(NamedTuple):
     """One message to send, as stored in campaign_messages (a tuple: a batch loads 100,000
     of them straight from database rows)."""

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import orjson
 
-from disparo.providers.base import BatchRequest, CredentialsError, ProviderCode, SendResult
+from disparo.providers.base import BatchRequest, ProviderCode, SendResult, require_credentials
 from disparo.providers.cda.mapper import build_import
 from disparo.providers.http import body_text, post_json
 
@@ -41,13 +41,7 @@ class CdaProvider:
         # The original also accepted `url` (it renamed api_url -> url internally).
         api_url = str(raw.get("api_url") or raw.get("url") or "").strip()
         api_key = str(raw.get("api_key") or "").strip()
-        missing = [
-            name for name, value in (("api_url", api_url), ("api_key", api_key)) if not value
-        ]
-        if missing:
-            raise CredentialsError(
-                f"Credenciais CDA incompletas: falta {', '.join(missing)}", missing
-            )
+        require_credentials("CDA", {"api_url": api_url, "api_key": api_key})
         return CdaCredentials(api_url=api_url, api_key=api_key)
 
     async def send(

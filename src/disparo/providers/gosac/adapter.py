@@ -13,10 +13,10 @@ import orjson
 
 from disparo.providers.base import (
     BatchRequest,
-    CredentialsError,
     ProviderCode,
     RejectedError,
     SendResult,
+    require_credentials,
 )
 from disparo.providers.gosac.mapper import (
     already_started,
@@ -59,11 +59,7 @@ class GosacProvider:
     def parse_credentials(self, raw: Mapping[str, Any]) -> GosacCredentials:
         url = str(raw.get("url") or "").strip()
         token = str(raw.get("token") or "").strip()
-        missing = [name for name, value in (("url", url), ("token", token)) if not value]
-        if missing:
-            raise CredentialsError(
-                f"Credenciais GOSAC incompletas: falta {', '.join(missing)}", missing
-            )
+        require_credentials("GOSAC", {"url": url, "token": token})
         return GosacCredentials(url=url.rstrip("/"), token=token)
 
     async def send(

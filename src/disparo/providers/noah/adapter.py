@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import orjson
 
-from disparo.providers.base import BatchRequest, CredentialsError, ProviderCode, SendResult
+from disparo.providers.base import BatchRequest, ProviderCode, SendResult, require_credentials
 from disparo.providers.http import post_json
 from disparo.providers.noah.mapper import build_import
 
@@ -44,11 +44,7 @@ class NoahProvider:
     def parse_credentials(self, raw: Mapping[str, Any]) -> NoahCredentials:
         url = str(raw.get("url") or "").strip()
         token = str(raw.get("token") or "").strip()
-        missing = [name for name, value in (("url", url), ("token", token)) if not value]
-        if missing:
-            raise CredentialsError(
-                f"Credenciais NOAH incompletas: falta {', '.join(missing)}", missing
-            )
+        require_credentials("NOAH", {"url": url, "token": token})
         return NoahCredentials(url=url.rstrip("/"), token=token)
 
     async def send(

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import orjson
 
-from disparo.providers.base import BatchRequest, CredentialsError, ProviderCode, SendResult
+from disparo.providers.base import BatchRequest, ProviderCode, SendResult, require_credentials
 from disparo.providers.http import body_text, post_json
 from disparo.providers.rcs.mapper import build_import
 from disparo.providers.rcs.wire import CREDENTIAL_OPTIONS, DEFAULT_URL
@@ -44,8 +44,7 @@ class RcsProvider:
     def parse_credentials(self, raw: Mapping[str, Any]) -> RcsCredentials:
         # Gen C falls back to `api_key` when no RCS key is set.
         api_key = str(raw.get("chave_api") or raw.get("api_key") or "").strip()
-        if not api_key:
-            raise CredentialsError("Credenciais RCS incompletas: falta chave_api", ["chave_api"])
+        require_credentials("RCS", {"chave_api": api_key})
         url = str(raw.get("base_url") or "").strip() or DEFAULT_URL
         options = {
             name: str(raw[name]).strip()

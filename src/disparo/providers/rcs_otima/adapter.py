@@ -11,11 +11,11 @@ import httpx
 
 from disparo.providers.base import (
     BatchRequest,
-    CredentialsError,
     ProviderCode,
     ProviderError,
     RejectedError,
     SendResult,
+    require_credentials,
 )
 from disparo.providers.http import body_text, post_json
 from disparo.providers.rcs_otima.mapper import (
@@ -69,8 +69,7 @@ class OtimaProvider:
     def parse_credentials(self, raw: Mapping[str, Any]) -> OtimaCredentials:
         # The original renamed token -> authorization; accept both.
         token = str(raw.get("token") or raw.get("authorization") or "").strip()
-        if not token:
-            raise CredentialsError("Credenciais Ótima RCS incompletas: falta token", ["token"])
+        require_credentials("Ótima RCS", {"token": token})
         values = {
             name: str(raw.get(name) or "").strip()
             for name in ("broker_code", "customer_code", "template_code")

@@ -21,6 +21,7 @@ from disparo.providers.base import (
     RejectedError,
     RetryableError,
     SendResult,
+    require_credentials,
 )
 from disparo.providers.http import body_text, post_json
 from disparo.providers.salesforce.auth import CoreAuth, MarketingCloudAuth, TokenCache
@@ -116,11 +117,7 @@ class SalesforceProvider:
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> SalesforceCredentials:
         values = {name: _value(raw, name) for name in (*CORE_REQUIRED, *ENV_REQUIRED)}
-        missing = [name for name, value in values.items() if not value]
-        if missing:
-            raise CredentialsError(
-                f"Credenciais Salesforce incompletas: falta {', '.join(missing)}", missing
-            )
+        require_credentials("Salesforce", values)
         return SalesforceCredentials(
             **values,
             api_url=_value(raw, "api_url"),

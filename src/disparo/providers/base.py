@@ -177,6 +177,20 @@ class Provider(Protocol):
     ) -> SendResult: ...
 
 
+class BatchSettings:
+    """What every adapter keeps from its settings: batch size, request timeout and attempt
+    budget (a base class of the adapters; they pass a capped batch size when theirs has a
+    limit)."""
+
+    def __init__(self, *, batch_size: int, timeout: float, max_attempts: int) -> None:
+        self._batch_size = batch_size
+        self._timeout = timeout
+        self.max_attempts = max_attempts
+
+    def batch_size(self) -> int:
+        return self._batch_size
+
+
 @runtime_checkable
 class GroupsRecipients(Protocol):
     """A provider whose every request carries one group of recipients (Ótima RCS: one

@@ -13,6 +13,7 @@ import orjson
 
 from disparo.providers.base import (
     BatchRequest,
+    BatchSettings,
     ProviderCode,
     RejectedError,
     SendResult,
@@ -40,7 +41,7 @@ class GosacCredentials:
         return f"GosacCredentials(url={self.url!r}, token='***')"
 
 
-class GosacProvider:
+class GosacProvider(BatchSettings):
     code = ProviderCode.GOSAC
     credentials_path = "gosac"
     needs_row_extra = False
@@ -48,13 +49,8 @@ class GosacProvider:
     def __init__(
         self, *, batch_size: int, timeout: float, start_timeout: float, max_attempts: int
     ) -> None:
-        self._batch_size = batch_size
-        self._timeout = timeout
+        super().__init__(batch_size=batch_size, timeout=timeout, max_attempts=max_attempts)
         self._start_timeout = start_timeout
-        self.max_attempts = max_attempts
-
-    def batch_size(self) -> int:
-        return self._batch_size
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> GosacCredentials:
         url = str(raw.get("url") or "").strip()

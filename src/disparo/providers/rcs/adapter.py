@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import orjson
 
-from disparo.providers.base import BatchRequest, ProviderCode, SendResult, require_credentials
+from disparo.providers.base import (
+    BatchRequest,
+    BatchSettings,
+    ProviderCode,
+    SendResult,
+    require_credentials,
+)
 from disparo.providers.http import body_text, post_json
 from disparo.providers.rcs.mapper import build_import
 from disparo.providers.rcs.wire import CREDENTIAL_OPTIONS, DEFAULT_URL
@@ -28,18 +34,10 @@ class RcsCredentials:
         return f"RcsCredentials(url={self.url!r}, api_key='***', options={self.options!r})"
 
 
-class RcsProvider:
+class RcsProvider(BatchSettings):
     code = ProviderCode.RCS
     credentials_path = "rcs"
     needs_row_extra = True  # midia_campanha
-
-    def __init__(self, *, batch_size: int, timeout: float, max_attempts: int) -> None:
-        self._batch_size = batch_size
-        self._timeout = timeout
-        self.max_attempts = max_attempts
-
-    def batch_size(self) -> int:
-        return self._batch_size
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> RcsCredentials:
         # Gen C falls back to `api_key` when no RCS key is set.

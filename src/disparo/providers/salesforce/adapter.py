@@ -15,6 +15,7 @@ import structlog
 
 from disparo.providers.base import (
     BatchRequest,
+    BatchSettings,
     CredentialsError,
     OutcomeUnknownError,
     ProviderCode,
@@ -86,7 +87,7 @@ def marketing_cloud_from(
     )
 
 
-class SalesforceProvider:
+class SalesforceProvider(BatchSettings):
     code = ProviderCode.SALESFORCE
     credentials_path = "salesforce"
     needs_row_extra = False
@@ -102,18 +103,15 @@ class SalesforceProvider:
         mkc_timeout: float = 30.0,
         rate_limit_waits: int = 5,
     ) -> None:
-        self._batch_size = min(batch_size, 200)
-        self._timeout = timeout
-        self.max_attempts = max_attempts
+        super().__init__(
+            batch_size=min(batch_size, 200), timeout=timeout, max_attempts=max_attempts
+        )
         self._api_version = api_version
         self._empty_cpf = empty_cpf
         self._mkc_timeout = mkc_timeout
         self._rate_limit_waits = rate_limit_waits
         # One token per account for the whole process (5.6: reused, not fetched per call).
         self.tokens = TokenCache()
-
-    def batch_size(self) -> int:
-        return self._batch_size
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> SalesforceCredentials:
         values = {name: _value(raw, name) for name in (*CORE_REQUIRED, *ENV_REQUIRED)}

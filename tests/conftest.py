@@ -10,13 +10,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import pytest_asyncio
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from disparo.config import Settings
 from disparo.db.scratch import scratch_database
 from disparo.devstack import DevStack, start_dev_stack
+from tests.support import SwappableApp
 
 PG_ADMIN_URL = os.environ.get(
     "DISPARO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -113,3 +116,11 @@ async def wait_for(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def client(current: SwappableApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the module's `current` loopback server (a simulator test module defines
+    `current`; one that needs another client defines its own `client`)."""
+    async with httpx.AsyncClient(base_url=current.url, timeout=5) as c:
+        yield c

@@ -60,3 +60,38 @@ CDA_EXAMPLE_BODY: dict[str, Any] = {
         "1001;5521900000002;CLIENTE EXEMPLO DOIS;22222222222;22",
     ],
 }
+
+# The example body of CONTRACTS 5.2 (GOSAC), in the contract's key order. Copy it before
+# changing it.
+GOSAC_EXAMPLE_BODY: dict[str, Any] = {
+    "name": "campanha_1736944200000_2025-01-15T12-30-00-000Z",
+    "message": "Olá, temos uma proposta para o seu contrato.",
+    "kind": "whats",
+    "connectionId": None,
+    "contacts": [{"name": "CLIENTE EXEMPLO UM", "number": "5511900000001", "hasWhatsapp": True}],
+    "defaultQueueId": 1,
+    "initialMinutes": 480,
+    "endMinutes": 1140,
+    "customProps": [],
+    "scheduled": False,
+    "scheduledAt": "2025-01-15T12:30:00.000Z",
+    "speed": "low",
+    "tagId": 0,
+    "templateId": None,
+}
+
+# The example import body of CONTRACTS 5.3 (NOAH). Copy it before changing it.
+NOAH_EXAMPLE_BODY: dict[str, Any] = {
+    "name": "campanha_1736944200000",
+    "data": [
+        {
+            "telefone": "5511900000001",
+            "nome": "CLIENTE EXEMPLO UM",
+            "idgis_ambiente": "1001",
+            "idcob_contrato": "500001",
+            "cpf_cnpj": "11111111111",
+            "mensagem": "Olá, temos uma proposta para o seu contrato.",
+            "data_cadastro": "2025-01-15 09:30:00",
+        }
+    ],
+}

@@ -32,12 +32,6 @@ async def current() -> AsyncIterator[SwappableApp]:
         yield swappable
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def client(current: SwappableApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=current.url, timeout=5) as c:
-        yield c
-
-
 @pytest.fixture
 def sim(current: SwappableApp) -> WordPressSimulator:
     return current.swap(WordPressSimulator(KEY))

@@ -4,9 +4,10 @@ after it commits."""
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.followups import STEP_QUEUES, plan_follow_ups
@@ -27,6 +28,25 @@ from disparo.providers.base import PROVIDER_QUEUES, ProviderCode
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import step_job_id
 from disparo.wordpress.webhooks import add_webhook, last_webhook_at, status_payload
+
+
+def claim_batch(campaign_id: uuid.UUID, step: BatchStep, sequence: int) -> Update:
+    """PENDING -> SENDING in one conditional UPDATE: of two workers, one sees rowcount 1."""
+    return (
+        update(ProviderBatch)
+        .where(
+            ProviderBatch.campaign_id == campaign_id,
+            ProviderBatch.step == step,
+            ProviderBatch.sequence == sequence,
+            ProviderBatch.status == BatchStatus.PENDING,
+        )
+        .values(
+            status=BatchStatus.SENDING,
+            attempts=ProviderBatch.attempts + 1,
+            claimed_at=utcnow(),
+            due_at=None,
+        )
+    )
 
 
 def record_attempt(

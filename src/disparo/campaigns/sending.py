@@ -33,6 +33,7 @@ from disparo.campaigns.models import (
 from disparo.campaigns.outcomes import (
     batch_job,
     cancel_batch,
+    claim_batch,
     finish_if_done,
     mark_processing,
     record_attempt,
@@ -321,22 +322,7 @@ async def _claim(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> list[Rec
         campaign = await lock_campaign(session, campaign_id)
         if campaign.status in TERMINAL_CAMPAIGN or campaign.paused_at is not None:
             return None
-        claimed = await _execute(
-            session,
-            update(ProviderBatch)
-            .where(
-                ProviderBatch.campaign_id == campaign_id,
-                ProviderBatch.step == BatchStep.SEND,
-                ProviderBatch.sequence == sequence,
-                ProviderBatch.status == BatchStatus.PENDING,
-            )
-            .values(
-                status=BatchStatus.SENDING,
-                attempts=ProviderBatch.attempts + 1,
-                claimed_at=utcnow(),
-                due_at=None,
-            ),
-        )
+        claimed = await _execute(session, claim_batch(campaign_id, BatchStep.SEND, sequence))
         if claimed.rowcount != 1:
             return None
         jobs = await mark_processing(session, rt.settings, campaign)

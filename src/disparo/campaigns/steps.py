@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.followups import FollowUp, step_spec
@@ -24,7 +24,7 @@ from disparo.campaigns.models import (
     CampaignStatus,
     ProviderBatch,
 )
-from disparo.campaigns.outcomes import batch_job
+from disparo.campaigns.outcomes import batch_job, claim_batch
 from disparo.campaigns.repository import lock_campaign
 from disparo.db.base import utcnow
 from disparo.providers.base import (
@@ -144,21 +144,7 @@ async def _batch(
 async def _claim(rt: Runtime, campaign_id: uuid.UUID, step: BatchStep, sequence: int) -> bool:
     """PENDING -> SENDING in one conditional UPDATE: one worker runs a step."""
     async with rt.sessions() as session, session.begin():
-        result = await session.execute(
-            update(ProviderBatch)
-            .where(
-                ProviderBatch.campaign_id == campaign_id,
-                ProviderBatch.step == step,
-                ProviderBatch.sequence == sequence,
-                ProviderBatch.status == BatchStatus.PENDING,
-            )
-            .values(
-                status=BatchStatus.SENDING,
-                attempts=ProviderBatch.attempts + 1,
-                claimed_at=utcnow(),
-                due_at=None,
-            )
-        )
+        result = await session.execute(claim_batch(campaign_id, step, sequence))
         return bool(getattr(result, "rowcount", 0) == 1)
 
 

@@ -103,6 +103,16 @@ class CredentialsError(Exception):
         self.missing = list(missing)
 
 
+def require_credentials(provider: str, values: Mapping[str, str]) -> None:
+    """Raise CredentialsError naming every empty value, e.g. "Credenciais NOAH incompletas:
+    falta url, token"."""
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise CredentialsError(
+            f"Credenciais {provider} incompletas: falta {', '.join(missing)}", missing
+        )
+
+
 class Recipient(NamedTuple):
     """One message to send, as stored in campaign_messages (a tuple: a batch loads 100,000
     of them straight from database rows)."""
@@ -165,6 +175,20 @@ class Provider(Protocol):
     async def send(
         self, client: httpx.AsyncClient, credentials: Any, batch: BatchRequest
     ) -> SendResult: ...
+
+
+class BatchSettings:
+    """What every adapter keeps from its settings: batch size, request timeout and attempt
+    budget (a base class of the adapters; they pass a capped batch size when theirs has a
+    limit)."""
+
+    def __init__(self, *, batch_size: int, timeout: float, max_attempts: int) -> None:
+        self._batch_size = batch_size
+        self._timeout = timeout
+        self.max_attempts = max_attempts
+
+    def batch_size(self) -> int:
+        return self._batch_size
 
 
 @runtime_checkable

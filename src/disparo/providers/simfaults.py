@@ -1,5 +1,6 @@
-"""What the GOSAC, NOAH and Salesforce simulators share: every request recorded, and faults
-queued per route (an HTTP status with an optional Retry-After, or a slow answer)."""
+"""What every provider simulator shares: every request recorded, and faults queued per route
+(an HTTP status with an optional Retry-After, or a slow answer that outlasts a client's
+timeout)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ class SimulatorBase:
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
-        self._faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
+        # None: answer that request normally (a fault planned for a later request).
+        self._faults: defaultdict[str, deque[Fault | None]] = defaultdict(deque)
         self._delays: defaultdict[str, deque[float]] = defaultdict(deque)
 
     def fail_next(
@@ -56,10 +58,19 @@ class SimulatorBase:
         body: Any = None,
         retry_after: int | None = None,
         route: str = ANY_ROUTE,
+        *,
+        after: int = 0,
     ) -> None:
-        """The next ``count`` requests to ``route`` answer ``status`` and change nothing."""
-        payload = body if body is not None else {"message": f"Falha simulada (HTTP {status})"}
+        """After ``after`` normal answers, the next ``count`` requests to ``route`` answer
+        ``status`` (after any delay) and change nothing."""
+        payload = body if body is not None else self.fault_body(status)
+        self._faults[route].extend([None] * after)
         self._faults[route].extend(Fault(status, payload, retry_after) for _ in range(count))
+
+    def fault_body(self, status: int) -> Any:
+        """The body of an injected fault given no body; simulators answer in their vendor's
+        shape."""
+        return {"message": f"Falha simulada (HTTP {status})"}
 
     def delay_next(self, seconds: float, count: int = 1, route: str = ANY_ROUTE) -> None:
         """The next ``count`` requests to ``route`` wait ``seconds`` before being answered

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
@@ -16,20 +15,8 @@ from disparo.wordpress import undeliverable
 router = APIRouter(dependencies=[Depends(check_api_key)], tags=["webhooks"])
 
 
-class UndeliverableOut(BaseModel):
-    id: int
-    campaign_id: str | None
-    agendamento_id: str
-    status: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    superseded: bool
-    payload: dict[str, Any]
-
-
 class UndeliverablePage(BaseModel):
-    items: list[UndeliverableOut]
+    items: list[undeliverable.UndeliverableWebhook]
     total: int
     limit: int
     offset: int
@@ -55,7 +42,7 @@ async def list_undeliverable(
             session, agendamento_id=agendamento_id, limit=limit, offset=offset
         )
     return UndeliverablePage(
-        items=[UndeliverableOut.model_validate(item, from_attributes=True) for item in items],
+        items=items,
         total=total,
         limit=limit,
         offset=offset,

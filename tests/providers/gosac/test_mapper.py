@@ -18,6 +18,7 @@ from disparo.providers.gosac.mapper import (
     iso_millis,
     reports_started,
 )
+from tests.support import GOSAC_EXAMPLE_BODY
 
 NOW = datetime(2025, 1, 15, 12, 30, tzinfo=UTC)  # 1736944200000 ms
 TEXT = "Olá, temos uma proposta para o seu contrato."
@@ -25,23 +26,7 @@ UM = Recipient(
     1, "5511900000001", "CLIENTE EXEMPLO UM", "11111111111", "77", "1001", "500001", TEXT
 )  # fmt: skip
 
-# The example body of 5.2, as the contract prints it.
-CONTRACT_BODY: dict[str, Any] = {
-    "name": "campanha_1736944200000_2025-01-15T12-30-00-000Z",
-    "message": "Olá, temos uma proposta para o seu contrato.",
-    "kind": "whats",
-    "connectionId": None,
-    "contacts": [{"name": "CLIENTE EXEMPLO UM", "number": "5511900000001", "hasWhatsapp": True}],
-    "defaultQueueId": 1,
-    "initialMinutes": 480,
-    "endMinutes": 1140,
-    "customProps": [],
-    "scheduled": False,
-    "scheduledAt": "2025-01-15T12:30:00.000Z",
-    "speed": "low",
-    "tagId": 0,
-    "templateId": None,
-}
+CONTRACT_BODY = GOSAC_EXAMPLE_BODY  # as 5.2 prints it
 
 
 def test_the_contract_example_body() -> None:

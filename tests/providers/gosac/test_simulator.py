@@ -12,40 +12,19 @@ import pytest
 import pytest_asyncio
 
 from disparo.providers.gosac.simulator import CREATE_PATH, GosacSimulator
-from tests.support import SwappableApp, serve_swappable
+from tests.support import GOSAC_EXAMPLE_BODY, SwappableApp, serve_swappable
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TOKEN = "tok_exemplo_gosac"
 AUTH = {"Authorization": TOKEN}
-GOOD: dict[str, Any] = {
-    "name": "campanha_1736944200000_2025-01-15T12-30-00-000Z",
-    "message": "Olá, temos uma proposta para o seu contrato.",
-    "kind": "whats",
-    "connectionId": None,
-    "contacts": [{"name": "CLIENTE EXEMPLO UM", "number": "5511900000001", "hasWhatsapp": True}],
-    "defaultQueueId": 1,
-    "initialMinutes": 480,
-    "endMinutes": 1140,
-    "customProps": [],
-    "scheduled": False,
-    "scheduledAt": "2025-01-15T12:30:00.000Z",
-    "speed": "low",
-    "tagId": 0,
-    "templateId": None,
-}
+GOOD = GOSAC_EXAMPLE_BODY
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def current() -> AsyncIterator[SwappableApp]:
     async with serve_swappable(GosacSimulator(TOKEN).app) as swappable:
         yield swappable
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def client(current: SwappableApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=current.url, timeout=5) as c:
-        yield c
 
 
 @pytest.fixture

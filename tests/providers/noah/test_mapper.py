@@ -8,6 +8,7 @@ import pytest
 
 from disparo.providers.base import Recipient
 from disparo.providers.noah.mapper import CONTACT_KEYS, build_import, contact_for
+from tests.support import NOAH_EXAMPLE_BODY
 
 TEXT = "Olá, temos uma proposta para o seu contrato."
 UM = Recipient(
@@ -15,20 +16,7 @@ UM = Recipient(
     {"data_cadastro": "2025-01-15 09:30:00"},
 )  # fmt: skip
 
-CONTRACT_BODY: dict[str, Any] = {
-    "name": "campanha_1736944200000",
-    "data": [
-        {
-            "telefone": "5511900000001",
-            "nome": "CLIENTE EXEMPLO UM",
-            "idgis_ambiente": "1001",
-            "idcob_contrato": "500001",
-            "cpf_cnpj": "11111111111",
-            "mensagem": "Olá, temos uma proposta para o seu contrato.",
-            "data_cadastro": "2025-01-15 09:30:00",
-        }
-    ],
-}
+CONTRACT_BODY = NOAH_EXAMPLE_BODY
 
 
 def test_the_contract_example_body() -> None:

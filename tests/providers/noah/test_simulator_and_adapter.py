@@ -20,27 +20,14 @@ from disparo.providers.base import (
 )
 from disparo.providers.noah.adapter import NoahCredentials, NoahProvider
 from disparo.providers.noah.simulator import BASE_PATH, NoahSimulator
-from tests.support import SwappableApp, serve_swappable
+from tests.support import NOAH_EXAMPLE_BODY, SwappableApp, serve_swappable
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TOKEN = "tok_exemplo_noah"
 AUTH = {"Authorization": f"INTEGRATION {TOKEN}"}
 CONTACTS = BASE_PATH + "/contacts"
-GOOD: dict[str, Any] = {
-    "name": "campanha_1736944200000",
-    "data": [
-        {
-            "telefone": "5511900000001",
-            "nome": "CLIENTE EXEMPLO UM",
-            "idgis_ambiente": "1001",
-            "idcob_contrato": "500001",
-            "cpf_cnpj": "11111111111",
-            "mensagem": "Olá, temos uma proposta para o seu contrato.",
-            "data_cadastro": "2025-01-15 09:30:00",
-        }
-    ],
-}
+GOOD = NOAH_EXAMPLE_BODY
 UM = Recipient(
     1, "5511900000001", "CLIENTE EXEMPLO UM", "11111111111", "77", "1001", "500001", "Olá",
     {"data_cadastro": "2025-01-15 09:30:00"},
@@ -51,12 +38,6 @@ UM = Recipient(
 async def current() -> AsyncIterator[SwappableApp]:
     async with serve_swappable(NoahSimulator(TOKEN).app) as swappable:
         yield swappable
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def client(current: SwappableApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=current.url, timeout=5) as c:
-        yield c
 
 
 @pytest.fixture

@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import orjson
 
-from disparo.providers.base import BatchRequest, CredentialsError, ProviderCode, SendResult
+from disparo.providers.base import (
+    BatchRequest,
+    BatchSettings,
+    ProviderCode,
+    SendResult,
+    require_credentials,
+)
 from disparo.providers.cda.mapper import build_import
 from disparo.providers.http import body_text, post_json
 
@@ -24,30 +30,16 @@ class CdaCredentials:
         return f"CdaCredentials(api_url={self.api_url!r}, api_key='***')"
 
 
-class CdaProvider:
+class CdaProvider(BatchSettings):
     code = ProviderCode.CDA
     credentials_path = "cda"
     needs_row_extra = False
-
-    def __init__(self, *, batch_size: int, timeout: float, max_attempts: int) -> None:
-        self._batch_size = batch_size
-        self._timeout = timeout
-        self.max_attempts = max_attempts
-
-    def batch_size(self) -> int:
-        return self._batch_size
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> CdaCredentials:
         # The original also accepted `url` (it renamed api_url -> url internally).
         api_url = str(raw.get("api_url") or raw.get("url") or "").strip()
         api_key = str(raw.get("api_key") or "").strip()
-        missing = [
-            name for name, value in (("api_url", api_url), ("api_key", api_key)) if not value
-        ]
-        if missing:
-            raise CredentialsError(
-                f"Credenciais CDA incompletas: falta {', '.join(missing)}", missing
-            )
+        require_credentials("CDA", {"api_url": api_url, "api_key": api_key})
         return CdaCredentials(api_url=api_url, api_key=api_key)
 
     async def send(

@@ -8,35 +8,22 @@ that timed out can be caught importing the same campaign twice.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request, Response
 
-__all__ = ["IMPORT_PATH", "CdaSimulator", "ImportedCampaign", "RecordedRequest"]
+from disparo.providers.simfaults import SimulatorBase, json_response
+
+__all__ = ["IMPORT_PATH", "CdaSimulator", "CromosAppSimulator", "ImportedCampaign"]
 
 IMPORT_PATH = "/api/importar/campanha"
 FIRST_CAMPAIGN_ID = 9001
-_JSON = "application/json"
 
 # Body fields that must be JSON strings (`ativo` must be the literal `true`, checked apart).
 _STRING_FIELDS = ("chave_api", "codigo_equipe", "codigo_usuario", "nome", "corpo_mensagem")
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any  # None when the body was not valid JSON
-    received_at: datetime
-    response_status: int = 0
-    response_body: Any = None
 
 
 @dataclass
@@ -49,45 +36,38 @@ class ImportedCampaign:
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-@dataclass
-class _Fault:
-    status: int
-    body: Any
-    retry_after: int | None
-
-
-def _failure(mensagem: str, **extra: Any) -> dict[str, Any]:
+def failure(mensagem: str, **extra: Any) -> dict[str, Any]:
     return {"sucesso": False, "mensagem": mensagem, **extra}
 
 
-def _field_error(name: str, problem: str) -> dict[str, Any]:
-    return _failure(f"Campo inválido: {name} ({problem})", campo=name)
+def field_error(name: str, problem: str) -> dict[str, Any]:
+    return failure(f"Campo inválido: {name} ({problem})", campo=name)
 
 
 def _validate_body(body: dict[str, Any]) -> dict[str, Any] | None:
     """The 422 body for a bad field, or None. ``chave_api`` is checked by the caller."""
     for name in _STRING_FIELDS:
         if name not in body:
-            return _field_error(name, "ausente")
+            return field_error(name, "ausente")
         if not isinstance(body[name], str):
-            return _field_error(name, "deve ser texto")
+            return field_error(name, "deve ser texto")
     if not body["codigo_equipe"].strip():
-        return _field_error("codigo_equipe", "vazio")
+        return field_error("codigo_equipe", "vazio")
     if body["codigo_usuario"] != "1":
-        return _field_error("codigo_usuario", 'deve ser "1"')
+        return field_error("codigo_usuario", 'deve ser "1"')
     if not re.fullmatch(rf"campanha_{re.escape(body['codigo_equipe'])}_\d+", body["nome"]):
-        return _field_error("nome", "formato campanha_<equipe>_<digitos>")
+        return field_error("nome", "formato campanha_<equipe>_<digitos>")
     if "ativo" not in body:
-        return _field_error("ativo", "ausente")
+        return field_error("ativo", "ausente")
     if body["ativo"] is not True:
-        return _field_error("ativo", "deve ser true")
+        return field_error("ativo", "deve ser true")
     if "mensagens" not in body:
-        return _field_error("mensagens", "ausente")
+        return field_error("mensagens", "ausente")
     mensagens = body["mensagens"]
     if not isinstance(mensagens, list) or not all(isinstance(m, str) for m in mensagens):
-        return _field_error("mensagens", "deve ser lista de textos")
+        return field_error("mensagens", "deve ser lista de textos")
     if not mensagens:
-        return _field_error("mensagens", "vazia")
+        return field_error("mensagens", "vazia")
     return None
 
 
@@ -105,66 +85,74 @@ def _bad_line(mensagens: list[str]) -> int | None:
     return None
 
 
-class CdaSimulator:
-    """In-memory CromosApp import endpoint with fault injection."""
+class CromosAppSimulator(SimulatorBase):
+    """What CromosApp's import endpoints (WhatsApp, RCS) share: the key in the body and the
+    400/401/422 refusals, in the vendor's answer shape."""
 
-    def __init__(self, api_key: str = "chave-exemplo-cda") -> None:
+    title = "CromosApp simulator"
+    import_path = IMPORT_PATH
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__()
         self.api_key = api_key
-        self.requests: list[RecordedRequest] = []
-        self.imported: list[ImportedCampaign] = []
-        self._next_id = FIRST_CAMPAIGN_ID
-        self._faults: deque[_Fault] = deque()
-        self._delays: deque[float] = deque()
         self.app = self._build_app()
 
-    def fail_next(
-        self,
-        status: int,
-        count: int = 1,
-        body: dict[str, Any] | None = None,
-        retry_after: int | None = None,
-    ) -> None:
-        """The next ``count`` requests answer ``status`` (after any delay), importing nothing."""
-        payload = body or _failure(f"Falha simulada (HTTP {status})")
-        self._faults.extend(_Fault(status, payload, retry_after) for _ in range(count))
+    def fault_body(self, status: int) -> dict[str, Any]:
+        return failure(f"Falha simulada (HTTP {status})")
 
-    def delay_next(self, seconds: float, count: int = 1) -> None:
-        """The next ``count`` requests sleep ``seconds`` before being answered."""
-        self._delays.extend([seconds] * count)
+    def problem(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The 422 body for a malformed import, or None (the key is already checked)."""
+        raise NotImplementedError
+
+    def accept(self, body: dict[str, Any]) -> Response:
+        raise NotImplementedError
+
+    async def _import(self, request: Request) -> Response:
+        record = await self.record("import", request)
+        response = self.injected("import") or self._answer(record.json)
+        return self.finish(record, response)
+
+    def _answer(self, body: Any) -> Response:
+        if not isinstance(body, dict):
+            return json_response(400, failure("JSON inválido"))
+        if body.get("chave_api") != self.api_key:
+            return json_response(401, failure("Chave de API inválida"))
+        if (error := self.problem(body)) is not None:
+            return json_response(422, error)
+        return self.accept(body)
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI(title=self.title, openapi_url=None, docs_url=None, redoc_url=None)
+
+        async def import_campaign(request: Request) -> Response:
+            return await self._import(request)
+
+        app.add_api_route(self.import_path, import_campaign, methods=["POST"])
+        return app
+
+
+class CdaSimulator(CromosAppSimulator):
+    """In-memory CromosApp import endpoint with fault injection."""
+
+    title = "CDA simulator"
+
+    def __init__(self, api_key: str = "chave-exemplo-cda") -> None:
+        super().__init__(api_key)
+        self.imported: list[ImportedCampaign] = []
+        self._next_id = FIRST_CAMPAIGN_ID
 
     def campaign(self, id_campanha: int) -> ImportedCampaign | None:
         return next((c for c in self.imported if c.id_campanha == id_campanha), None)
 
-    async def _import(self, request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body: Any = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            body = None
-        record = RecordedRequest(
-            request.method, request.url.path, dict(request.headers), body, datetime.now(UTC)
-        )
-        self.requests.append(record)
-        if self._delays:
-            await asyncio.sleep(self._delays.popleft())
-        status, out, headers = self._answer(body)
-        record.response_status, record.response_body = status, out
-        return Response(orjson.dumps(out), status_code=status, media_type=_JSON, headers=headers)
-
-    def _answer(self, body: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
-        if self._faults:
-            fault = self._faults.popleft()
-            headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-            return fault.status, fault.body, headers
-        if not isinstance(body, dict):
-            return 400, _failure("JSON inválido"), {}
-        if body.get("chave_api") != self.api_key:
-            return 401, _failure("Chave de API inválida"), {}
+    def problem(self, body: dict[str, Any]) -> dict[str, Any] | None:
         if (error := _validate_body(body)) is not None:
-            return 422, error, {}
+            return error
+        if (line := _bad_line(body["mensagens"])) is not None:
+            return failure("Linha inválida", linha=line)
+        return None
+
+    def accept(self, body: dict[str, Any]) -> Response:
         mensagens: list[str] = body["mensagens"]
-        if (line := _bad_line(mensagens)) is not None:
-            return 422, _failure("Linha inválida", linha=line), {}
         campaign = ImportedCampaign(
             self._next_id,
             body["codigo_equipe"],
@@ -174,22 +162,10 @@ class CdaSimulator:
         )
         self._next_id += 1
         self.imported.append(campaign)
-        return (
-            200,
-            {
-                "sucesso": True,
-                "mensagem": "Campanha importada",
-                "id_campanha": campaign.id_campanha,
-                "total": len(mensagens),
-            },
-            {},
-        )
-
-    def _build_app(self) -> FastAPI:
-        app = FastAPI(title="CDA simulator", openapi_url=None, docs_url=None, redoc_url=None)
-
-        async def import_campaign(request: Request) -> Response:
-            return await self._import(request)
-
-        app.add_api_route(IMPORT_PATH, import_campaign, methods=["POST"])
-        return app
+        answer = {
+            "sucesso": True,
+            "mensagem": "Campanha importada",
+            "id_campanha": campaign.id_campanha,
+            "total": len(mensagens),
+        }
+        return json_response(200, answer)

@@ -13,10 +13,11 @@ import orjson
 
 from disparo.providers.base import (
     BatchRequest,
-    CredentialsError,
+    BatchSettings,
     ProviderCode,
     RejectedError,
     SendResult,
+    require_credentials,
 )
 from disparo.providers.gosac.mapper import (
     already_started,
@@ -40,7 +41,7 @@ class GosacCredentials:
         return f"GosacCredentials(url={self.url!r}, token='***')"
 
 
-class GosacProvider:
+class GosacProvider(BatchSettings):
     code = ProviderCode.GOSAC
     credentials_path = "gosac"
     needs_row_extra = False
@@ -48,22 +49,13 @@ class GosacProvider:
     def __init__(
         self, *, batch_size: int, timeout: float, start_timeout: float, max_attempts: int
     ) -> None:
-        self._batch_size = batch_size
-        self._timeout = timeout
+        super().__init__(batch_size=batch_size, timeout=timeout, max_attempts=max_attempts)
         self._start_timeout = start_timeout
-        self.max_attempts = max_attempts
-
-    def batch_size(self) -> int:
-        return self._batch_size
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> GosacCredentials:
         url = str(raw.get("url") or "").strip()
         token = str(raw.get("token") or "").strip()
-        missing = [name for name, value in (("url", url), ("token", token)) if not value]
-        if missing:
-            raise CredentialsError(
-                f"Credenciais GOSAC incompletas: falta {', '.join(missing)}", missing
-            )
+        require_credentials("GOSAC", {"url": url, "token": token})
         return GosacCredentials(url=url.rstrip("/"), token=token)
 
     async def send(

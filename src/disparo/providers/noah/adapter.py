@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import orjson
 
-from disparo.providers.base import BatchRequest, CredentialsError, ProviderCode, SendResult
+from disparo.providers.base import (
+    BatchRequest,
+    BatchSettings,
+    ProviderCode,
+    SendResult,
+    require_credentials,
+)
 from disparo.providers.http import post_json
 from disparo.providers.noah.mapper import build_import
 
@@ -27,28 +33,16 @@ class NoahCredentials:
         return f"NoahCredentials(url={self.url!r}, token='***')"
 
 
-class NoahProvider:
+class NoahProvider(BatchSettings):
     code = ProviderCode.NOAH
     credentials_path = "noah"
     # data_cadastro of each row travels in the import.
     needs_row_extra = True
 
-    def __init__(self, *, batch_size: int, timeout: float, max_attempts: int) -> None:
-        self._batch_size = batch_size
-        self._timeout = timeout
-        self.max_attempts = max_attempts
-
-    def batch_size(self) -> int:
-        return self._batch_size
-
     def parse_credentials(self, raw: Mapping[str, Any]) -> NoahCredentials:
         url = str(raw.get("url") or "").strip()
         token = str(raw.get("token") or "").strip()
-        missing = [name for name, value in (("url", url), ("token", token)) if not value]
-        if missing:
-            raise CredentialsError(
-                f"Credenciais NOAH incompletas: falta {', '.join(missing)}", missing
-            )
+        require_credentials("NOAH", {"url": url, "token": token})
         return NoahCredentials(url=url.rstrip("/"), token=token)
 
     async def send(

@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import orjson
 
-from disparo.providers.base import BatchRequest, CredentialsError, ProviderCode, SendResult
+from disparo.providers.base import (
+    BatchRequest,
+    BatchSettings,
+    ProviderCode,
+    SendResult,
+    require_credentials,
+)
 from disparo.providers.http import body_text, post_json
 from disparo.providers.rcs.mapper import build_import
 from disparo.providers.rcs.wire import CREDENTIAL_OPTIONS, DEFAULT_URL
@@ -28,24 +34,15 @@ class RcsCredentials:
         return f"RcsCredentials(url={self.url!r}, api_key='***', options={self.options!r})"
 
 
-class RcsProvider:
+class RcsProvider(BatchSettings):
     code = ProviderCode.RCS
     credentials_path = "rcs"
     needs_row_extra = True  # midia_campanha
 
-    def __init__(self, *, batch_size: int, timeout: float, max_attempts: int) -> None:
-        self._batch_size = batch_size
-        self._timeout = timeout
-        self.max_attempts = max_attempts
-
-    def batch_size(self) -> int:
-        return self._batch_size
-
     def parse_credentials(self, raw: Mapping[str, Any]) -> RcsCredentials:
         # Gen C falls back to `api_key` when no RCS key is set.
         api_key = str(raw.get("chave_api") or raw.get("api_key") or "").strip()
-        if not api_key:
-            raise CredentialsError("Credenciais RCS incompletas: falta chave_api", ["chave_api"])
+        require_credentials("RCS", {"chave_api": api_key})
         url = str(raw.get("base_url") or "").strip() or DEFAULT_URL
         options = {
             name: str(raw[name]).strip()

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import Response
 
-from disparo.providers.faults import FaultPlan, RecordedRequest, json_response, record
+from disparo.providers.cda.simulator import CromosAppSimulator, failure, field_error
+from disparo.providers.simfaults import json_response
 
 __all__ = ["IMPORT_PATH", "RcsImport", "RcsSimulator"]
 
@@ -43,88 +43,58 @@ class RcsImport:
     sem_rcs: list[str] = field(default_factory=list)
 
 
-def _failure(mensagem: str, **extra: Any) -> dict[str, Any]:
-    return {"sucesso": False, "mensagem": mensagem, **extra}
-
-
-def _field_error(name: str, problem: str) -> dict[str, Any]:
-    return _failure(f"Campo inválido: {name} ({problem})", campo=name)
-
-
 def _validate(body: dict[str, Any]) -> dict[str, Any] | None:
     """The 422 body for the first bad field, or None. The key is checked by the caller."""
     for name in _STRING_FIELDS:
         if not isinstance(body.get(name), str):
-            return _field_error(name, "ausente ou não é texto")
+            return field_error(name, "ausente ou não é texto")
     if not body["codigo_equipe"].strip():
-        return _field_error("codigo_equipe", "vazio")
+        return field_error("codigo_equipe", "vazio")
     if body["codigo_usuario"] != "1":
-        return _field_error("codigo_usuario", 'deve ser "1"')
+        return field_error("codigo_usuario", 'deve ser "1"')
     if not re.fullmatch(rf"campanha_{re.escape(body['codigo_equipe'])}_\d+", body["nome"]):
-        return _field_error("nome", "formato campanha_<equipe>_<digitos>")
+        return field_error("nome", "formato campanha_<equipe>_<digitos>")
     if body.get("ativo") is not True:
-        return _field_error("ativo", "deve ser true")
+        return field_error("ativo", "deve ser true")
     for name in _OPTIONAL_STRINGS:
         if name in body and not (isinstance(body[name], str) and body[name].strip()):
-            return _field_error(name, "presente mas vazio")
+            return field_error(name, "presente mas vazio")
     media = body.get("midia_campanha")
     if media is not None and urlsplit(media).scheme not in ("http", "https"):
-        return _field_error("midia_campanha", "deve ser uma URL http(s)")
+        return field_error("midia_campanha", "deve ser uma URL http(s)")
     if "dthr_agendado" in body and not _SCHEDULE.fullmatch(body["dthr_agendado"]):
-        return _field_error("dthr_agendado", "formato YYYY-MM-DD HH:MM:SS")
+        return field_error("dthr_agendado", "formato YYYY-MM-DD HH:MM:SS")
     mensagens = body.get("mensagens")
     if not isinstance(mensagens, list) or not mensagens:
-        return _field_error("mensagens", "deve ser lista não vazia")
+        return field_error("mensagens", "deve ser lista não vazia")
     for number, line in enumerate(mensagens, start=1):
         if not (isinstance(line, str) and _LINE.fullmatch(line)):
-            return _failure("Linha inválida", linha=number)
+            return failure("Linha inválida", linha=number)
     return None
 
 
-class RcsSimulator:
+class RcsSimulator(CromosAppSimulator):
     """In-memory CromosApp RCS import endpoint with fault injection."""
 
+    title = "CromosApp RCS simulator"
+    import_path = IMPORT_PATH
+
     def __init__(self, api_key: str = "chave-exemplo-rcs") -> None:
-        self.api_key = api_key
-        self.requests: list[RecordedRequest] = []
+        super().__init__(api_key)
         self.imported: list[RcsImport] = []
         #: Phones whose handsets cannot receive RCS.
         self.not_rcs_capable: set[str] = set()
         #: phone -> how it was reached ("RCS"); absent: never reached.
         self.deliveries: dict[str, list[str]] = {}
-        self.faults = FaultPlan()
         self._next_id = FIRST_CAMPAIGN_ID
-        self.app = self._build_app()
 
-    def fail_next(
-        self,
-        status: int,
-        count: int = 1,
-        body: dict[str, Any] | None = None,
-        retry_after: int | None = None,
-        *,
-        after: int = 0,
-    ) -> None:
-        self.faults.fail_next(status, count, body, retry_after, after=after)
+    def fault_body(self, status: int) -> dict[str, Any]:
+        return failure("Falha simulada")
 
-    def delay_next(self, seconds: float, count: int = 1) -> None:
-        self.faults.delay_next(seconds, count)
+    def problem(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        return _validate(body)
 
-    async def _import(self, request: Request) -> Response:
-        recorded = await record(request, self.requests)
-        await self.faults.wait()
-        response = self.faults.take(_failure("Falha simulada")) or self._answer(recorded.json)
-        recorded.response_status = response.status_code
-        recorded.response_body = orjson.loads(response.body)
-        return response
-
-    def _answer(self, body: Any) -> Response:
-        if not isinstance(body, dict):
-            return json_response(400, _failure("JSON inválido"))
-        if body.get("chave_api") != self.api_key:
-            return json_response(401, _failure("Chave de API inválida"))
-        if (error := _validate(body)) is not None:
-            return json_response(422, error)
+    def accept(self, body: dict[str, Any]) -> Response:
         phones = [line.split(";")[1] for line in body["mensagens"]]
         sem_rcs = [phone for phone in phones if phone in self.not_rcs_capable]
         for phone in phones:
@@ -141,12 +111,3 @@ class RcsSimulator:
             "sem_rcs": sem_rcs,
         }
         return json_response(200, answer)
-
-    def _build_app(self) -> FastAPI:
-        app = FastAPI(title="CromosApp RCS simulator", openapi_url=None, docs_url=None)
-
-        async def import_campaign(request: Request) -> Response:
-            return await self._import(request)
-
-        app.add_api_route(IMPORT_PATH, import_campaign, methods=["POST"])
-        return app

@@ -11,11 +11,12 @@ import httpx
 
 from disparo.providers.base import (
     BatchRequest,
-    CredentialsError,
+    BatchSettings,
     ProviderCode,
     ProviderError,
     RejectedError,
     SendResult,
+    require_credentials,
 )
 from disparo.providers.http import body_text, post_json
 from disparo.providers.rcs_otima.mapper import (
@@ -43,7 +44,7 @@ class OtimaCredentials:
         return f"OtimaCredentials(api_url={self.api_url!r}, token='***')"
 
 
-class OtimaProvider:
+class OtimaProvider(BatchSettings):
     code = ProviderCode.RCS_OTIMA
     credentials_path = "rcs_otima"
     needs_row_extra = True  # variables, midia_campanha
@@ -58,19 +59,15 @@ class OtimaProvider:
         callbacks: tuple[str, str] = ("", ""),
     ) -> None:
         # More per batch would make a batch several requests (see send).
-        self._batch_size = min(batch_size, MAX_MESSAGES)
-        self._timeout = timeout
+        super().__init__(
+            batch_size=min(batch_size, MAX_MESSAGES), timeout=timeout, max_attempts=max_attempts
+        )
         self._callbacks = callbacks
-        self.max_attempts = max_attempts
-
-    def batch_size(self) -> int:
-        return self._batch_size
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> OtimaCredentials:
         # The original renamed token -> authorization; accept both.
         token = str(raw.get("token") or raw.get("authorization") or "").strip()
-        if not token:
-            raise CredentialsError("Credenciais Ótima RCS incompletas: falta token", ["token"])
+        require_credentials("Ótima RCS", {"token": token})
         values = {
             name: str(raw.get(name) or "").strip()
             for name in ("broker_code", "customer_code", "template_code")

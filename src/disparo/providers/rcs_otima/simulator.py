@@ -12,10 +12,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from fastapi import FastAPI, Request, Response
 
-from disparo.providers.faults import FaultPlan, RecordedRequest, json_response, record
 from disparo.providers.rcs_otima.wire import (
     DOCUMENT_PATH,
     FALLBACK_MAX_CHARS,
@@ -24,6 +22,7 @@ from disparo.providers.rcs_otima.wire import (
     TEMPLATE_PATH,
     TEXT_PATH,
 )
+from disparo.providers.simfaults import SimulatorBase, json_response
 
 __all__ = ["API_PREFIX", "OtimaSimulator"]
 
@@ -118,41 +117,26 @@ def _body_problem(path: str, body: dict[str, Any]) -> str | None:
     return None
 
 
-class OtimaSimulator:
+class OtimaSimulator(SimulatorBase):
     """In-memory Ótima RCS bulk endpoints with fault injection."""
 
     def __init__(self, token: str = "tok_exemplo_otima") -> None:
+        super().__init__()
         self.token = token
-        self.requests: list[RecordedRequest] = []
         #: Phones whose handsets cannot receive RCS.
         self.not_rcs_capable: set[str] = set()
         #: phone -> how each message reached it: "RCS", or "SMS" (the provider's fallback).
         self.deliveries: dict[str, list[str]] = {}
-        self.faults = FaultPlan()
         self.app = self._build_app()
 
-    def fail_next(
-        self,
-        status: int,
-        count: int = 1,
-        body: dict[str, Any] | None = None,
-        retry_after: int | None = None,
-        *,
-        after: int = 0,
-    ) -> None:
-        self.faults.fail_next(status, count, body, retry_after, after=after)
-
-    def delay_next(self, seconds: float, count: int = 1) -> None:
-        self.faults.delay_next(seconds, count)
+    def fault_body(self, status: int) -> dict[str, Any]:
+        return _failure("Falha simulada")
 
     async def _handle(self, request: Request, path: str) -> Response:
-        recorded = await record(request, self.requests)
-        await self.faults.wait()
-        fault = self.faults.take(_failure("Falha simulada"))
+        recorded = await self.record(path, request)
+        fault = self.injected(path)
         response = fault or self._answer(path, request.headers.get("authorization"), recorded.json)
-        recorded.response_status = response.status_code
-        recorded.response_body = orjson.loads(response.body)
-        return response
+        return self.finish(recorded, response)
 
     def _answer(self, path: str, token: str | None, body: Any) -> Response:
         if token != self.token:  # the raw token, no scheme

@@ -15,12 +15,14 @@ import structlog
 
 from disparo.providers.base import (
     BatchRequest,
+    BatchSettings,
     CredentialsError,
     OutcomeUnknownError,
     ProviderCode,
     RejectedError,
     RetryableError,
     SendResult,
+    require_credentials,
 )
 from disparo.providers.http import body_text, post_json
 from disparo.providers.salesforce.auth import CoreAuth, MarketingCloudAuth, TokenCache
@@ -85,7 +87,7 @@ def marketing_cloud_from(
     )
 
 
-class SalesforceProvider:
+class SalesforceProvider(BatchSettings):
     code = ProviderCode.SALESFORCE
     credentials_path = "salesforce"
     needs_row_extra = False
@@ -101,9 +103,9 @@ class SalesforceProvider:
         mkc_timeout: float = 30.0,
         rate_limit_waits: int = 5,
     ) -> None:
-        self._batch_size = min(batch_size, 200)
-        self._timeout = timeout
-        self.max_attempts = max_attempts
+        super().__init__(
+            batch_size=min(batch_size, 200), timeout=timeout, max_attempts=max_attempts
+        )
         self._api_version = api_version
         self._empty_cpf = empty_cpf
         self._mkc_timeout = mkc_timeout
@@ -111,16 +113,9 @@ class SalesforceProvider:
         # One token per account for the whole process (5.6: reused, not fetched per call).
         self.tokens = TokenCache()
 
-    def batch_size(self) -> int:
-        return self._batch_size
-
     def parse_credentials(self, raw: Mapping[str, Any]) -> SalesforceCredentials:
         values = {name: _value(raw, name) for name in (*CORE_REQUIRED, *ENV_REQUIRED)}
-        missing = [name for name, value in values.items() if not value]
-        if missing:
-            raise CredentialsError(
-                f"Credenciais Salesforce incompletas: falta {', '.join(missing)}", missing
-            )
+        require_credentials("Salesforce", values)
         return SalesforceCredentials(
             **values,
             api_url=_value(raw, "api_url"),

@@ -26,7 +26,7 @@ test: $(STAMP)
 	scripts/ensure-browser.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy
+	$(BIN)/mypy src tests
 	wordpress-plugin/tests/run.sh
 	$(BIN)/pytest
 

@@ -34,7 +34,7 @@ def test_embedded_default_is_a_sqlite_file_under_the_data_dir(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("DISPARO_DATABASE_URL", raising=False)
-    settings = Settings(data_dir=Path("/tmp/x"), _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(data_dir=Path("/tmp/x"), _env_file=None)
     assert settings.sqlalchemy_url == "sqlite+aiosqlite:////tmp/x/disparo.sqlite3"
     assert settings.redis_url == ""
 
@@ -44,12 +44,12 @@ def test_api_keys_are_comma_separated_and_outbound_key_falls_back(
 ) -> None:
     monkeypatch.setenv("DISPARO_API_KEYS", " k1, k2 ,,")
     monkeypatch.delenv("DISPARO_WORDPRESS_API_KEY", raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert [key.get_secret_value() for key in settings.api_keys] == ["k1", "k2"]
     assert settings.outbound_wordpress_key == "k1"
     assert "k1" not in repr(settings)  # secrets stay out of reprs and logs
     monkeypatch.setenv("DISPARO_WORDPRESS_API_KEY", "wp-master")
-    assert Settings(_env_file=None).outbound_wordpress_key == "wp-master"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).outbound_wordpress_key == "wp-master"
 
 
 def test_env_example_documents_every_setting() -> None:

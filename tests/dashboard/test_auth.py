@@ -48,9 +48,9 @@ async def test_sign_in_sets_a_signed_httponly_samesite_cookie(
         assert "rotated-key" not in cookie
         for page in PAGES[:2]:
             assert (await client.get(page)).status_code == 200, page
-        page = await client.get("/dashboard")
-        assert "script-src 'self'" in page.headers["content-security-policy"]
-        assert page.headers["x-frame-options"] == "DENY"
+        answer = await client.get("/dashboard")
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-frame-options"] == "DENY"
 
 
 async def test_a_wrong_key_or_a_form_without_its_token_signs_nobody_in(

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, text
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.sql import ClauseElement
 
 from disparo.campaigns.models import MessageStatus
 from disparo.campaigns.repository import messages_query
@@ -47,8 +48,9 @@ def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _scans(child)
 
 
-async def _rows_read(session: AsyncSession, query: Select[Any]) -> tuple[int, list[str]]:
-    sql = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+async def _rows_read(session: AsyncSession, query: ClauseElement) -> tuple[int, list[str]]:
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    sql = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     plan = await session.scalar(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"))
     root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
     scans = list(_scans(root))

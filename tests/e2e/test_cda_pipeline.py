@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from disparo.campaigns.models import BatchStatus, MessageStatus
+from disparo.devstack import DevStack
 from tests.conftest import StackFactory
 from tests.e2e.helpers import CAMPAIGN, api, campaign_rows, dispatch, status, wait_final
 
 pytestmark = pytest.mark.e2e
 
 
-def seed_with_bad_rows(stack, agendamento_id: str, count: int) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def seed_with_bad_rows(stack: DevStack, agendamento_id: str, count: int) -> list[dict[str, Any]]:
     rows = stack.wordpress.seed_campaign(agendamento_id, count, generation="C")
     rows[3]["telefone"] = "abc"  # invalid
     rows[5]["telefone"] = ""  # missing

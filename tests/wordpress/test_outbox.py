@@ -3,6 +3,7 @@ undeliverable webhooks listed and replayed (API), the reconciler picking up a lo
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select, update
 from disparo.campaigns.models import OutboxStatus, WebhookOutbox
 from disparo.config import Settings
 from disparo.db.base import utcnow
+from disparo.devstack import DevStack
 from disparo.queues.names import QueueName, webhook_job_id
 from disparo.queues.reconciler import reconcile
 from disparo.wordpress.client import WebhookOutcome
@@ -169,7 +171,7 @@ async def test_the_reconciler_re_enqueues_an_overdue_retry(stack_factory: StackF
     assert await reconcile(stack.runtime) == 0
 
 
-async def _campaign_id(stack):  # type: ignore[no-untyped-def]
+async def _campaign_id(stack: DevStack) -> uuid.UUID:
     from disparo.campaigns.models import Campaign
 
     async with stack.runtime.sessions() as session:

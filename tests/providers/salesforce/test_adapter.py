@@ -314,5 +314,5 @@ async def test_marketing_cloud_credentials_hide_the_secret() -> None:
 
 async def test_batch_size_above_the_api_limit_is_refused_at_start_up() -> None:
     with pytest.raises(ValidationError, match="salesforce_batch_size"):
-        Settings(salesforce_batch_size=201, _env_file=None)  # type: ignore[call-arg]
+        Settings(salesforce_batch_size=201, _env_file=None)
     assert provider(batch_size=500).batch_size() == 200

@@ -49,7 +49,12 @@ def mask_text(text: str) -> str:
 def body_excerpt(body: bytes | str, limit: int) -> str:
     """The start of a body, fit for a log line: at most `limit` characters, secrets masked.
     Cut before masking, so a value cut in half is still recognised and masked whole."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else body
+    if isinstance(body, bytes | bytearray):
+        # Decode only what can show (a UTF-8 character is at most 4 bytes): a CDA batch body
+        # is megabytes, and this runs on every provider request.
+        text = bytes(body[: limit * 4 + 4]).decode("utf-8", "replace")
+    else:
+        text = body
     cut = len(text) > limit
     text = mask_text(text[:limit])
     return f"{text}… (of {len(body)})" if cut else text

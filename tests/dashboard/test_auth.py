@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
+from pydantic import SecretStr
 
 from disparo.dashboard.auth import SESSION_COOKIE, fingerprint
 from tests.conftest import API_KEY, StackFactory
@@ -80,7 +81,9 @@ async def test_a_cookie_signed_elsewhere_or_for_a_removed_key_is_refused(
         for value in (forged, ours.dumps({"k": fingerprint(API_KEY), "n": "x"}), "garbage"):
             client.cookies.set(SESSION_COOKIE, value, path="/dashboard")
             assert (await client.get("/dashboard")).status_code == 303
-    # Signed in with a key that is then taken out of DISPARO_API_KEYS: signed out.
+    # Signed in with a key that is then taken out of DISPARO_API_KEYS: signed out. A fixed
+    # signing secret, so the cookie stays validly signed and only the key check can refuse it.
+    stack = await stack_factory(with_worker=False, dashboard_secret=SecretStr("fixed-secret"))
     async with browser(stack) as client:
         await sign_in(client, "rotated-key")
         assert (await client.get("/dashboard")).status_code == 200

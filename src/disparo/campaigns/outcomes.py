@@ -178,6 +178,8 @@ async def finish_if_done(
     """Close the campaign once no send batch is open. The caller holds the campaign row lock,
     so two batches finishing together cannot both miss (or both take) the last word. A
     second step (GOSAC start, Marketing Cloud) is planned here and reports on its own."""
+    if campaign.status != CampaignStatus.PROCESSING:
+        return []
     open_count = await session.scalar(
         select(func.count())
         .select_from(ProviderBatch)
@@ -187,8 +189,6 @@ async def finish_if_done(
             ProviderBatch.status.in_(OPEN_BATCH),
         )
     )
-    if campaign.status != CampaignStatus.PROCESSING:
-        return []
     if open_count:
         return await progress_webhook(session, settings, campaign)
     campaign.completed_at = utcnow()

@@ -34,7 +34,7 @@ def signature_headers(secret: str, body: bytes, now: float | None = None) -> dic
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes, now: float, tolerance: float) -> bool:
-    """What the plugin checks, in Python (the simulator and tests use it)."""
+    """What the plugin checks, in Python: the test oracle for the PHP receiver's rules."""
     lowered = {name.lower(): value for name, value in headers.items()}
     given = lowered.get(SIGNATURE_HEADER.lower(), "")
     stamp = lowered.get(TIMESTAMP_HEADER.lower(), "")

@@ -187,7 +187,7 @@ def demo(
     settings = _dev_settings()
     settings = settings.model_copy(update={"log_level": "WARNING"})
     configure_logging(settings)
-    settings = _with_demo_step_delays(settings)
+    settings = _with_demo_step_delays(settings, provider)
     ok = asyncio.run(_demo(settings, recipients, provider))
     raise typer.Exit(0 if ok else 1)
 
@@ -220,12 +220,14 @@ async def _demo(settings: Settings, recipients: int, provider: ProviderCode) -> 
         await stack.stop()
 
 
-def _with_demo_step_delays(settings: Settings) -> Settings:
-    """Second steps after seconds, not minutes, and the demo says so (issue 3)."""
+def _with_demo_step_delays(settings: Settings, provider: ProviderCode) -> Settings:
+    """Second steps after seconds, not minutes, and the demo says so (issue 3) when the
+    provider has one (GOSAC's start, Salesforce's Marketing Cloud run)."""
     from disparo.demo_steps import with_short_second_steps
 
     settings, note = with_short_second_steps(settings)
-    console.print(f"[dim]{note}[/]")
+    if provider in (ProviderCode.GOSAC, ProviderCode.SALESFORCE):
+        console.print(f"[dim]{note}[/]")
     return settings
 
 

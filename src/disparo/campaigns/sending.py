@@ -509,8 +509,11 @@ async def expire_stale_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) 
     (or retried, for a provider that deduplicates)."""
     async with rt.sessions() as session:
         campaign = await session.get(Campaign, campaign_id)
-    assert campaign is not None
-    provider = rt.providers[ProviderCode(campaign.provider)]
+        batch = await _batch(session, campaign_id, sequence)
+    assert campaign is not None and batch is not None
+    # Judged by the policy of whoever sent it: an SMS fallback batch went through the SMS route.
+    sender = batch_provider(rt.settings, rt.providers, campaign, batch.channel)
+    provider = sender or rt.providers[ProviderCode(campaign.provider)]
     route = Route(provider, policy_for(rt.settings, provider))
     reason = "o worker parou durante o envio; o fornecedor pode ter recebido o lote"
     await _unknown_outcome(rt, route, campaign_id, sequence, reason)

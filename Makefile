@@ -5,14 +5,40 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo dev test lint typecheck check bench clean plugin-test
+.PHONY: demo dev test lint typecheck check bench clean plugin-test lock audit image-test
 
-$(STAMP): pyproject.toml
+# Every dependency, transitive ones and pip/setuptools too, comes from the hashed lock
+# (requirements-dev.lock = runtime + dev extras); the project itself is installed without
+# touching the index (--no-deps, and no isolated build env fetching setuptools unpinned).
+$(VENV)/.locked: requirements-dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $@
+
+$(STAMP): pyproject.toml $(VENV)/.locked
+	$(BIN)/python scripts/check-lock.py
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Regenerates both locks from pyproject.toml (reads the package index). The dev lock is
+# constrained by the runtime one, so the image and the dev venv run the same versions.
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --all-build-deps \
+	--no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.locked
+	$(BIN)/pip-compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev --constraint requirements.lock \
+		-o requirements-dev.lock pyproject.toml
+
+# The image, the compose stack and the pooler (tests/deploy) alone.
+image-test: $(STAMP)
+	scripts/ensure-services.sh
+	scripts/ensure-deploy-tools.sh
+	$(BIN)/pytest tests/deploy -q
+
+# pip-audit against both locks (known vulnerabilities from PyPI's JSON API).
+audit: $(STAMP)
+	scripts/audit-deps.sh
 
 demo: $(STAMP)
 	$(BIN)/disparo demo
@@ -21,12 +47,16 @@ dev: $(STAMP)
 	$(BIN)/disparo dev
 
 test: $(STAMP)
+	scripts/audit-deps.sh
 	scripts/install-wordpress-tools.sh
 	scripts/ensure-services.sh
 	scripts/ensure-browser.sh
+	scripts/install-ops-tools.sh
+	scripts/ensure-deploy-tools.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src tests
+	$(BIN)/lint-imports
 	wordpress-plugin/tests/run.sh
 	$(BIN)/pytest
 

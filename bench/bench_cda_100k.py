@@ -26,12 +26,12 @@ from pydantic import SecretStr
 
 from disparo.app import create_app
 from disparo.config import Settings
-from disparo.db.migrate import upgrade
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
+from disparo.migrations import upgrade
 from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
 from disparo.runtime import open_runtime
-from disparo.wordpress.simulator import WordPressSimulator
+from disparo.sim.wordpress import WordPressSimulator
 
 HERE = Path(__file__).parent
 API_KEY = "bench-key"
@@ -68,6 +68,8 @@ async def _run(recipients: int, database_url: str, redis_url: str) -> dict[str, 
         "DISPARO_REDIS_URL": redis_url,
         "DISPARO_QUEUE_PREFIX": prefix,
         "DISPARO_API_KEYS": API_KEY,
+        # A loopback benchmark with one short key for both directions: development mode.
+        "DISPARO_ENV": "development",
         "DISPARO_WORDPRESS_URL": wp_server.url,
         "DISPARO_LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
     }
@@ -76,6 +78,7 @@ async def _run(recipients: int, database_url: str, redis_url: str) -> dict[str, 
         redis_url=redis_url,
         queue_prefix=prefix,
         api_keys=[SecretStr(API_KEY)],
+        env="development",
         wordpress_url=wp_server.url,
         log_level="WARNING",
     )

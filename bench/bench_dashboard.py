@@ -28,9 +28,9 @@ from disparo.campaigns.models import MessageStatus
 from disparo.campaigns.repository import messages_query
 from disparo.config import Settings
 from disparo.dashboard.queries import error_groups_query
-from disparo.db.migrate import upgrade
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
+from disparo.migrations import upgrade
 from disparo.runtime import open_runtime
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

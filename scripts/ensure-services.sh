@@ -59,3 +59,17 @@ if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb
   echo "  (Debian: apt-get install redis-server postgresql)" >&2
   exit 1
 fi
+
+# tests/faults/test_redis_sentinel.py runs its own redis-sentinel processes, and
+# tests/faults/test_many_hosts.py builds network namespaces with iproute2 (as root).
+for tool in redis-sentinel:redis-sentinel ip:iproute2; do
+  if ! command -v "${tool%%:*}" >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "ensure-services: installing ${tool##*:}"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${tool##*:}" >/dev/null
+    else
+      echo "ensure-services: tests/faults needs ${tool%%:*} (Debian: apt-get install ${tool##*:})" >&2
+      exit 1
+    fi
+  fi
+done

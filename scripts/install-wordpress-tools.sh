@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The plugin's tests need PHP 8.2, Debian's WordPress, PHPUnit, PHP_CodeSniffer and MariaDB
+# The plugin's tests need PHP 8.2, Debian's WordPress, PHPUnit, PHP_CodeSniffer, MariaDB and openssl
 # (Debian packages; Composer packages cannot be fetched here). Installs what is missing and
 # returns at once when everything is there, so `make test` can call it every time.
 set -euo pipefail
 
 PACKAGES=(php-cli php-mysql php-curl php-xml php-mbstring wordpress phpunit php-codesniffer
-  mariadb-server mariadb-client)
+  mariadb-server mariadb-client openssl)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

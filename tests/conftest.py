@@ -19,7 +19,12 @@ from pydantic import SecretStr
 from disparo.config import Settings
 from disparo.db.scratch import scratch_database
 from disparo.devstack import DevStack, start_dev_stack
-from tests.support import SwappableApp
+from tests.support import SwappableApp, settings_with
+
+# The tests run disparo as development (loopback simulators, short test keys); a test of
+# production mode says so itself. Set before any Settings() is read, and inherited by the
+# `disparo` processes tests start with os.environ.
+os.environ["DISPARO_ENV"] = "development"
 
 PG_ADMIN_URL = os.environ.get(
     "DISPARO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -74,7 +79,7 @@ def make_settings(database_url: str, prefix: str, data_dir: Path, **overrides: A
         "log_format": "console",
         **overrides,
     }
-    return Settings.model_construct(**(Settings().model_dump() | values))
+    return settings_with(**values)
 
 
 StackFactory = Callable[..., Awaitable[DevStack]]
@@ -124,3 +129,13 @@ async def client(current: SwappableApp) -> AsyncIterator[httpx.AsyncClient]:
     `current`; one that needs another client defines its own `client`)."""
     async with httpx.AsyncClient(base_url=current.url, timeout=5) as c:
         yield c
+
+
+@pytest.fixture
+async def closed_port() -> AsyncIterator[int]:
+    """A loopback port nobody listens on: a provider, or a Redis, that cannot be reached."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    yield port

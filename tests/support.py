@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from disparo.config import Settings
 from disparo.http_server import start_server
+from disparo.providers.registry import split_overrides
+
+
+def settings_with(**values: Any) -> Settings:
+    """Settings from the defaults and these values, named like the variables without
+    DISPARO_ (`cda_batch_size=10` is the CDA plugin's batch_size), read from nothing else."""
+    base, providers = split_overrides(values)
+    defaults = Settings(_env_file=None).model_dump()
+    return Settings.model_construct(**(defaults | base | {"provider_overrides": providers}))
+
+
+def clean_settings(**values: Any) -> Settings:
+    """Settings from `values` and the defaults only (and any DISPARO_* variable a test sets
+    itself): never the developer's `.env`, so a local file cannot change what a test sees."""
+    base, providers = split_overrides(values)
+    return Settings(_env_file=None, **base, provider_overrides=providers)
 
 
 class HasApp(Protocol):
@@ -95,3 +112,22 @@ NOAH_EXAMPLE_BODY: dict[str, Any] = {
         }
     ],
 }
+
+
+def busiest_second(arrivals: Iterable[float]) -> int:
+    """The most requests inside any [t, t + 1 s) window, t running over the arrivals (as a
+    provider counting its own seconds would see them)."""
+    return len(busiest_window((at, "") for at in arrivals))
+
+
+def busiest_window(arrivals: Iterable[tuple[float, str]]) -> list[str]:
+    """Who sent each request of the busiest [t, t + 1 s) window: (arrival, sender) pairs in,
+    the window's senders out, in order of arrival."""
+    ordered = sorted(arrivals)
+    best, end = (0, 0), 0
+    for start, (at, _) in enumerate(ordered):
+        while end < len(ordered) and ordered[end][0] < at + 1.0:
+            end += 1
+        if end - start > best[1] - best[0]:
+            best = (start, end)
+    return [sender for _, sender in ordered[best[0] : best[1]]]

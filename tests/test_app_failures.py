@@ -7,14 +7,14 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from disparo.app import create_app
-from disparo.config import Settings
 from disparo.http_server import start_server
 from disparo.runtime import open_runtime
 from tests.conftest import REDIS_URL
+from tests.support import clean_settings
 
 
 async def test_database_down_answers_503_with_a_message(redis_prefix: str) -> None:
-    settings = Settings(
+    settings = clean_settings(
         database_url="postgresql://postgres@127.0.0.1:1/nowhere",  # nothing listens on port 1
         redis_url=REDIS_URL,
         queue_prefix=redis_prefix,

@@ -6,9 +6,16 @@ import json
 
 import pytest
 import structlog
+from pydantic import SecretStr
 
-from disparo.config import Settings
-from disparo.logs import MASK, body_excerpt, configure_logging, mask_text
+from disparo.logs import (
+    MASK,
+    body_excerpt,
+    configure_logging,
+    mask_text,
+    remember_settings_secrets,
+)
+from tests.support import clean_settings
 
 
 @pytest.mark.parametrize(
@@ -16,7 +23,7 @@ from disparo.logs import MASK, body_excerpt, configure_logging, mask_text
     ["api_key", "chave_api", "token", "password", "client_secret", "Authorization", "credentials"],
 )
 def test_secret_fields_are_masked(field: str, capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(Settings(log_format="json"))
+    configure_logging(clean_settings(log_format="json"))
     structlog.get_logger("t").info("event", **{field: "s3cr3t-value"}, campaign_id="c1")
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line[field] == MASK
@@ -25,14 +32,14 @@ def test_secret_fields_are_masked(field: str, capsys: pytest.CaptureFixture[str]
 
 
 def test_nested_secret_fields_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(Settings(log_format="json"))
+    configure_logging(clean_settings(log_format="json"))
     structlog.get_logger("t").info("event", body={"chave_api": "s3cr3t", "nome": "campanha_1"})
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["body"] == {"chave_api": MASK, "nome": "campanha_1"}
 
 
 def test_bound_campaign_context_is_on_every_line(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(Settings(log_format="json"))
+    configure_logging(clean_settings(log_format="json"))
     with structlog.contextvars.bound_contextvars(
         campaign_id="c1", agendamento_id="C2025", provider="CDA"
     ):
@@ -72,3 +79,12 @@ def test_a_body_is_cut_to_the_limit_and_a_secret_cut_in_half_is_still_masked() -
     assert "S" * 3 not in excerpt and MASK in excerpt
     assert excerpt.endswith(f"… (of {len(body)})")
     assert body_excerpt(b'{"ok": true}', 100) == '{"ok": true}'
+
+
+def test_a_named_inbound_key_is_masked_by_its_bare_value() -> None:
+    # DISPARO_API_KEYS holds `NAME:SCOPES:KEY`; what a client sends, and what would be
+    # logged, is KEY alone.
+    entries = ["wp:dispatch+read:named-inbound-secret-41", "bad:nosuchscope:malformed-secret-42"]
+    remember_settings_secrets(clean_settings(api_keys=[SecretStr(e) for e in entries]))
+    text = "X-API-KEY named-inbound-secret-41 and malformed-secret-42 and wp:dispatch+read"
+    assert mask_text(text) == f"X-API-KEY {MASK} and {MASK} and wp:dispatch+read"

@@ -7,20 +7,28 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
+from disparo.api.webhooks import router as webhooks_router
+from disparo.apikeys import Scope
+from disparo.apischema import install_openapi
+from disparo.audit.endpoints import router as audit_router
+from disparo.bodylimit import BodyLimit
 from disparo.campaigns.control_endpoints import router as controls_router
+from disparo.campaigns.endpoints import document_dispatch
 from disparo.campaigns.endpoints import router as campaigns_router
 from disparo.config import Settings, get_settings
 from disparo.dashboard import mount_dashboard
 from disparo.errors import install_error_handlers
 from disparo.health import check_database, check_redis
 from disparo.logs import configure_logging
-from disparo.metrics.endpoint import router as metrics_router
-from disparo.metrics.endpoint import start_metrics_server
+from disparo.observe.endpoint import router as metrics_router
+from disparo.observe.endpoint import start_metrics_server
+from disparo.production import config_problems
 from disparo.runtime import Runtime, open_runtime
-from disparo.wordpress.endpoints import router as webhooks_router
+from disparo.security import RequireScope, close_redis_client
 
 if TYPE_CHECKING:
     from disparo.http_server import RunningServer
@@ -36,9 +44,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if runtime is not None:
             app.state.runtime = runtime
             yield
+            await close_redis_client(app.state)
             return
         chosen = settings or get_settings()
         configure_logging(chosen)
+        refuse_unsafe(chosen)
         app.state.runtime = await open_runtime(chosen)
         metrics_server = await _start_metrics_port(app.state.runtime)
         try:
@@ -46,6 +56,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             if metrics_server is not None:
                 await metrics_server.stop()
+            await close_redis_client(app.state)
             await app.state.runtime.close()
 
     app = FastAPI(
@@ -53,11 +64,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version="0.1.0",
         description="Campaign dispatch service for the WordPress campaign panel.",
         lifespan=lifespan,
+        # Served below behind the `read` scope (open in development).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     install_error_handlers(app)
+    install_openapi(app, lambda schema: document_dispatch(schema, app.state.runtime.providers))
+    app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"]))
     app.include_router(campaigns_router)
     app.include_router(controls_router)
     app.include_router(webhooks_router)
+    app.include_router(audit_router)
+    _add_docs(app)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)
     mount_dashboard(app)
@@ -78,6 +97,30 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
 
     return app
+
+
+def refuse_unsafe(settings: Settings) -> None:
+    """In production, unsafe settings stop the start-up (one line per setting)."""
+    problems = config_problems(settings)
+    if problems:
+        raise SystemExit("disparo refuses to start:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _body_limits(app: FastAPI) -> tuple[int, float]:
+    settings = app.state.runtime.settings
+    return settings.max_body_bytes, settings.body_timeout
+
+
+def _add_docs(app: FastAPI) -> None:
+    docs_scope = [Depends(RequireScope(Scope.READ, open_in_development=True))]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=docs_scope)
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=docs_scope)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="disparo")
 
 
 async def _start_metrics_port(rt: Runtime) -> RunningServer | None:

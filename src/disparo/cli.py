@@ -14,10 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
+from disparo.cli_config import check_config, checked_settings
+from disparo.cli_config import fail as _fail
 from disparo.config import Settings, get_settings
 from disparo.logs import configure_logging
-from disparo.providers.base import PREFIXES, ProviderCode
-from disparo.queues.names import QueueName
+from disparo.providers.registry import BY_CODE, PLUGINS
 
 if TYPE_CHECKING:
     from disparo.devstack import DevStack
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="disparo: campaign dispatch for the WordPress campaign panel.")
 console = Console()
+app.command("check-config")(check_config)
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 
@@ -34,15 +36,36 @@ FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes sharing the port (one per core).")
+    ] = 1,
+    graceful_timeout: Annotated[
+        int, typer.Option(min=1, help="Seconds SIGTERM waits for the requests in flight.")
+    ] = 30,
 ) -> None:
-    """Run the HTTP API."""
+    """Run the HTTP API. SIGTERM stops accepting, finishes the requests in flight, exits."""
     import uvicorn
 
-    from disparo.app import create_app
-
-    settings = get_settings()
-    configure_logging(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    settings = checked_settings()
+    if workers > 1 and settings.metrics_port:
+        raise typer.BadParameter(
+            f"DISPARO_METRICS_PORT={settings.metrics_port} can be bound by one process only; "
+            "with --workers, scrape /metrics on the API port (with an API key): every API "
+            "process answers the same state",
+            param_hint="--workers",
+        )
+    # An import string, so that with --workers uvicorn's supervisor starts N processes that
+    # each build their own app (and runtime) from the same settings; it restarts one that dies.
+    uvicorn.run(
+        "disparo.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_graceful_shutdown=graceful_timeout,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -50,23 +73,29 @@ def worker(
     queue: Annotated[
         list[str] | None, typer.Option("--queue", "-q", help="Queue to serve (repeatable).")
     ] = None,
+    processes: Annotated[
+        int, typer.Option(min=1, help="Worker processes (one per core), each on its own.")
+    ] = 1,
 ) -> None:
     """Run the job workers (all queues, or the ones named) until SIGTERM/SIGINT."""
-    from disparo.queues.worker import served_queues
+    from disparo.worker import served_queues
 
-    settings = get_settings()
-    configure_logging(settings)
+    settings = checked_settings()
     try:
         queues = served_queues(queue)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if processes > 1:
+        from disparo.queues.supervisor import run_pool
+
+        raise typer.Exit(run_pool(processes, [f"--queue={name}" for name in queue or []]))
     asyncio.run(_run_worker(settings, queues))
 
 
-async def _run_worker(settings: Settings, queues: list[QueueName]) -> None:
+async def _run_worker(settings: Settings, queues: list[str]) -> None:
     from disparo.health import problems
-    from disparo.queues.worker import run_workers
     from disparo.runtime import open_runtime
+    from disparo.worker import run_worker
 
     runtime = await open_runtime(settings)
     try:
@@ -74,7 +103,7 @@ async def _run_worker(settings: Settings, queues: list[QueueName]) -> None:
         if found:
             _fail("o worker não pode começar", found)
         metrics = await _worker_metrics_port(runtime)
-        await run_workers(runtime, queues, _stop_on_signals())
+        await run_worker(runtime, queues, _stop_on_signals())
         if metrics is not None:
             await metrics.stop()
     finally:
@@ -83,18 +112,11 @@ async def _run_worker(settings: Settings, queues: list[QueueName]) -> None:
 
 async def _worker_metrics_port(runtime: Runtime) -> RunningServer | None:
     """DISPARO_METRICS_PORT: this worker's own counters (the state comes from the API)."""
-    from disparo.metrics.endpoint import start_metrics_server
+    from disparo.observe.endpoint import start_metrics_server
 
     if not runtime.settings.metrics_port:
         return None
     return await start_metrics_server(runtime, with_state=False)
-
-
-def _fail(what: str, problems: list[str]) -> None:
-    console.print(f"[red bold]{what}:[/]")
-    for problem in problems:
-        console.print(f"  - {problem}")
-    raise typer.Exit(1)
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -108,7 +130,7 @@ def _stop_on_signals() -> asyncio.Event:
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    from disparo.db.migrate import upgrade_sync
+    from disparo.migrations import upgrade_sync
 
     settings = get_settings()
     try:
@@ -130,7 +152,8 @@ def dev(
 
 
 def _dev_settings() -> Settings:
-    settings = get_settings()
+    # `dev` and `demo` always run as development, whatever DISPARO_ENV says.
+    settings = get_settings().model_copy(update={"env": "development"})
     if settings.log_format == "json" and "DISPARO_LOG_FORMAT" not in _env():
         settings = settings.model_copy(update={"log_format": "console"})
     configure_logging(settings)
@@ -146,7 +169,7 @@ def _env() -> dict[str, str]:
 async def _dev(settings: Settings, port: int, wordpress_port: int, cda_port: int) -> None:
     from disparo.devstack import Ports, start_dev_stack
 
-    ports = Ports(api=port, wordpress=wordpress_port, providers={ProviderCode.CDA: cda_port})
+    ports = Ports(api=port, wordpress=wordpress_port, providers={"CDA": cda_port})
     stack = await start_dev_stack(settings, ports)
     table = Table(title="disparo dev", show_header=True)
     table.add_column("what")
@@ -170,20 +193,30 @@ async def _dev(settings: Settings, port: int, wordpress_port: int, cda_port: int
     await stack.stop()
 
 
+# Every provider whose plugin names a development simulator.
+DEMO_PROVIDERS = [plugin.code for plugin in PLUGINS if plugin.simulator]
+
+
+def _demo_provider(value: str) -> str:
+    code = value.strip().upper()
+    if code not in DEMO_PROVIDERS:
+        known = ", ".join(DEMO_PROVIDERS)
+        raise typer.BadParameter(f"no simulator for {code}: the demo knows {known}")
+    return code
+
+
 @app.command()
 def demo(
     recipients: Annotated[int, typer.Option(help="Recipients in the sample campaign.")] = 5000,
     provider: Annotated[
-        ProviderCode, typer.Option(case_sensitive=False, help="Provider of the sample campaign.")
-    ] = ProviderCode.CDA,
+        str,
+        typer.Option(
+            callback=_demo_provider,
+            help=f"Provider of the sample campaign: {', '.join(DEMO_PROVIDERS)}.",
+        ),
+    ] = "CDA",
 ) -> None:
     """Dispatch a sample campaign through the whole pipeline and follow it to the end."""
-    from disparo.providers.devsims import DEV_SIMULATORS
-
-    if provider not in DEV_SIMULATORS:
-        known = ", ".join(DEV_SIMULATORS)
-        console.print(f"[red]no simulator for {provider}[/]: the demo knows {known}")
-        raise typer.Exit(2)
     settings = _dev_settings()
     settings = settings.model_copy(update={"log_level": "WARNING"})
     configure_logging(settings)
@@ -192,14 +225,15 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
-async def _demo(settings: Settings, recipients: int, provider: ProviderCode) -> bool:
+async def _demo(settings: Settings, recipients: int, provider: str) -> bool:
+    from disparo.dev_simulators import DEV_SIMULATORS
     from disparo.devstack import start_dev_stack
-    from disparo.providers.devsims import DEV_SIMULATORS
 
     stack = await start_dev_stack(settings)
     try:
-        prefix = next(p for p, code in PREFIXES.items() if code == provider)
-        agendamento_id = prefix + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:20]
+        agendamento_id = (
+            BY_CODE[provider].prefix + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:20]
+        )
         DEV_SIMULATORS[provider].seed_sample(stack.wordpress, agendamento_id, recipients)
         console.print(
             f"WordPress simulator has [bold]{recipients}[/] recipients for {agendamento_id}"
@@ -220,13 +254,13 @@ async def _demo(settings: Settings, recipients: int, provider: ProviderCode) -> 
         await stack.stop()
 
 
-def _with_demo_step_delays(settings: Settings, provider: ProviderCode) -> Settings:
+def _with_demo_step_delays(settings: Settings, provider: str) -> Settings:
     """Second steps after seconds, not minutes, and the demo says so (issue 3) when the
     provider has one (GOSAC's start, Salesforce's Marketing Cloud run)."""
     from disparo.demo_steps import with_short_second_steps
 
-    settings, note = with_short_second_steps(settings)
-    if provider in (ProviderCode.GOSAC, ProviderCode.SALESFORCE):
+    settings, note = with_short_second_steps(settings, provider)
+    if note:
         console.print(f"[dim]{note}[/]")
     return settings
 
@@ -268,7 +302,7 @@ async def _final_webhooks(stack: DevStack, agendamento_id: str) -> list[dict[str
 
 
 def _print_summary(
-    status: dict[str, object], provider: ProviderCode, requests: int, webhooks: list[dict[str, Any]]
+    status: dict[str, object], provider: str, requests: int, webhooks: list[dict[str, Any]]
 ) -> None:
     table = Table(title=f"campaign {status['agendamento_id']}")
     table.add_column("field")
@@ -295,89 +329,14 @@ def _add_operator_commands() -> None:
 _add_operator_commands()
 
 
-# ---------------------------------------------------------------- webhooks (dead letters)
+# Webhooks WordPress never took (dead letters): list, replay.
+def _add_webhook_commands() -> None:
+    from disparo.cli_webhooks import webhooks_app
 
-webhooks_app = typer.Typer(help="Webhooks WordPress never took: list and replay them.")
-app.add_typer(webhooks_app, name="webhooks")
-
-
-@webhooks_app.command("list")
-def webhooks_list(
-    agendamento_id: Annotated[
-        str | None, typer.Option("--agendamento", help="Only this agendamento.")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
-) -> None:
-    """List undeliverable webhooks, oldest first."""
-    settings = get_settings()
-    configure_logging(settings)
-    items, total = asyncio.run(_undeliverable(settings, agendamento_id, limit))
-    table = Table(title=f"webhooks não entregues: {total}")
-    for column in ("id", "agendamento", "status", "tentativas", "criado em", "último erro"):
-        table.add_column(column)
-    for item in items:
-        note = " (superado)" if item.superseded else ""
-        table.add_row(
-            str(item.id),
-            item.agendamento_id,
-            item.status + note,
-            str(item.attempts),
-            item.created_at.isoformat(timespec="seconds"),
-            (item.last_error or "")[:120],
-        )
-    console.print(table)
+    app.add_typer(webhooks_app, name="webhooks")
 
 
-async def _undeliverable(settings: Settings, agendamento_id: str | None, limit: int) -> Any:
-    from disparo.runtime import open_runtime
-    from disparo.wordpress.undeliverable import list_undeliverable
-
-    runtime = await open_runtime(settings)
-    try:
-        async with runtime.sessions() as session:
-            return await list_undeliverable(
-                session, agendamento_id=agendamento_id, limit=limit, offset=0
-            )
-    finally:
-        await runtime.close()
-
-
-@webhooks_app.command("replay")
-def webhooks_replay(
-    ids: Annotated[list[int], typer.Argument(help="Outbox ids, as `webhooks list` shows.")],
-    force: Annotated[
-        bool, typer.Option(help="Replay even when a later status already reached WordPress.")
-    ] = False,
-) -> None:
-    """Deliver undeliverable webhooks again, with a fresh retry window."""
-    settings = get_settings()
-    configure_logging(settings)
-    failures = asyncio.run(_replay(settings, ids, force))
-    raise typer.Exit(1 if failures else 0)
-
-
-async def _replay(settings: Settings, ids: list[int], force: bool) -> int:
-    from disparo.errors import DisparoError
-    from disparo.queues.jobs import enqueue_all
-    from disparo.runtime import open_runtime
-    from disparo.wordpress.undeliverable import replay
-
-    runtime = await open_runtime(settings)
-    failures = 0
-    try:
-        for outbox_id in ids:
-            try:
-                async with runtime.sessions() as session, session.begin():
-                    job = await replay(session, settings, outbox_id, force=force)
-            except DisparoError as exc:
-                console.print(f"[red]{outbox_id}: {exc.message}[/]")
-                failures += 1
-                continue
-            await enqueue_all(runtime.queues, [job])
-            console.print(f"[green]{outbox_id}: reenfileirado[/]")
-    finally:
-        await runtime.close()
-    return failures
+_add_webhook_commands()
 
 
 # Watching campaigns (issue 6): status [--follow], campaigns.

@@ -9,6 +9,8 @@ key, and run exactly the code the API and the dashboard run.
 from __future__ import annotations
 
 import asyncio
+import getpass
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -17,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
+from disparo.audit import Actor, audited, describe_filter
 from disparo.campaigns import controls, deadletters
 from disparo.config import get_settings
 from disparo.errors import DisparoError
@@ -58,6 +61,27 @@ def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
+def cli_actor() -> Actor:
+    """Who runs the CLI: the operating-system user (the CLI needs no API key)."""
+    return Actor(f"cli:{getpass.getuser()}"[:64], "cli", socket.gethostname()[:64])
+
+
+def _control(
+    action: str, key: str, work: Callable[[Runtime], Awaitable[controls.ControlResult]]
+) -> controls.ControlResult:
+    """Run a control and record it in the audit log."""
+
+    async def run(rt: Runtime) -> controls.ControlResult:
+        async with audited(rt, cli_actor(), action, key) as audit:
+            result = await work(rt)
+            audit.done(
+                result.batches, result.recipients, result.message, target=str(result.campaign_id)
+            )
+        return result
+
+    return _run(run)
+
+
 def _show(result: controls.ControlResult) -> None:
     colour = "green" if result.changed else "yellow"
     console.print(
@@ -70,31 +94,32 @@ def _show(result: controls.ControlResult) -> None:
 @campaign_app.command("pause")
 def pause(key: Key) -> None:
     """Stop claiming batches (the ones in flight finish)."""
-    _show(_run(lambda rt: controls.pause_campaign(rt, key)))
+    _show(_control("pause", key, lambda rt: controls.pause_campaign(rt, key)))
 
 
 @campaign_app.command("resume")
 def resume(key: Key) -> None:
     """Continue a paused campaign from what the database says is pending."""
-    _show(_run(lambda rt: controls.resume_campaign(rt, key)))
+    _show(_control("resume", key, lambda rt: controls.resume_campaign(rt, key)))
 
 
 @campaign_app.command("cancel")
 def cancel(key: Key) -> None:
     """Cancel: nothing more is sent; unsent recipients end FAILED; WordPress hears erro_envio."""
-    _show(_run(lambda rt: controls.cancel_campaign(rt, key)))
+    _show(_control("cancel", key, lambda rt: controls.cancel_campaign(rt, key)))
 
 
 @campaign_app.command("retry-failed")
 def retry_failed(key: Key, batch: Batches = None) -> None:
     """Resend FAILED batches with fresh attempts."""
-    _show(_run(lambda rt: controls.retry_failed(rt, key, batch or [])))
+    _show(_control("retry-failed", key, lambda rt: controls.retry_failed(rt, key, batch or [])))
 
 
 @campaign_app.command("retry-unknown")
 def retry_unknown(key: Key, batch: Batches = None) -> None:
     """Resend UNKNOWN batches. The provider may already have them: check first."""
-    _show(_run(lambda rt: controls.retry_unknown(rt, key, batch or [])))
+    work = lambda rt: controls.retry_unknown(rt, key, batch or [])  # noqa: E731
+    _show(_control("retry-unknown", key, work))
 
 
 def _where(
@@ -120,19 +145,21 @@ def dlq_list(
     where = _where(campaign, provider, error)
     rows = _run(lambda rt: deadletters.list_dead_letters(rt, where, limit=limit))
     table = Table(title=f"dead letters ({len(rows)})")
-    for column in ("id", "campaign", "provider", "batch", "recipients", "attempts", "last error"):
+    for column in (
+        "id", "campaign", "provider", "step", "batch", "recipients", "attempts", "last error"
+    ):  # fmt: skip
         table.add_column(column)
     for row in rows:
         table.add_row(
-            str(row.id), row.agendamento_id, row.provider, str(row.sequence),
+            str(row.id), row.agendamento_id, row.provider, str(row.step), str(row.sequence),
             str(row.recipients), str(row.attempts), (row.last_error or "")[:120],
         )  # fmt: skip
         if history:
-            for step in row.history:
-                code = f"HTTP {step.status_code} " if step.status_code else ""
-                when = step.at.isoformat(timespec="seconds")
-                detail = f"{step.outcome} {code}{(step.error or '')[:100]}"
-                table.add_row("", "", "", "", "", f"#{step.attempt}", f"{when} {detail}")
+            for attempt in row.history:
+                code = f"HTTP {attempt.status_code} " if attempt.status_code else ""
+                when = attempt.at.isoformat(timespec="seconds")
+                detail = f"{attempt.outcome} {code}{(attempt.error or '')[:100]}"
+                table.add_row("", "", "", "", "", "", f"#{attempt.attempt}", f"{when} {detail}")
     console.print(table)
 
 
@@ -147,7 +174,11 @@ def dlq_redrive(
 ) -> None:
     """Redrive one dead letter by id, or those matching the filters (count shown first)."""
     if batch_id is not None:
-        result = _run(lambda rt: deadletters.redrive_dead_letter(rt, batch_id))
+        result = _run(
+            lambda rt: _redrive(
+                rt, f"batch {batch_id}", deadletters.redrive_dead_letter(rt, batch_id)
+            )
+        )
         console.print(f"[green]redriven[/]: batch {batch_id}, {result.recipients} recipients")
         return
     if not (campaign or provider or error or all_):
@@ -159,8 +190,18 @@ def dlq_redrive(
         return
     if not yes and not typer.confirm(f"Redrive {matched} dead letter(s) with fresh attempts?"):
         raise typer.Exit(1)
-    result = _run(lambda rt: deadletters.redrive_dead_letters(rt, where))
+    target = describe_filter(where)
+    result = _run(lambda rt: _redrive(rt, target, deadletters.redrive_dead_letters(rt, where)))
     console.print(
         f"[green]redriven[/]: {result.batches} batch(es), {result.recipients} recipients, "
         f"{result.campaigns} campaign(s)"
     )
+
+
+async def _redrive(
+    rt: Runtime, target: str, work: Awaitable[deadletters.RedriveResult]
+) -> deadletters.RedriveResult:
+    async with audited(rt, cli_actor(), "redrive", target) as audit:
+        result = await work
+        audit.done(result.batches, result.recipients, "")
+    return result

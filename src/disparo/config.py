@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from disparo.apikeys import ApiKey
 
 
 def _split_csv(value: object) -> object:
@@ -29,7 +32,8 @@ class Settings(BaseSettings):
     # Keys accepted on our API (several, for rotation). Also what WordPress sends us.
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     wordpress_url: str = "http://127.0.0.1:8081"
-    # Key we send to WordPress (its master key). Falls back to the first inbound key.
+    # Key we send to WordPress (its master key). Only in development does it fall back to the
+    # first inbound key; production refuses to start without it (issue 10).
     wordpress_api_key: SecretStr | None = None
     wordpress_data_timeout: float = 30.0
     wordpress_credentials_timeout: float = 10.0
@@ -52,9 +56,6 @@ class Settings(BaseSettings):
     worker_concurrency: int = 4
     reconcile_interval: float = 30.0
 
-    cda_batch_size: int = 100_000
-    cda_timeout: float = 120.0
-    cda_max_attempts: int = 5
     # Backoff of retryable provider failures: 60 s, 120 s, 240 s... like the original jobs.
     retry_base_delay: float = 60.0
     retry_max_delay: float = 900.0
@@ -75,49 +76,13 @@ class Settings(BaseSettings):
     # bullmq job lock: a running job whose worker died is noticed (stalled) and recovered
     # after about this long; the lock is renewed at half of it while the job runs.
     job_lock_seconds: float = 60.0
-    # CromosApp RCS (prefix R) and Ótima RCS (prefix O), and the SMS fallback of both.
-    rcs_batch_size: int = 100_000
-    rcs_timeout: float = 120.0
-    rcs_max_attempts: int = 5
-    # Ótima takes at most 1,000 messages per request (CONTRACTS 5.5): one batch = one request.
-    rcs_otima_batch_size: int = Field(1_000, ge=1, le=1_000)
-    rcs_otima_timeout: float = 60.0
-    rcs_otima_max_attempts: int = 5
-    # Sent as each Ótima message's url_callback_status / url_callback_mo when set.
-    rcs_otima_status_callback_url: str = ""
-    rcs_otima_mo_callback_url: str = ""
-    # Provider code (e.g. CDA) that re-sends as SMS the recipients an RCS provider reports it
-    # cannot reach; empty: no re-send, those recipients fail.
+    # The SMS fallback of the RCS providers: the provider code (e.g. CDA) that re-sends as SMS
+    # the recipients an RCS provider reports it cannot reach; empty: no re-send, they fail.
     rcs_sms_fallback_provider: str = ""
 
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 
-    # GOSAC, NOAH and Salesforce (CONTRACTS.md 5.2, 5.3, 5.6): recipients per request, request
-    # timeouts, attempts before a batch is a dead letter, and the delayed second steps.
-    gosac_batch_size: int = 100_000
-    gosac_timeout: float = 30.0
-    gosac_max_attempts: int = 5
-    # Creation may already start the campaign (Gen C dropped the step): off per environment.
-    gosac_start_enabled: bool = True
-    gosac_start_delay: float = 120.0
-    gosac_start_timeout: float = 60.0
-    gosac_start_max_attempts: int = 3
-    noah_batch_size: int = 100_000
-    noah_timeout: float = 30.0
-    noah_max_attempts: int = 5
-    # One batch is one sObject Collections request, and the API takes at most 200 records.
-    salesforce_batch_size: int = Field(default=200, ge=1, le=200)
-    salesforce_timeout: float = 120.0
-    salesforce_max_attempts: int = 5
-    salesforce_api_version: str = "59.0"
-    # CPF_CNPJ__c of a recipient without one (decision 7.7: "" unless configured).
-    salesforce_empty_cpf: str = ""
-    salesforce_mkc_delay: float = 1200.0
-    salesforce_mkc_timeout: float = 30.0
-    salesforce_mkc_max_attempts: int = 3
-    # Marketing Cloud 429s waited out inside one attempt before it counts as a failure.
-    salesforce_mkc_rate_limit_waits: int = 5
     # --- observability (issue 6): logs, metrics, dashboard ---
     # Characters of a provider request/response body kept in a log line (secrets masked).
     log_body_limit: int = 2_000
@@ -125,31 +90,136 @@ class Settings(BaseSettings):
     # one, on metrics_host, from `disparo serve` and from each `disparo worker` (0: off).
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
-    # Signs the dashboard's session cookie; empty: derived from the API keys (every API
-    # process agrees, and changing the keys signs everyone out).
+    # Signs the dashboard's CSRF tokens and short-lived cookies, and identifies the key of a
+    # session. Required in production; in development, derived from the API keys.
     dashboard_secret: SecretStr | None = None
+    # A dashboard session ends this long after sign-in, however busy (absolute timeout).
     dashboard_session_hours: float = 12.0
-    # Send the session cookie only over HTTPS (set it when the dashboard is behind TLS).
-    dashboard_secure_cookie: bool = False
+    # Send the session cookie only over HTTPS. Unset: on, except in development.
+    dashboard_secure_cookie: bool | None = None
+
+    # --- exposure (issue 10): production mode, bounded inputs, sessions, throttling ---
+    # production (the default): refuses to start with unsafe settings (`disparo
+    # check-config` says which); development: the dev stack, the demo and the tests.
+    env: Literal["production", "development"] = "production"
+    # Largest request body accepted (bytes); larger ones answer 413 before being read whole.
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    # A request body must arrive whole within this many seconds (408 otherwise).
+    body_timeout: float = Field(default=30.0, gt=0)
+    # Wrong X-API-KEYs from one client address: after this many in auth_failure_window
+    # seconds, that client gets 429 until the window passes.
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window: float = Field(default=300.0, gt=0)
+    # Failed dashboard sign-ins, per client address and per key tried, in that window.
+    signin_failure_limit: int = Field(default=5, ge=1)
+    # A dashboard session unused this long ends (idle timeout).
+    dashboard_idle_minutes: float = Field(default=30.0, gt=0)
+
+    # --- outbound calls (issue 10): where disparo may connect, and how much it reads ---
+    # Production (DISPARO_ENV, above) applies the provider host allow-list and https-only.
+    # Connect to private, loopback and link-local addresses (after DNS resolution). Unset:
+    # true in development (the simulators are on loopback), false in production.
+    outbound_allow_private: bool | None = None
+    # Hosts each provider may be called at, added to the vendor defaults, as JSON keyed by
+    # provider code: '{"GOSAC": ["api.gosac.example.com"], "NOAH": ["*.noah.example.com"]}'.
+    provider_hosts: dict[str, list[str]] = Field(default_factory=dict)
+    # Largest answer read from a provider or from WordPress's credentials/webhook routes,
+    # counted after decompression (bytes).
+    outbound_max_response_bytes: int = Field(default=1_048_576, ge=1_024)
+    # The recipients answer (GET /campaigns/v1/data): its own larger cap, a row limit, and
+    # an overall deadline for the whole download (wordpress_data_timeout is per phase).
+    wordpress_rows_max_bytes: int = Field(default=1_073_741_824, ge=1_024)
+    wordpress_max_rows: int = Field(default=2_000_000, ge=1)
+    wordpress_rows_deadline: float = Field(default=900.0, gt=0)
+    # Bytes sent that the other end has not acknowledged for this long drop the connection
+    # (TCP_USER_TIMEOUT). A worker cut off mid-request for longer thus never delivers that
+    # request once its link is back, after its batch was judged. Below heartbeat_ttl, so the
+    # request is dead before anyone judges its batch. A peer that stops reading our body
+    # (a zero window) that long is cut too.
+    outbound_unacked_timeout: float = Field(default=10.0, ge=1)
+
+    # --- many hosts (issue 11): worker heartbeats, Redis through Sentinel ---
+    # Each worker refreshes its heartbeat key this often and sweeps for dead workers' claims;
+    # a worker not heard from for heartbeat_ttl (then confirmed over two intervals) is dead
+    # and its SENDING batches are judged: at most ttl + 3 intervals after it stopped.
+    heartbeat_interval: float = Field(5.0, gt=0)
+    heartbeat_ttl: float = Field(20.0, gt=0)
+    # host:port of each Redis Sentinel (comma-separated). When set, every Redis connection
+    # (API, workers, rate limiter, bullmq) asks them for the current master of
+    # redis_sentinel_master; redis_url is then ignored.
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    redis_sentinel_master: str = "mymaster"
+    # The master's (and replicas') password, and the sentinels' own when they require one.
+    redis_password: SecretStr | None = None
+    redis_sentinel_password: SecretStr | None = None
+
+    # host:port of some nodes of a Redis Cluster (comma-separated): every client connects to
+    # the cluster; queue_prefix must then carry a hash tag, e.g. "{disparo}", so that each
+    # queue's keys (and the limiter's, heartbeats, locks) share one slot, as bullmq needs.
+    redis_cluster_nodes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The limiter counts R requests per (1 + this) seconds: room for the time between a slot
+    # and the request reaching the provider. 0.1 costs 9% of a saturated account's rate.
+    rate_limit_margin: float = Field(0.1, ge=0, le=1)
+
+    # Each provider's own settings live in its package (DISPARO_CDA_BATCH_SIZE is the CDA
+    # plugin's `batch_size`). These override them by provider code, {"CDA": {"batch_size":
+    # 10}}: what tests and the demo change; operators set the variables.
+    provider_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    _provider_cache: dict[Any, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def provider_settings_cache(self) -> dict[Any, Any]:
+        return self._provider_cache
+
+    def with_provider(self, code: str, **values: Any) -> Settings:
+        """A copy whose provider `code` has these settings changed."""
+        merged = {**self.provider_overrides.get(code, {}), **values}
+        return self.model_copy(
+            update={"provider_overrides": {**self.provider_overrides, code: merged}}
+        )
+
+    @field_validator("redis_sentinels", "redis_cluster_nodes", mode="before")
+    @classmethod
+    def _parse_sentinels(cls, value: object) -> object:
+        return _split_csv(value)
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("provider_policies")
+    @field_validator("dashboard_secure_cookie", mode="before")
     @classmethod
-    def _check_policies(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from disparo.providers.policy import check_overrides
+    def _empty_is_unset(cls, value: object) -> object:
+        # `DISPARO_DASHBOARD_SECURE_COOKIE=` (as .env.example has it) means "the default".
+        return None if isinstance(value, str) and not value.strip() else value
 
-        check_overrides(value)
-        return value
+    @property
+    def allow_private_outbound(self) -> bool:
+        if self.outbound_allow_private is not None:
+            return self.outbound_allow_private
+        return self.env == "development"
 
     @property
     def outbound_wordpress_key(self) -> str:
         if self.wordpress_api_key is not None:
             return self.wordpress_api_key.get_secret_value()
-        return self.api_keys[0].get_secret_value() if self.api_keys else ""
+        if self.env == "development" and self.api_keys:
+            return self.inbound_keys[0].secret
+        return ""
+
+    @property
+    def inbound_keys(self) -> list[ApiKey]:
+        """DISPARO_API_KEYS with names and scopes (KeyConfigError when malformed)."""
+        from disparo.apikeys import parse_keys
+
+        return parse_keys(key.get_secret_value() for key in self.api_keys)
+
+    @property
+    def secure_cookie(self) -> bool:
+        if self.dashboard_secure_cookie is not None:
+            return self.dashboard_secure_cookie
+        return self.env != "development"
 
     @property
     def safe_database_url(self) -> str:

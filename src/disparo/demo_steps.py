@@ -8,16 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from disparo.campaigns.models import (
-    OPEN_BATCH,
-    BatchStep,
-    Campaign,
-    OutboxStatus,
-    ProviderBatch,
-    WebhookOutbox,
-)
+from disparo.campaigns.models import OPEN_BATCH, BatchStep, Campaign, ProviderBatch
 from disparo.config import Settings
 from disparo.devstack import DevStack
+from disparo.providers.registry import PLUGINS, provider_settings
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
 
 DEMO_STEP_DELAY = 3.0
 
@@ -29,17 +24,23 @@ class StepOutcome:
     detail: str
 
 
-def with_short_second_steps(settings: Settings) -> tuple[Settings, str]:
-    """The demo's settings, and the line that tells the user the delays were shortened."""
+def with_short_second_steps(settings: Settings, provider: str) -> tuple[Settings, str]:
+    """The demo's settings, with every plugin's second steps due after seconds, and the line
+    that tells the user so ("" when `provider` has no second step)."""
+    configured = []
+    for plugin in PLUGINS:
+        for step in plugin.steps:
+            delay = getattr(provider_settings(settings, plugin.code), step.delay_setting)
+            if plugin.code == provider:
+                configured.append(f"{step.label} {delay:.0f} s")
+            settings = settings.with_provider(plugin.code, **{step.delay_setting: DEMO_STEP_DELAY})
+    if not configured:
+        return settings, ""
     note = (
         f"second steps run {DEMO_STEP_DELAY:.0f} s after the sends in this demo "
-        f"(configured: GOSAC start {settings.gosac_start_delay:.0f} s, "
-        f"Marketing Cloud {settings.salesforce_mkc_delay:.0f} s)"
+        f"(configured: {', '.join(configured)})"
     )
-    short = settings.model_copy(
-        update={"gosac_start_delay": DEMO_STEP_DELAY, "salesforce_mkc_delay": DEMO_STEP_DELAY}
-    )
-    return short, note
+    return settings, note
 
 
 async def wait_second_steps(
@@ -53,8 +54,7 @@ async def wait_second_steps(
         settled = all(s.status not in OPEN_BATCH for s in steps) and not webhooks_pending
         if settled or loop.time() > deadline:
             return [
-                StepOutcome(s.step.value, s.status.value, s.last_error or s.response or "")
-                for s in steps
+                StepOutcome(s.step, s.status.value, s.last_error or s.response or "") for s in steps
             ]
         await asyncio.sleep(0.2)
 

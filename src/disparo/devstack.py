@@ -12,14 +12,13 @@ from pydantic import SecretStr
 
 from disparo.app import create_app
 from disparo.config import Settings
-from disparo.db.migrate import upgrade
+from disparo.dev_simulators import DEV_SIMULATORS
 from disparo.http_server import RunningServer, start_server
-from disparo.providers.base import ProviderCode
-from disparo.providers.devsims import DEV_SIMULATORS
-from disparo.providers.simkit import RunningSimulator
-from disparo.queues.worker import run_workers, served_queues
+from disparo.migrations import upgrade
 from disparo.runtime import Runtime, open_runtime
-from disparo.wordpress.simulator import WordPressSimulator
+from disparo.sim import RunningSimulator
+from disparo.sim.wordpress import WordPressSimulator
+from disparo.worker import run_worker, served_queues
 
 DEV_API_KEY = "dev-api-key"
 
@@ -29,7 +28,7 @@ class Ports:
     api: int = 0
     wordpress: int = 0
     # Fixed ports for some provider simulators; the others get a free one.
-    providers: dict[ProviderCode, int] = field(default_factory=dict)
+    providers: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,7 +36,7 @@ class DevStack:
     settings: Settings
     runtime: Runtime
     wordpress: WordPressSimulator
-    simulators: dict[ProviderCode, RunningSimulator]
+    simulators: dict[str, RunningSimulator]
     api: RunningServer
     wordpress_server: RunningServer
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -45,11 +44,11 @@ class DevStack:
 
     @property
     def api_key(self) -> str:
-        return self.settings.api_keys[0].get_secret_value()
+        return self.settings.inbound_keys[0].secret  # the key itself, without NAME:SCOPES:
 
     @property
     def cda(self) -> Any:
-        return self.simulators[ProviderCode.CDA].simulator
+        return self.simulators["CDA"].simulator
 
     async def stop(self) -> None:
         self.stop_event.set()
@@ -88,6 +87,6 @@ async def start_dev_stack(
     stack = DevStack(settings, runtime, wordpress, simulators, api, wordpress_server)
     if with_worker:
         stack.worker_task = asyncio.create_task(
-            run_workers(runtime, served_queues(), stack.stop_event)
+            run_worker(runtime, served_queues(), stack.stop_event)
         )
     return stack

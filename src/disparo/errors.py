@@ -1,9 +1,11 @@
 """One error base class, rendered by one handler, in the shape the WordPress plugin reads:
-`message` is always a string (WordPress prints it), with field detail beside it."""
+`message` is always a string (WordPress prints it), with field detail beside it. And the one
+classifier that says what an exception means for the work it interrupted (`classify`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
@@ -11,10 +13,65 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
+
+
+class Outcome(StrEnum):
+    """What an exception says happened on the other side (a provider, WordPress), and so
+    what may be done next. The values are the metrics' `outcome` labels."""
+
+    RETRY = "retryable"  # the other side did not act: trying again later is safe
+    UNKNOWN = "unknown"  # it may have acted: never repeated blind
+    DEADLINE = "deadline"  # no whole answer in time: it may have acted
+    REJECTED = "rejected"  # it refused: final, trying again cannot help
+    CREDENTIALS = "credentials"  # no usable key for it: final (WordPress hears erro_credenciais)
+    INVALID = "invalid"  # the input cannot be used: final (erro_validacao)
+    CRASHED = "crashed"  # our own failure mid-work: it may have acted
+
+    @property
+    def final(self) -> bool:
+        """Refused for good: end the work as failed."""
+        return self in (Outcome.REJECTED, Outcome.CREDENTIALS, Outcome.INVALID)
+
+    @property
+    def may_have_acted(self) -> bool:
+        return self in (Outcome.UNKNOWN, Outcome.DEADLINE, Outcome.CRASHED)
+
+
+def classify(error: BaseException) -> Outcome:
+    """The outcome an exception stands for. Error types of the layers above declare theirs
+    in an `outcome` attribute (a class attribute, or a property when it depends on the
+    instance, as WordPress's `retryable` does), so this bottom layer imports none of them;
+    a timeout is a deadline, anything else a crash."""
+    declared = getattr(error, "outcome", None)
+    if isinstance(declared, Outcome):
+        return declared
+    if isinstance(error, TimeoutError):
+        return Outcome.DEADLINE
+    return Outcome.CRASHED
+
+
+def message_of(error: BaseException) -> str:
+    """The operator-facing text of an error (our error types carry `message`)."""
+    message = getattr(error, "message", None)
+    return message if isinstance(message, str) and message else str(error) or repr(error)
+
+
+class CredentialsError(Exception):
+    """Credentials are missing or incomplete: the campaign fails with erro_credenciais. Here at
+    the base because both WordPress (which hands credentials out) and the providers (which
+    read them) raise it."""
+
+    outcome = Outcome.CREDENTIALS
+
+    def __init__(self, message: str, missing: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.missing = list(missing)
 
 
 class DisparoError(Exception):
@@ -91,7 +148,8 @@ def _validation_message(details: list[dict[str, Any]]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DisparoError)
     async def _disparo(_: Request, exc: DisparoError) -> JSONResponse:
-        return JSONResponse(error_body(exc.status_code, exc.message, exc.details), exc.status_code)
+        body = error_body(exc.status_code, exc.message, exc.details)
+        return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -100,7 +158,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(error_body(exc.status_code, str(exc.detail)), exc.status_code)
+        # The exception's headers matter: a 405 must say what is Allowed.
+        body = error_body(exc.status_code, str(exc.detail))
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
@@ -117,6 +177,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # asyncpg raises plain OSError/ConnectionRefusedError when the server is down.
         log.error("api.dependency_unreachable", error=repr(exc))
         return JSONResponse(error_body(503, "Banco de dados indisponível; tente novamente"), 503)
+
+    @app.exception_handler(RedisError)
+    async def _redis(_: Request, exc: RedisError) -> JSONResponse:
+        # Dashboard sessions, throttles and queues live in Redis.
+        log.error("api.redis_unavailable", error=type(exc).__name__)
+        return JSONResponse(error_body(503, "Redis indisponível; tente novamente"), 503)
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:

@@ -3,47 +3,40 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
+from disparo import redaction
+from disparo.apikeys import key_secret
 from disparo.config import Settings
 
-SECRET_KEYS = re.compile(
-    r"(api_?key|chave_api|token|password|senha|secret|authorization|credentials)", re.I
-)
-MASK = "***"
+SECRET_KEYS = redaction.SECRET_NAME
+MASK = redaction.MASK
+mask_text = redaction.mask_text
 # Characters of a provider request/response body kept in a log line (DISPARO_LOG_BODY_LIMIT).
 body_limit = 2_000
 
 
 def mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Every field, at any depth: by name, by the secret values this process knows, and by
+    the patterns of redaction.mask_text (a traceback's text included)."""
     for key, value in list(event.items()):
-        if SECRET_KEYS.search(key):
-            event[key] = MASK
-        elif isinstance(value, dict):
-            event[key] = {k: MASK if SECRET_KEYS.search(str(k)) else v for k, v in value.items()}
+        event[key] = redaction.mask_value(value, key=key)
     return event
 
 
-# A secret inside a body we log: a JSON member (string or number value, possibly cut short
-# by the truncation), a form field, or an Authorization header's credentials.
-_SECRET_NAME = (
-    r"(?:[\w-]*(?:api_?key|chave_api|token|password|senha|secret|authorization|credentials)"
-    r"[\w-]*)"
-)
-_JSON_SECRET = re.compile(r'("' + _SECRET_NAME + r'"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,}\]]+)', re.I)
-_FORM_SECRET = re.compile(r"((?:^|[?&;\s])" + _SECRET_NAME + r"=)[^&;\s]*", re.I)
-_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]+", re.I)
+class MaskingFilter(logging.Filter):
+    """The same masking for stdlib log records (uvicorn, httpx, asyncpg...)."""
 
-
-def mask_text(text: str) -> str:
-    """Secrets found in free text (a provider request or response body) replaced by ***."""
-    text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
-    text = _FORM_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    return _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redaction.mask_text(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            formatted = logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, redaction.mask_text(formatted)
+        return True
 
 
 def body_excerpt(body: bytes | str, limit: int) -> str:
@@ -86,12 +79,42 @@ def configure_logging(settings: Settings) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_secrets,
             campaign_fields,
+            # Rendered first so the traceback's text is masked as well.
             structlog.processors.format_exc_info,
+            mask_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(level, logging.WARNING), format="%(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())
+    remember_settings_secrets(settings)
+
+
+def _inbound_secrets(settings: Settings) -> list[str]:
+    """Each DISPARO_API_KEYS entry and the key it holds: a client sends (and a log line
+    would show) the KEY of `NAME:SCOPES:KEY`, never the entry."""
+    raws = [entry.get_secret_value() for entry in settings.api_keys]
+    return [value for raw in raws for value in (raw, key_secret(raw))]
+
+
+def remember_settings_secrets(settings: Settings) -> None:
+    """This process's own secrets, masked by value wherever they would appear."""
+    from sqlalchemy.engine import make_url
+
+    values = _inbound_secrets(settings)
+    for secret in (settings.wordpress_api_key, settings.webhook_secret, settings.dashboard_secret):
+        if secret is not None:
+            values.append(secret.get_secret_value())
+    for url in (settings.database_url, settings.redis_url):
+        try:
+            password = make_url(url).password if url else None
+        except Exception:
+            password = None
+        if password:
+            values.append(str(password))
+    redaction.remember(*values)

@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from disparo.config import Settings
 from disparo.db.engine import SessionFactory, create_engine, create_session_factory
-from disparo.providers.base import Provider, ProviderCode
+from disparo.net import outbound_client
+from disparo.providers.base import Provider
 from disparo.providers.ratelimit import RateLimiter
 from disparo.providers.registry import build_registry
+from disparo.providers.slots import refresh_stale_slot
+from disparo.queues.connection import RedisTarget
 from disparo.queues.producer import JobQueues
-from disparo.wordpress.client import WordPressClient
+from disparo.wordpress.client import RowLimits, WordPressClient
 
 
 @dataclass
@@ -28,8 +31,9 @@ class Runtime:
     queues: JobQueues
     http: httpx.AsyncClient
     wordpress: WordPressClient
-    providers: dict[ProviderCode, Provider]
-    redis_url: str
+    providers: dict[str, Provider]
+    redis_url: str  # where Redis is, for messages (no password): the URL or the sentinels
+    redis_target: RedisTarget
     _embedded_redis: Any = field(default=None, repr=False)
 
     @functools.cached_property
@@ -38,7 +42,8 @@ class Runtime:
         from disparo.queues.names import QueueName
 
         client = self.queues.queue(QueueName.MAINTENANCE).client
-        return RateLimiter(client, self.settings.queue_prefix)
+        window_ms = int(1000 * (1 + self.settings.rate_limit_margin))
+        return RateLimiter(client, self.settings.queue_prefix, window_ms)
 
     async def close(self) -> None:
         await self.queues.close()
@@ -57,7 +62,7 @@ def start_embedded_redis(data_dir: Path) -> tuple[str, Any]:
 
 
 def resolve_redis_url(settings: Settings) -> tuple[str, Any]:
-    if settings.redis_url:
+    if settings.redis_url or settings.redis_sentinels or settings.redis_cluster_nodes:
         return settings.redis_url, None
     return start_embedded_redis(settings.data_dir)
 
@@ -69,10 +74,9 @@ def _secret(value: SecretStr | None) -> str:
 async def open_runtime(settings: Settings) -> Runtime:
     redis_url, embedded = resolve_redis_url(settings)
     engine = create_engine(settings.sqlalchemy_url)
-    http = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-        follow_redirects=False,
-    )
+    # A request leaving long after its rate-limit slot takes a fresh one (slots.py), checked
+    # once its connection is ready, right before its first byte.
+    http = outbound_client(settings, before_headers=refresh_stale_slot)
     wordpress = WordPressClient(
         http,
         settings.wordpress_url,
@@ -81,15 +85,22 @@ async def open_runtime(settings: Settings) -> Runtime:
         credentials_timeout=settings.wordpress_credentials_timeout,
         webhook_timeout=settings.webhook_timeout,
         webhook_secret=_secret(settings.webhook_secret),
+        limits=RowLimits(
+            settings.wordpress_rows_max_bytes,
+            settings.wordpress_max_rows,
+            settings.wordpress_rows_deadline,
+        ),
     )
+    target = RedisTarget.from_settings(settings, redis_url)
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=create_session_factory(engine),
-        queues=JobQueues(redis_url, settings.queue_prefix),
+        queues=JobQueues(target, settings.queue_prefix),
         http=http,
         wordpress=wordpress,
         providers=build_registry(settings),
-        redis_url=redis_url,
+        redis_url=target.describe(),
+        redis_target=target,
         _embedded_redis=embedded,
     )

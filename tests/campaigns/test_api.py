@@ -53,7 +53,9 @@ PROTECTED_ROUTES = [
 
 
 async def start(stack_factory: StackFactory) -> DevStack:
-    return await stack_factory(with_worker=False)
+    # These tests send dozens of wrong keys from one address on purpose: no throttling here
+    # (tests/test_security.py tests it).
+    return await stack_factory(with_worker=False, auth_failure_limit=10_000)
 
 
 def client(stack: DevStack, key: str | None = API_KEY) -> httpx.AsyncClient:
@@ -339,8 +341,8 @@ BAD_PREFIXES = {
     "digit": "120250115093000",
     "punctuation": "-C20250115093000",
     "non-ascii": "Ç20250115093000",
-    "known-but-unsupported-W": "W20250115093000",
-    "known-but-unsupported-lower-w": "w20250115093000",
+    "known-but-unsupported-F": "F20250115093000",
+    "known-but-unsupported-lower-m": "m20250115093000",
 }
 
 
@@ -356,6 +358,10 @@ async def test_dispatch_rejects_prefixes_it_cannot_serve(stack_factory: StackFac
     assert {case: found for case, found in problems.items() if found} == {}
     # The id is well formed; its provider is the problem, and the message says so.
     assert AGENDAMENTO_MESSAGE not in {response.json()["message"] for response in answers.values()}
+    # Providers of CONTRACTS 3.1 outside its scope are refused by name, as before.
+    assert answers["known-but-unsupported-lower-m"].json()["message"] == (
+        "o fornecedor MAKING_OFICIAL ainda não é atendido por este disparo"
+    )
     assert await list_total(stack) == 0
 
 

@@ -12,7 +12,6 @@ from disparo.campaigns.models import BatchStatus, CampaignStatus, MessageStatus
 from disparo.campaigns.sending import run_send
 from disparo.devstack import DevStack
 from disparo.errors import Conflict, NotFound
-from disparo.queues.names import QueueName
 from tests.conftest import StackFactory, wait_for
 from tests.e2e.helpers import (
     CAMPAIGN,
@@ -69,7 +68,7 @@ async def test_pause_stops_claiming_and_resume_finishes_from_the_database(
 
 async def test_cancel_leaves_no_job_and_no_pending_recipient(stack_factory: StackFactory) -> None:
     stack, campaign_id = await ingested_campaign(stack_factory, count=5, cda_batch_size=2)
-    queue = stack.runtime.queues.queue(QueueName.CDA_SEND)
+    queue = stack.runtime.queues.queue("cda-send")
     assert len(await queue.getJobs(["waiting", "delayed"])) == 3
 
     result = await controls.cancel_campaign(stack.runtime, str(campaign_id))

@@ -19,7 +19,7 @@ DISPARO = str(Path(sys.executable).with_name("disparo"))
 
 def _clean_env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPARO_")}
-    return {**env, **values}
+    return {**env, "DISPARO_ENV": "development", **values}
 
 
 def test_demo_runs_a_campaign_to_completion_on_the_embedded_default(tmp_path: Path) -> None:
@@ -40,15 +40,20 @@ def test_demo_runs_a_campaign_to_completion_on_the_embedded_default(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    ("provider", "second_step", "webhooks"),
+    ("provider", "second_step", "configured", "webhooks"),
     [
-        ("GOSAC", "second step start: SENT", "processando, enviado"),
-        ("NOAH", None, "processando, enviado"),
-        ("SALESFORCE", "second step mkc: SENT", "processando, enviado, mkc_executado"),
+        ("GOSAC", "second step start: SENT", "GOSAC start 120 s", "processando, enviado"),
+        ("NOAH", None, None, "processando, enviado"),
+        (
+            "SALESFORCE",
+            "second step mkc: SENT",
+            "Marketing Cloud 1200 s",
+            "processando, enviado, mkc_executado",
+        ),
     ],
 )
 def test_demo_of_the_other_providers_shows_their_second_steps(
-    tmp_path: Path, provider: str, second_step: str | None, webhooks: str
+    tmp_path: Path, provider: str, second_step: str | None, configured: str, webhooks: str
 ) -> None:
     env = _clean_env(DISPARO_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
     result = subprocess.run(
@@ -64,7 +69,7 @@ def test_demo_of_the_other_providers_shows_their_second_steps(
         assert "second step" not in result.stdout
     else:
         assert "second steps run 3 s after the sends in this demo" in result.stdout
-        assert "(configured: GOSAC start 120 s, Marketing Cloud 1200 s)" in result.stdout
+        assert f"(configured: {configured})" in result.stdout
         assert second_step in result.stdout
     assert webhooks in result.stdout
 
@@ -80,7 +85,8 @@ def test_demo_names_the_providers_it_can_simulate(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "no simulator for TECHIA" in result.stdout and "CDA" in result.stdout
+    output = result.stdout + result.stderr
+    assert "no simulator for TECHIA" in output and "CDA" in output
 
 
 def _free_port() -> int:
@@ -152,4 +158,38 @@ def test_migrate_says_what_it_cannot_reach_and_exits_1() -> None:
     )
     assert result.returncode == 1
     assert "migrate falhou" in result.stdout and "127.0.0.1:1" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["check-config", "worker"])
+def test_an_unknown_step_in_the_policies_is_one_clear_line(tmp_path: Path, command: str) -> None:
+    env = _clean_env(
+        DISPARO_DATA_DIR=str(tmp_path / "var"),
+        DISPARO_PROVIDER_POLICIES='{"GOSAC:strat": {"max_attempts": 2}}',
+        COLUMNS="200",
+    )
+    result = subprocess.run(
+        [DISPARO, command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    expected = "  - provider_policies: unknown step 'GOSAC:strat'; known for GOSAC: GOSAC:start"
+    assert expected in result.stdout.splitlines(), result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_an_unknown_provider_in_the_policies_is_one_clear_line(
+    tmp_path: Path, command: str
+) -> None:
+    env = _clean_env(
+        DISPARO_DATA_DIR=str(tmp_path / "var"),
+        DISPARO_ENV="development",
+        DISPARO_PROVIDER_POLICIES='{"XYZ": {"max_attempts": 2}}',
+    )
+    result = subprocess.run(
+        [DISPARO, command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "configuração inválida" in result.stdout
+    assert "unknown provider 'XYZ'" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

@@ -23,6 +23,7 @@ async def _disparo(stack: DevStack, *args: str, answer: str = "") -> tuple[int, 
         "DISPARO_DATABASE_URL": stack.settings.database_url,
         "DISPARO_REDIS_URL": stack.settings.redis_url,
         "DISPARO_QUEUE_PREFIX": stack.settings.queue_prefix,
+        "DISPARO_ENV": "development",
         "COLUMNS": "200",
     }
     process = await asyncio.create_subprocess_exec(

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from disparo.campaigns.models import Campaign, CampaignStatus, OutboxStatus, WebhookOutbox
+from disparo.audit.models import AuditEvent
+from disparo.campaigns.models import Campaign, CampaignStatus
 from disparo.config import to_async_url
 from disparo.db.engine import create_engine, create_session_factory
-from disparo.db.migrate import upgrade
+from disparo.migrations import upgrade
 from disparo.queues.names import QueueName, webhook_job_id
 from disparo.queues.producer import JobQueues
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
 from tests.cli.test_commands import DISPARO, _clean_env
 from tests.conftest import REDIS_URL
 
@@ -67,6 +69,12 @@ async def test_list_and_replay_undeliverable_webhooks(tmp_path: Path, redis_pref
     assert "999: Webhook 999 não encontrado" in replayed.stdout
     async with sessions() as session:
         entry = (await session.scalars(select(WebhookOutbox))).one()
+        audit = list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    assert [(e.via, e.action, e.target, e.outcome) for e in audit] == [
+        ("cli", "replay", "webhook 41", "done"),
+        ("cli", "replay", "webhook 999", "refused"),
+    ]
+    assert audit[0].actor.startswith("cli:")
     assert entry.status == OutboxStatus.PENDING and entry.retry_until is not None
     queues = JobQueues(REDIS_URL, redis_prefix)
     try:

@@ -124,3 +124,46 @@ async def test_an_unknown_action_is_a_clear_404(stack_factory: StackFactory) -> 
         await sign_in(client, API_KEY)
         page = await client.get(f"/dashboard/campaigns/{campaign_id}/confirm/explode")
         assert page.status_code == 404 and "No such action" in page.text
+
+
+async def test_a_cancelled_campaigns_dead_letter_is_no_dead_letter_anywhere(
+    stack_factory: StackFactory,
+) -> None:
+    """The dashboard's preview, the API's list, the metrics and the redrive all read one
+    definition of a dead letter: one of a cancelled campaign counts nowhere."""
+    from disparo.campaigns import controls, deadletters
+    from disparo.campaigns.sending import run_send
+    from disparo.dashboard import actions
+    from disparo.errors import NotFound
+    from disparo.observe.state import take_snapshot
+
+    stack, campaign_id = await ingested_campaign(
+        stack_factory, 2, cda_batch_size=1, cda_max_attempts=1
+    )
+    stack.cda.fail_next(503)
+    await run_send(stack.runtime, campaign_id, 0)  # spent at once: a dead letter
+
+    async def campaign() -> Campaign:
+        async with stack.runtime.sessions() as session:
+            found = await session.get(Campaign, campaign_id)
+        assert found is not None
+        return found
+
+    before = await actions.preview(stack.runtime, await campaign())
+    assert before.dead_letters == actions.Tally(1, 1)
+    assert (await take_snapshot(stack.runtime)).dead_letters == {"CDA": 1}
+
+    await controls.cancel_campaign(stack.runtime, CAMPAIGN)  # batch 1 was still pending
+
+    after = await actions.preview(stack.runtime, await campaign())
+    assert after.dead_letters == actions.Tally(0, 0)
+    assert not actions.ACTIONS["redrive"].available(after)
+    assert await deadletters.list_dead_letters(stack.runtime) == []
+    assert (await take_snapshot(stack.runtime)).dead_letters == {}
+    with pytest.raises(NotFound, match="não é uma mensagem morta"):
+        async with stack.runtime.sessions() as session:
+            batch_id = await session.scalar(
+                select(ProviderBatch.id).where(ProviderBatch.dead_lettered_at.is_not(None))
+            )
+        assert batch_id is not None
+        await deadletters.redrive_dead_letter(stack.runtime, batch_id)

@@ -7,7 +7,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from pydantic import SecretStr
 
-from disparo.dashboard.auth import SESSION_COOKIE, fingerprint
+from disparo.dashboard.auth import SESSION_COOKIE
 from tests.conftest import API_KEY, StackFactory
 from tests.dashboard.helpers import browser, csrf_of, sign_in
 
@@ -74,11 +74,10 @@ async def test_a_cookie_signed_elsewhere_or_for_a_removed_key_is_refused(
     stack_factory: StackFactory,
 ) -> None:
     stack = await stack_factory(with_worker=False)
+    # The old cookie format (a signed key fingerprint) and made-up session ids mean nothing.
     other = URLSafeTimedSerializer(b"someone else's secret", salt="disparo.dashboard.session")
-    forged = other.dumps({"k": fingerprint(API_KEY), "n": "x"})
-    ours = URLSafeTimedSerializer(b"", salt="disparo.dashboard.session")  # wrong secret too
     async with browser(stack) as client:
-        for value in (forged, ours.dumps({"k": fingerprint(API_KEY), "n": "x"}), "garbage"):
+        for value in (other.dumps({"k": "x", "n": "x"}), "garbage", "A" * 43, "x" * 5000):
             client.cookies.set(SESSION_COOKIE, value, path="/dashboard")
             assert (await client.get("/dashboard")).status_code == 303
     # Signed in with a key that is then taken out of DISPARO_API_KEYS: signed out. A fixed
@@ -120,3 +119,20 @@ async def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(
                 data={"api_key": API_KEY, "csrf_token": csrf_of(form.text), "next": target},
             )
             assert answer.headers["location"] == expected
+
+
+async def test_a_non_ascii_token_is_refused_like_any_wrong_one(
+    stack_factory: StackFactory,
+) -> None:
+    # hmac.compare_digest raises TypeError for a str that is not ASCII: it was a 500.
+    stack = await stack_factory(with_worker=False)
+    async with browser(stack) as client:
+        await client.get("/dashboard/login")
+        login = await client.post("/dashboard/login", data={"api_key": "x", "csrf_token": "é"})
+        assert login.status_code == 400 and "expired" in login.text
+        await sign_in(client, API_KEY)
+        out = await client.post("/dashboard/logout", data={"csrf_token": "é"})
+        assert out.status_code == 403 and "Nothing was changed" in out.text
+        action = await client.post("/dashboard/campaigns/C1/cancel", data={"csrf_token": "é"})
+        assert action.status_code == 403
+        assert (await client.get("/dashboard")).status_code == 200

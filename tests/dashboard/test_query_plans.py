@@ -18,7 +18,7 @@ from disparo.campaigns.models import MessageStatus
 from disparo.campaigns.repository import messages_query
 from disparo.config import to_async_url
 from disparo.dashboard.queries import error_groups_query
-from disparo.db.migrate import upgrade
+from disparo.migrations import upgrade
 
 OLD = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 BIG = uuid.UUID("00000000-0000-4000-8000-00000000000b")

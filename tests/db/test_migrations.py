@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from disparo.config import to_async_url
 from disparo.db.base import Base
-from disparo.db.migrate import upgrade
+from disparo.migrations import upgrade
 
 
 def _differences(connection: Connection) -> list[Any]:
+    import disparo.audit.models
     import disparo.campaigns.models  # noqa: F401  (registers the tables)
 
     context = MigrationContext.configure(connection)

@@ -12,7 +12,7 @@ import disparo.campaigns.models  # noqa: F401  (registers the tables)
 from disparo.config import to_async_url
 from disparo.db.base import Base
 from disparo.db.engine import create_engine
-from disparo.db.migrate import upgrade
+from disparo.migrations import upgrade
 
 
 async def test_models_and_migrations_agree(db_url: str) -> None:

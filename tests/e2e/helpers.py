@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from disparo.campaigns.models import Campaign, ProviderBatch, WebhookOutbox
+from disparo.campaigns.models import Campaign, ProviderBatch
 from disparo.campaigns.repository import MessageView, list_messages
 from disparo.devstack import DevStack
+from disparo.wordpress.outbox_model import WebhookOutbox
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 CAMPAIGN = "C20250115093000"

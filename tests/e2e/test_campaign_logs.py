@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from disparo.config import Settings
 from disparo.logs import CAMPAIGN_FIELDS, configure_logging
 from disparo.providers.cda.dev import DEV_CDA_KEY
 from tests.conftest import StackFactory
 from tests.e2e.helpers import CAMPAIGN, dispatch, wait_final
+from tests.support import clean_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -23,9 +23,9 @@ LIMIT = 300
 
 @pytest.fixture
 def json_logs() -> Iterator[None]:
-    configure_logging(Settings(log_format="json", log_body_limit=LIMIT))
+    configure_logging(clean_settings(log_format="json", log_body_limit=LIMIT))
     yield
-    configure_logging(Settings(log_format="console"))
+    configure_logging(clean_settings(log_format="console"))
 
 
 def _lines(out: str) -> list[dict[str, Any]]:

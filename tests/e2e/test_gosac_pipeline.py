@@ -11,15 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from disparo.campaigns import reconciler
 from disparo.campaigns.models import BatchStatus, BatchStep, MessageStatus, ProviderBatch
 from disparo.db.base import utcnow
 from disparo.devstack import DevStack
-from disparo.providers.base import ProviderCode
 from disparo.providers.gosac.dev import DEV_GOSAC_TOKEN
 from disparo.providers.gosac.mapper import NO_NAME
 from disparo.providers.gosac.simulator import GosacSimulator
-from disparo.queues import reconciler
-from disparo.queues.names import QueueName, step_job_id
+from disparo.queues.names import step_job_id
 from tests.conftest import StackFactory, wait_for
 from tests.e2e.helpers import campaign_rows, dispatch, wait_final
 
@@ -41,7 +40,7 @@ FIXED: dict[str, Any] = {
 
 
 def gosac(stack: DevStack) -> GosacSimulator:
-    simulator: GosacSimulator = stack.simulators[ProviderCode.GOSAC].simulator
+    simulator: GosacSimulator = stack.simulators["GOSAC"].simulator
     return simulator
 
 
@@ -265,7 +264,7 @@ async def test_a_start_lost_from_redis_is_reenqueued_when_due(
     await wait_final(stack, CAMPAIGN, webhooks=2)
     campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
     job_id = step_job_id(campaign.id, "start", 0, 0)
-    queue = stack.runtime.queues.queue(QueueName.GOSAC_START)
+    queue = stack.runtime.queues.queue("gosac-start")
     assert await queue.getJobState(job_id) == "delayed"
 
     await queue.remove(job_id)  # what a flushed Redis does to it
@@ -284,8 +283,12 @@ async def test_a_start_whose_worker_died_runs_again(
 ) -> None:
     """A start left SENDING by a dead worker is idempotent ("already started" is success), so
     the reconciler puts it back to run, instead of leaving it stuck."""
+    # Stale after its timeout plus its wait for a rate-limit slot (steps.claim_deadline).
     stack = await stack_factory(
-        gosac_start_delay=60.0, gosac_start_timeout=0.5, stale_send_margin=0
+        gosac_start_delay=60.0,
+        gosac_start_timeout=0.5,
+        rate_limit_max_wait=1.0,
+        stale_send_margin=0,
     )
     stack.wordpress.seed_campaign(CAMPAIGN, 2)
     await dispatch(stack, CAMPAIGN)

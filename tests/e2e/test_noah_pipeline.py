@@ -7,7 +7,6 @@ import re
 import pytest
 
 from disparo.devstack import DevStack
-from disparo.providers.base import ProviderCode
 from disparo.providers.noah.dev import DEV_NOAH_TOKEN
 from disparo.providers.noah.mapper import CONTACT_KEYS
 from disparo.providers.noah.simulator import BASE_PATH, NoahSimulator
@@ -21,7 +20,7 @@ WRAPPED = '{"original_message": "Olá {nome}, proposta nova.", "tracking_data": 
 
 
 def noah(stack: DevStack) -> NoahSimulator:
-    simulator: NoahSimulator = stack.simulators[ProviderCode.NOAH].simulator
+    simulator: NoahSimulator = stack.simulators["NOAH"].simulator
     return simulator
 
 
@@ -133,4 +132,4 @@ async def test_missing_env_credentials_fail_with_erro_credenciais(
 
 
 def noah_url(stack: DevStack) -> str:
-    return stack.simulators[ProviderCode.NOAH].server.url + BASE_PATH
+    return stack.simulators["NOAH"].server.url + BASE_PATH

@@ -16,7 +16,6 @@ from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.models import BatchStatus, MessageStatus
 from disparo.campaigns.sending import run_send
 from disparo.devstack import DevStack
-from disparo.providers.base import ProviderCode
 from disparo.providers.rcs.dev import DEV_RCS_KEY, SAMPLE_MEDIA, rcs_sample_rows
 from disparo.providers.rcs_otima.dev import DEV_OTIMA_TOKEN, otima_sample_rows
 from tests.conftest import StackFactory
@@ -29,7 +28,7 @@ OTIMA = "O20250115093000"
 STATUS_CALLBACK = "https://disparo.example.com/callbacks/otima/status"
 
 
-def sim(stack: DevStack, code: ProviderCode) -> Any:
+def sim(stack: DevStack, code: str) -> Any:
     return stack.simulators[code].simulator
 
 
@@ -69,7 +68,7 @@ def seed_cromos(stack: DevStack, count: int, *, odd_rows: bool = False) -> list[
 async def test_cromosapp_rcs_end_to_end_with_sms_fallback(stack_factory: StackFactory) -> None:
     stack = await stack_factory(rcs_sms_fallback_provider="CDA")
     rows = seed_cromos(stack, 7, odd_rows=True)
-    rcs = sim(stack, ProviderCode.RCS)
+    rcs = sim(stack, "RCS")
     unreachable = {rows[1]["telefone"], rows[4]["telefone"]}
     rcs.not_rcs_capable |= unreachable
 
@@ -125,7 +124,7 @@ async def test_without_an_sms_route_unreachable_recipients_fail(
 ) -> None:
     stack = await stack_factory()  # DISPARO_RCS_SMS_FALLBACK_PROVIDER empty
     rows = seed_cromos(stack, 4)
-    rcs = sim(stack, ProviderCode.RCS)
+    rcs = sim(stack, "RCS")
     rcs.not_rcs_capable.add(rows[0]["telefone"])
 
     await dispatch(stack, CROMOS)
@@ -147,7 +146,7 @@ async def test_the_sms_batch_is_retried_like_any_batch_and_rcs_is_never_resent(
 ) -> None:
     stack = await stack_factory(rcs_sms_fallback_provider="CDA")
     rows = seed_cromos(stack, 3)
-    rcs = sim(stack, ProviderCode.RCS)
+    rcs = sim(stack, "RCS")
     rcs.not_rcs_capable.add(rows[1]["telefone"])
     stack.cda.fail_next(503)
 
@@ -166,7 +165,7 @@ async def test_the_sms_batch_is_retried_like_any_batch_and_rcs_is_never_resent(
 async def test_unknown_sms_outcome_is_never_resent(stack_factory: StackFactory) -> None:
     stack = await stack_factory(rcs_sms_fallback_provider="CDA", cda_timeout=0.5)
     rows = seed_cromos(stack, 3)
-    sim(stack, ProviderCode.RCS).not_rcs_capable.add(rows[0]["telefone"])
+    sim(stack, "RCS").not_rcs_capable.add(rows[0]["telefone"])
     stack.cda.delay_next(1.5)
 
     await dispatch(stack, CROMOS)
@@ -200,7 +199,7 @@ async def test_otima_rcs_end_to_end_grouped_chunked_with_both_fallbacks(
     rows[8]["mensagem"] = json.dumps({"template_code": "x", "customer_code": ""})
     rows[8]["id_carteira"] = ""
     stack.wordpress.add_campaign(OTIMA, rows)
-    otima = sim(stack, ProviderCode.RCS_OTIMA)
+    otima = sim(stack, "RCS_OTIMA")
     otima.not_rcs_capable |= {rows[2]["telefone"], rows[3]["telefone"]}
 
     assert (await dispatch(stack, OTIMA)).status_code == 202
@@ -278,7 +277,7 @@ async def test_otima_empty_template_variable_fails_the_batch(stack_factory: Stac
 
     assert final["status"] == "FAILED" and final["failed_messages"] == 2
     assert "variável 'v'" in final["error_message"]
-    assert sim(stack, ProviderCode.RCS_OTIMA).requests == []
+    assert sim(stack, "RCS_OTIMA").requests == []
     assert [h["status"] for h in stack.wordpress.webhooks_for(OTIMA)] == [
         "processando",
         "erro_envio",
@@ -292,7 +291,7 @@ async def test_an_sms_batch_whose_route_was_removed_fails_with_the_reason(
     the SMS send, as a redeploy with other settings would do."""
     stack = await stack_factory(with_worker=False, rcs_sms_fallback_provider="CDA")
     rows = seed_cromos(stack, 3)
-    sim(stack, ProviderCode.RCS).not_rcs_capable.add(rows[2]["telefone"])
+    sim(stack, "RCS").not_rcs_capable.add(rows[2]["telefone"])
     await dispatch(stack, CROMOS)
     campaign, _, _ = await campaign_rows(stack, CROMOS)
     await run_dispatch(stack.runtime, campaign.id, last_attempt=True)

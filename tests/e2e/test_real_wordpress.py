@@ -10,14 +10,17 @@ and a check of what the simulator received.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from disparo.campaigns.models import BatchStatus, OutboxStatus, WebhookOutbox
+from disparo.campaigns.models import BatchStatus
 from disparo.devstack import DevStack
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
+from disparo.wordpress.webhooks import delivery_body
 from tests.conftest import StackFactory, wait_for
 from tests.e2e.helpers import campaign_rows, outbox_statuses
 from tests.e2e.wordpress_cases import CASES, SEEDED, ProviderCase, Row, no_change
@@ -142,3 +145,40 @@ async def test_a_wrong_webhook_secret_is_refused_and_listed_as_undeliverable(
     await wait_for(refused, timeout=60, interval=0.5)
     # WordPress never applied them: the rows stay as the approval left them.
     assert {row["status"] for row in await wordpress.rows("C20250115093000")} == {"pendente"}
+
+
+async def test_an_older_webhook_played_again_cannot_reopen_the_finished_rows(
+    stack_factory: StackFactory, wordpress: WordPressSite
+) -> None:
+    """disparo numbers each campaign's webhooks; the real plugin keeps the last number applied
+    and refuses an older one, whoever sends it again (a force replay, a captured copy)."""
+    stack = await stack_factory(
+        wordpress_url=wordpress.url, webhook_secret=SecretStr(WEBHOOK_SECRET)
+    )
+    configure_wordpress(wordpress, stack, CASES[0])
+    seed_rows(wordpress, "C20250115093000", "CDA", 3)
+    assert '"ok":true' in await wordpress.wp_async("approve", "C20250115093000")
+
+    async def finished() -> bool:
+        rows = await wordpress.rows("C20250115093000")
+        return {row["status"] for row in rows} == {"enviado"} and await webhooks_delivered(stack)
+
+    await wait_for(finished, timeout=60, interval=0.5)
+    async with stack.runtime.sessions() as session:
+        entries = (await session.scalars(select(WebhookOutbox).order_by(WebhookOutbox.id))).all()
+    assert [(e.payload["status"], e.sequencia) for e in entries] == [
+        ("processando", 1),
+        ("enviado", 2),
+    ]
+    processando, enviado = entries
+
+    # Signed afresh (a new timestamp), so only the sequencia can tell it is old. Timestamps
+    # count seconds: within the second of the first delivery the signature would be the same
+    # one, refused as a replayed signature before the sequencia is looked at.
+    await asyncio.sleep(1.1)
+    stale = await stack.runtime.wordpress.post_status(delivery_body(processando))
+    assert not stale.delivered and not stale.retryable
+    assert "409" in stale.detail and "stale_sequencia" in stale.detail
+    again = await stack.runtime.wordpress.post_status(delivery_body(enviado))
+    assert again.delivered  # the newest one, delivered twice, is still fine
+    assert {row["status"] for row in await wordpress.rows("C20250115093000")} == {"enviado"}

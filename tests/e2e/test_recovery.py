@@ -7,19 +7,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from disparo.campaigns import batches
+from disparo.campaigns.batches import BatchKey
 from disparo.campaigns.models import (
+    BatchAttempt,
     BatchStatus,
     Campaign,
     CampaignStatus,
     MessageStatus,
-    OutboxStatus,
     ProviderBatch,
-    WebhookOutbox,
 )
-from disparo.campaigns.sending import _claim
+from disparo.campaigns.reconciler import reconcile
 from disparo.db.base import utcnow
 from disparo.queues.names import QueueName, dispatch_job_id
-from disparo.queues.reconciler import reconcile
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
 from tests.conftest import StackFactory
 from tests.e2e.helpers import CAMPAIGN, campaign_rows, dispatch, ingested_campaign, wait_final
 
@@ -92,20 +93,48 @@ async def test_reconciler_turns_a_send_left_in_flight_into_unknown(
     stack_factory: StackFactory,
 ) -> None:
     stack, campaign_id = await ingested_campaign(stack_factory)
-    assert await _claim(stack.runtime, campaign_id, 0) is not None  # a worker claimed it...
+    # A worker claimed it, stamped its request (it left for the provider)...
+    assert await batches.claim(stack.runtime, BatchKey.send(campaign_id, 0))
     async with stack.runtime.sessions() as session, session.begin():  # ...and died
+        hour_ago = utcnow() - timedelta(hours=1)
+        await session.execute(
+            update(ProviderBatch).values(claimed_at=hour_ago, request_at=hour_ago)
+        )
+
+    assert await reconcile(stack.runtime) >= 1
+
+    campaign, rows, messages = await campaign_rows(stack, CAMPAIGN)
+    assert campaign.id == campaign_id
+    assert rows[0].status == BatchStatus.UNKNOWN
+    assert {m.status for m in messages} == {MessageStatus.UNKNOWN}
+    assert campaign.status == CampaignStatus.FAILED and campaign.unknown_messages == 5
+    assert stack.cda.requests == []  # never sent blind
+
+
+async def test_reconciler_sends_again_a_claim_whose_request_never_left(
+    stack_factory: StackFactory,
+) -> None:
+    stack, campaign_id = await ingested_campaign(stack_factory)
+    # A worker claimed it and died before stamping a request: provably nothing was sent.
+    assert await batches.claim(stack.runtime, BatchKey.send(campaign_id, 0))
+    async with stack.runtime.sessions() as session, session.begin():
         await session.execute(
             update(ProviderBatch).values(claimed_at=utcnow() - timedelta(hours=1))
         )
 
     assert await reconcile(stack.runtime) >= 1
 
-    campaign, batches, messages = await campaign_rows(stack, CAMPAIGN)
-    assert campaign.id == campaign_id
-    assert batches[0].status == BatchStatus.UNKNOWN
-    assert {m.status for m in messages} == {MessageStatus.UNKNOWN}
-    assert campaign.status == CampaignStatus.FAILED and campaign.unknown_messages == 5
-    assert stack.cda.requests == []  # never sent blind
+    _, rows, messages = await campaign_rows(stack, CAMPAIGN)
+    assert rows[0].status == BatchStatus.PENDING  # back in the queue, not UNKNOWN
+    assert MessageStatus.UNKNOWN not in {m.status for m in messages}
+    async with stack.runtime.sessions() as session:
+        outcomes = await session.scalars(
+            select(BatchAttempt.outcome)
+            .where(BatchAttempt.batch_id == rows[0].id)
+            .order_by(BatchAttempt.id)
+        )
+        assert list(outcomes)[-1] == "requeued"
+    assert stack.cda.requests == []  # no worker in this stack: nothing sent yet
 
 
 async def _age_campaign(stack) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,6 @@ from disparo.campaigns.models import BatchStatus, ProviderBatch
 from disparo.campaigns.sending import run_send
 from disparo.db.base import utcnow
 from disparo.devstack import DevStack
-from disparo.providers.base import ProviderCode
 from disparo.providers.cda.dev import DEV_CDA_KEY
 from disparo.providers.cda.simulator import IMPORT_PATH
 from disparo.providers.policy import account_id, policy_for
@@ -59,10 +58,10 @@ def _retried(batch: ProviderBatch, low: float = 5.0, high: float = 10.0) -> None
 
 
 async def _paused_for(stack: DevStack) -> float:
-    provider = stack.runtime.providers[ProviderCode.CDA]
+    provider = stack.runtime.providers["CDA"]
     credentials = provider.parse_credentials(
         {
-            "api_url": stack.simulators[ProviderCode.CDA].server.url + IMPORT_PATH,
+            "api_url": stack.simulators["CDA"].server.url + IMPORT_PATH,
             "api_key": DEV_CDA_KEY,
         }
     )
@@ -70,15 +69,6 @@ async def _paused_for(stack: DevStack) -> float:
     return await stack.runtime.limiter.wait_time(
         account, policy_for(stack.settings, provider), recipients=0
     )
-
-
-@pytest.fixture
-async def closed_port() -> AsyncIterator[int]:
-    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-    yield port
 
 
 @pytest.fixture
@@ -113,9 +103,7 @@ async def test_dns_failure_is_retried(stack_factory: StackFactory) -> None:
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_tls_failure_is_retried(stack_factory: StackFactory) -> None:
     stack = await stack_factory(with_worker=False)  # for the simulator's plain-HTTP port
-    tls_url = (
-        stack.simulators[ProviderCode.CDA].server.url.replace("http://", "https://") + IMPORT_PATH
-    )
+    tls_url = stack.simulators["CDA"].server.url.replace("http://", "https://") + IMPORT_PATH
     _, batch = await _one_attempt(stack_factory, api_url=tls_url)
     _retried(batch)
 
@@ -210,10 +198,10 @@ async def test_a_paused_account_defers_other_batches_without_claiming(
     stack_factory: StackFactory,
 ) -> None:
     stack, campaign_id = await ingested_campaign(stack_factory, count=2, rate_limit_max_wait=5)
-    provider = stack.runtime.providers[ProviderCode.CDA]
+    provider = stack.runtime.providers["CDA"]
     credentials = provider.parse_credentials(
         {
-            "api_url": stack.simulators[ProviderCode.CDA].server.url + IMPORT_PATH,
+            "api_url": stack.simulators["CDA"].server.url + IMPORT_PATH,
             "api_key": DEV_CDA_KEY,
         }
     )

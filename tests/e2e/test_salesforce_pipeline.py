@@ -11,7 +11,6 @@ import pytest
 
 from disparo.campaigns.models import BatchStatus, BatchStep
 from disparo.devstack import DevStack
-from disparo.providers.base import ProviderCode
 from disparo.providers.salesforce.dev import DEV_OPERACAO
 from disparo.providers.salesforce.simulator import (
     AUTOMATIONS_PATH,
@@ -31,12 +30,12 @@ RATE_LIMITED = {"message": "Rate limit exceeded", "errorcode": 50100, "retryAfte
 
 
 def salesforce(stack: DevStack) -> SalesforceSimulator:
-    simulator: SalesforceSimulator = stack.simulators[ProviderCode.SALESFORCE].simulator
+    simulator: SalesforceSimulator = stack.simulators["SALESFORCE"].simulator
     return simulator
 
 
 def sf_url(stack: DevStack) -> str:
-    return stack.simulators[ProviderCode.SALESFORCE].server.url
+    return stack.simulators["SALESFORCE"].server.url
 
 
 def hooks_at_least(stack: DevStack, count: int) -> Callable[[], Awaitable[bool]]:

@@ -9,7 +9,8 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from disparo.campaigns.models import OutboxStatus, WebhookOutbox
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
+from disparo.wordpress.webhooks import delivery_body
 from tests.conftest import StackFactory, wait_for
 from tests.e2e.helpers import CAMPAIGN, dispatch, wait_final
 
@@ -74,7 +75,8 @@ async def test_every_webhook_arrives_in_order_once_after_a_long_outage(
     assert span.total_seconds() >= OUTAGE_S - 15
     # What WordPress applied is exactly the outbox, in its order, each once.
     applied = wordpress.webhooks_for(CAMPAIGN)
-    assert applied == [entry.payload for entry in entries]
+    assert applied == [delivery_body(entry) for entry in entries]
+    assert [payload["sequencia"] for payload in applied] == list(range(1, len(entries) + 1))
     statuses = [payload["status"] for payload in applied]
     assert statuses[-1] == "enviado" and set(statuses[:-1]) == {"processando"}
     assert len(statuses) >= 3  # the first processando, progress lines, the final status

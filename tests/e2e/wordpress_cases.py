@@ -11,7 +11,6 @@ from typing import Any
 
 from disparo.campaigns.models import BatchStep
 from disparo.devstack import DevStack
-from disparo.providers.base import ProviderCode
 from disparo.providers.cda.dev import DEV_CDA_KEY
 from disparo.providers.cda.simulator import IMPORT_PATH as CDA_IMPORT_PATH
 from disparo.providers.gosac.dev import DEV_GOSAC_TOKEN
@@ -72,7 +71,7 @@ class ProviderCase:
     final_response: str = SENT_SUMMARY
 
 
-def sim_url(stack: DevStack, code: ProviderCode) -> str:
+def sim_url(stack: DevStack, code: str) -> str:
     return stack.simulators[code].server.url
 
 
@@ -91,7 +90,7 @@ def _cda_received(stack: DevStack, rows: list[Row]) -> None:
 
 
 def _gosac_received(stack: DevStack, rows: list[Row]) -> None:
-    create, start = stack.simulators[ProviderCode.GOSAC].requests
+    create, start = stack.simulators["GOSAC"].requests
     assert (create.method, create.path) == ("POST", CREATE_PATH)
     assert create.headers["authorization"] == DEV_GOSAC_TOKEN  # raw token, no Bearer
     assert create.json["message"] == rows[0]["mensagem"]
@@ -113,7 +112,7 @@ def _gosac_received(stack: DevStack, rows: list[Row]) -> None:
 
 
 def _noah_received(stack: DevStack, rows: list[Row]) -> None:
-    [request] = stack.simulators[ProviderCode.NOAH].requests
+    [request] = stack.simulators["NOAH"].requests
     assert (request.method, request.path) == ("POST", NOAH_BASE_PATH + "/contacts")
     assert request.headers["authorization"] == f"INTEGRATION {DEV_NOAH_TOKEN}"
     assert re.fullmatch(r"campanha_\d{13}", request.json["name"])
@@ -137,7 +136,7 @@ def _with_media(row: Row, index: int) -> None:
 
 
 def _rcs_received(stack: DevStack, rows: list[Row]) -> None:
-    [request] = stack.simulators[ProviderCode.RCS].requests
+    [request] = stack.simulators["RCS"].requests
     assert (request.method, request.path) == ("POST", RCS_IMPORT_PATH)
     body = dict(request.json)
     assert re.fullmatch(rf"campanha_{ENV_ID}_\d{{13}}", body.pop("nome"))
@@ -166,9 +165,7 @@ def _with_template(row: Row, index: int) -> None:
 
 
 def _otima_received(stack: DevStack, rows: list[Row]) -> None:
-    requests = sorted(
-        stack.simulators[ProviderCode.RCS_OTIMA].requests, key=lambda r: r.json["customer_code"]
-    )
+    requests = sorted(stack.simulators["RCS_OTIMA"].requests, key=lambda r: r.json["customer_code"])
     groups = {
         code: [r for i, r in enumerate(rows, 1) if _customer_code(i) == code]
         for code in ("77", "78")
@@ -196,7 +193,7 @@ def _otima_received(stack: DevStack, rows: list[Row]) -> None:
 
 
 def _salesforce_received(stack: DevStack, rows: list[Row]) -> None:
-    sim = stack.simulators[ProviderCode.SALESFORCE].simulator
+    sim = stack.simulators["SALESFORCE"].simulator
     [token] = sim.requests_to("token")
     assert token.path == TOKEN_PATH
     assert token.form == {
@@ -242,20 +239,20 @@ def _salesforce_received(stack: DevStack, rows: list[Row]) -> None:
 
 
 def _salesforce_static(stack: DevStack) -> dict[str, str]:
-    account = stack.simulators[ProviderCode.SALESFORCE].simulator.account
+    account = stack.simulators["SALESFORCE"].simulator.account
     return {
         "sf_client_id": account.client_id,
         "sf_client_secret": account.client_secret,
         "sf_username": account.username,
         "sf_password": account.password,
-        "sf_token_url": sim_url(stack, ProviderCode.SALESFORCE) + TOKEN_PATH,
+        "sf_token_url": sim_url(stack, "SALESFORCE") + TOKEN_PATH,
     }
 
 
 def _salesforce_environment(stack: DevStack) -> dict[str, Any]:
     """Gen C's per-environment block: operacao, automation and the Marketing Cloud values."""
-    account = stack.simulators[ProviderCode.SALESFORCE].simulator.account
-    url = sim_url(stack, ProviderCode.SALESFORCE)
+    account = stack.simulators["SALESFORCE"].simulator.account
+    url = sim_url(stack, "SALESFORCE")
     block = {
         "operacao": SF_OPERACAO,
         "automation_id": account.automation_ids[0],
@@ -268,7 +265,7 @@ def _salesforce_environment(stack: DevStack) -> dict[str, Any]:
 
 
 def _url_and_token(
-    provider: str, code: ProviderCode, path: str, token: str
+    provider: str, code: str, path: str, token: str
 ) -> Callable[[DevStack], dict[str, Any]]:
     """GOSAC's and NOAH's per-environment block, as the plugin's admin screen stores it."""
 
@@ -284,7 +281,7 @@ CASES = [
         fornecedor="CDA",
         prefix="C",
         static_credentials=lambda stack: {
-            "cda_api_url": sim_url(stack, ProviderCode.CDA) + CDA_IMPORT_PATH,
+            "cda_api_url": sim_url(stack, "CDA") + CDA_IMPORT_PATH,
             "cda_api_key": DEV_CDA_KEY,
         },
         check_received=_cda_received,
@@ -294,7 +291,7 @@ CASES = [
         fornecedor="GOSAC",
         prefix="G",
         static_credentials=lambda stack: {},
-        env_credentials=_url_and_token("gosac", ProviderCode.GOSAC, CREATE_PATH, DEV_GOSAC_TOKEN),
+        env_credentials=_url_and_token("gosac", "GOSAC", CREATE_PATH, DEV_GOSAC_TOKEN),
         check_received=_gosac_received,
         settings={"gosac_start_delay": GOSAC_START_DELAY},
         # A successful start sends no webhook: the rows stay `enviado` (never `iniciado`).
@@ -305,7 +302,7 @@ CASES = [
         fornecedor="NOAH",
         prefix="N",
         static_credentials=lambda stack: {},
-        env_credentials=_url_and_token("noah", ProviderCode.NOAH, NOAH_BASE_PATH, DEV_NOAH_TOKEN),
+        env_credentials=_url_and_token("noah", "NOAH", NOAH_BASE_PATH, DEV_NOAH_TOKEN),
         check_received=_noah_received,
     ),
     ProviderCase(
@@ -314,7 +311,7 @@ CASES = [
         prefix="R",
         static_credentials=lambda stack: {
             "rcs_chave_api": DEV_RCS_KEY,
-            "rcs_base_url": sim_url(stack, ProviderCode.RCS) + RCS_IMPORT_PATH,
+            "rcs_base_url": sim_url(stack, "RCS") + RCS_IMPORT_PATH,
         },
         shape_row=_with_media,
         check_received=_rcs_received,
@@ -325,7 +322,7 @@ CASES = [
         prefix="O",
         static_credentials=lambda stack: {
             "otima_rcs_token": DEV_OTIMA_TOKEN,
-            "otima_rcs_api_url": sim_url(stack, ProviderCode.RCS_OTIMA) + OTIMA_API_PREFIX,
+            "otima_rcs_api_url": sim_url(stack, "RCS_OTIMA") + OTIMA_API_PREFIX,
         },
         shape_row=_with_template,
         check_received=_otima_received,

@@ -20,12 +20,14 @@ from disparo.campaigns.models import OPEN_BATCH, Campaign, MessageStatus, Provid
 from disparo.campaigns.repository import list_messages
 from disparo.campaigns.service import dispatch
 from disparo.config import Settings
-from disparo.db.migrate import upgrade
 from disparo.http_server import RunningServer, start_server
+from disparo.migrations import upgrade
 from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
+from disparo.providers.registry import env_names, provider_settings
 from disparo.runtime import Runtime, open_runtime
-from disparo.wordpress.simulator import WordPressSimulator
+from disparo.sim.wordpress import WordPressSimulator
 from tests.faults.infra import Chaos, Workers
+from tests.support import settings_with
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 CDA_KEY = "chave-falhas-cda"
@@ -117,6 +119,9 @@ def worker_env(settings: Settings) -> dict[str, str]:
             value = json.dumps(value)
         if value is not None:
             env[f"DISPARO_{name.upper()}"] = str(value)
+    # Each provider's own variables (DISPARO_CDA_TIMEOUT...), as the plugins read them.
+    for variable, (code, name) in env_names().items():
+        env[variable] = str(getattr(provider_settings(settings, code), name))
     return env
 
 
@@ -148,7 +153,7 @@ async def rig(
         "log_level": "INFO",
         **overrides,
     }
-    settings = Settings.model_construct(**(Settings().model_dump() | values))
+    settings = settings_with(**values)
     await upgrade(settings.sqlalchemy_url)
     runtime = await open_runtime(settings)
     pool = Workers(worker_env(settings), tmp_path)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,14 +130,16 @@ class Workers:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
 
-    def _spawn(self) -> tuple[subprocess.Popen[bytes], Path]:
+    def _spawn(self, args: Sequence[str] = ()) -> tuple[subprocess.Popen[bytes], Path]:
         path = self.logdir / f"worker-{len(list(self.logdir.glob('worker-*.log'))) + 1}.log"
         with path.open("wb") as log:
-            process = subprocess.Popen([DISPARO, "worker"], env=self.env, stdout=log, stderr=log)
+            command = [DISPARO, "worker", *args]
+            process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         return process, path
 
-    def start(self) -> int:
-        process, path = self._spawn()
+    def start(self, *args: str) -> int:
+        """A worker of every queue, or of those named (`-q maintenance`)."""
+        process, path = self._spawn(args)
         self.processes.append(process)
         self.logs.append(path)
         return len(self.processes) - 1
@@ -175,6 +178,7 @@ class ChaosEvent:
     kind: str  # ok, slow, 5xx, 429, timeout
     status: int = 0
     retry_after: float = 0.0
+    sender: str = ""  # the client's address: which host sent it
 
 
 class Chaos:
@@ -207,22 +211,23 @@ class Chaos:
             return
         roll = self.rng.random()
         now = time.monotonic()
+        sender = str((scope.get("client") or ("",))[0])
         if roll < self.p_5xx:
             status = self.rng.choice([500, 503])
-            self.events.append(ChaosEvent(now, "5xx", status))
+            self.events.append(ChaosEvent(now, "5xx", status, sender=sender))
             await _answer(receive, send, status, {})
         elif roll < self.p_5xx + self.p_429:
-            self.events.append(ChaosEvent(now, "429", 429, self.retry_after))
+            self.events.append(ChaosEvent(now, "429", 429, self.retry_after, sender))
             await _answer(receive, send, 429, {"retry-after": str(int(self.retry_after))})
         elif roll < self.p_5xx + self.p_429 + self.p_timeout:
-            self.events.append(ChaosEvent(now, "timeout"))
+            self.events.append(ChaosEvent(now, "timeout", sender=sender))
             # The whole body arrived; the client gives up waiting; the provider imports it.
             body = await _read_body(receive)
             await asyncio.sleep(self.timeout_s)
             await self.app(scope, _replay(body), _ignore_closed(send))
         else:
             pause = self.rng.uniform(*self.slow)
-            self.events.append(ChaosEvent(now, "slow" if pause else "ok"))
+            self.events.append(ChaosEvent(now, "slow" if pause else "ok", sender=sender))
             # Like a real provider, a request that arrived whole is processed even if its
             # sender dies while waiting for the answer.
             body = await _read_body(receive)

@@ -15,6 +15,8 @@ from tests.faults.infra import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.faults
 
+BATCHES = 60  # 300 recipients, 5 per batch
+
 
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
@@ -47,9 +49,12 @@ async def test_postgres_restarted_mid_campaign_completes(
         alive = the_rig.workers.alive()
 
     report("postgres_restart", {"requests_before_restart": before, **result.as_dict()})
+    assert before < BATCHES  # the restart hit the campaign midway, not after its last batch
+    assert result.requests > before  # and the campaign went on sending after it
     assert_clean(result)
     assert alive == [True, True]
     # Only a batch whose answer could not be recorded while the database was down may be
     # UNKNOWN; everything else is sent.
     assert result.by_status["SENT"] + result.by_status["UNKNOWN"] == 300
+    # At most the batches in flight when it stopped: 2 workers x concurrency 2.
     assert result.unknown_batches <= 4

@@ -21,6 +21,9 @@ def worker_logs(directory: Path) -> str:
 
 
 CHAOS = {"seed": 7, "slow": (0.05, 0.3)}
+BATCHES = 60  # 300 recipients, 5 per batch
+# UNKNOWN only for a batch in flight when Redis went: 2 workers x concurrency 2 at most.
+IN_FLIGHT = 4
 
 
 async def _mid_campaign(the_rig: Rig, requests: int) -> None:
@@ -45,9 +48,12 @@ async def test_redis_restarted_mid_campaign_completes(
         alive = the_rig.workers.alive()
 
     report("redis_restart", {"requests_before_restart": before, **result.as_dict()})
+    assert before < BATCHES  # the kill hit the campaign midway, not after its last batch
+    assert result.requests > before  # and the campaign went on sending after it
     assert_clean(result)
     assert alive == [True, True]  # the workers rode it out
     assert result.by_status["SENT"] + result.by_status["UNKNOWN"] == 300
+    assert result.unknown_batches <= IN_FLIGHT
 
 
 async def test_redis_flushed_mid_campaign_is_rebuilt_by_the_reconciler(
@@ -63,6 +69,8 @@ async def test_redis_flushed_mid_campaign_is_rebuilt_by_the_reconciler(
 
     report("redis_flush", {"requests_before_flush": before, **result.as_dict()})
     assert_clean(result)
-    assert before < 60  # the flush really hit the campaign midway (60 batches)
+    assert before < BATCHES  # the flush really hit the campaign midway
+    assert result.requests > before
     assert '"reconciler.repaired"' in worker_logs(tmp_path)
     assert result.by_status["SENT"] + result.by_status["UNKNOWN"] == 300
+    assert result.unknown_batches <= IN_FLIGHT

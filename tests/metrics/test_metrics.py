@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from disparo.config import Settings
 from disparo.devstack import DevStack
-from disparo.metrics.endpoint import start_metrics_server
-from disparo.queues.names import QueueName
+from disparo.observe.endpoint import start_metrics_server
+from disparo.providers.registry import ALL_QUEUES
 from tests.conftest import API_KEY, StackFactory, wait_for
 from tests.e2e.helpers import CAMPAIGN, dispatch, wait_final
 
@@ -80,9 +80,12 @@ async def test_metrics_after_a_known_campaign(stack_factory: StackFactory) -> No
         - latency_before
         == requests
     )
-    for queue in QueueName:
+    for queue in ALL_QUEUES:
         assert ("disparo_queue_jobs", (("queue", str(queue)), ("state", "waiting"))) in samples
     assert _get(samples, "disparo_queue_jobs", queue="cda-send", state="completed") == requests
+    # The stack's one worker process serves every queue (alerts.yml: no worker alive).
+    for queue in ALL_QUEUES:
+        assert _get(samples, "disparo_queue_workers", queue=str(queue)) == 1
     assert _get(samples, "disparo_webhook_outbox", status="DELIVERED") == 2
     assert _get(samples, "disparo_webhook_outbox", status="PENDING") == 0
     assert _get(samples, "disparo_webhook_oldest_undelivered_seconds") == 0

@@ -1,26 +1,29 @@
-"""Provider from the agendamento_id prefix and its queue (CONTRACTS 3.1)."""
+"""Provider from the agendamento_id prefix and its queue (CONTRACTS 3.1), read from the
+registry of provider plugins."""
 
 from __future__ import annotations
 
 import pytest
 
-from disparo.providers.base import PREFIXES, PROVIDER_QUEUES, ProviderCode, identify_provider
+from disparo.providers.registry import BY_CODE, PLUGINS, SEND_QUEUES, identify_provider
 
-# CONTRACTS 3.1, table verbatim: prefix -> (provider code, queue or None when out of scope).
-CONTRACT_TABLE: dict[str, tuple[str, str | None]] = {
+# CONTRACTS 3.1, table verbatim: prefix -> (provider code, queue).
+CONTRACT_TABLE: dict[str, tuple[str, str]] = {
     "C": ("CDA", "cda-send"),
     "G": ("GOSAC", "gosac-send"),
     "N": ("NOAH", "noah-send"),
     "R": ("RCS", "rcs-send"),
     "O": ("RCS_OTIMA", "rcs-otima-send"),
     "S": ("SALESFORCE", "salesforce-send"),
-    "W": ("WHATSAPP_OTIMA", None),
-    "F": ("GOSAC_OFICIAL", None),
-    "H": ("NOAH_OFICIAL", None),
-    "B": ("ROBBU_OFICIAL", None),
-    "T": ("TECHIA", None),
-    "M": ("MAKING_OFICIAL", None),
+    "W": ("WHATSAPP_OTIMA", "whatsapp-otima-send"),
+    "F": ("GOSAC_OFICIAL", "gosac-oficial-send"),
+    "H": ("NOAH_OFICIAL", "noah-oficial-send"),
+    "B": ("ROBBU_OFICIAL", "robbu-oficial-send"),
+    "T": ("TECHIA", "techia-send"),
+    "M": ("MAKING_OFICIAL", "making-oficial-send"),
 }
+# "recognised, outside this spec": never served, always refused by name.
+OUTSIDE_THE_SPEC = {"GOSAC_OFICIAL", "NOAH_OFICIAL", "ROBBU_OFICIAL", "TECHIA", "MAKING_OFICIAL"}
 
 CASES = [
     pytest.param(f"{lead}{case(prefix)}20250115093000{tail}", code, id=f"{prefix}-{label}")
@@ -36,7 +39,7 @@ CASES = [
 
 @pytest.mark.parametrize(("agendamento_id", "code"), CASES)
 def test_identify_every_prefix(agendamento_id: str, code: str) -> None:
-    assert identify_provider(agendamento_id) == ProviderCode(code)
+    assert identify_provider(agendamento_id) == code
 
 
 @pytest.mark.parametrize(
@@ -68,13 +71,21 @@ def test_unknown_prefix_is_none(agendamento_id: str) -> None:
     assert identify_provider(agendamento_id) is None
 
 
-def test_prefix_table_matches_contract() -> None:
-    assert {p: str(c) for p, c in PREFIXES.items()} == {
-        p: code for p, (code, _) in CONTRACT_TABLE.items()
-    }
+@pytest.mark.parametrize("plugin", PLUGINS, ids=lambda plugin: plugin.code)
+def test_each_plugin_is_its_contract_row(plugin: object) -> None:
+    assert plugin in PLUGINS
+    code, queue = CONTRACT_TABLE[BY_CODE[str(plugin.code)].prefix]
+    assert (plugin.code, plugin.queue) == (code, queue)
 
 
-def test_provider_queues_are_the_six_in_scope_providers() -> None:
-    expected = {code: queue for code, queue in CONTRACT_TABLE.values() if queue is not None}
-    assert len(expected) == 6
-    assert {str(code): str(queue) for code, queue in PROVIDER_QUEUES.items()} == expected
+def test_the_providers_outside_the_spec_are_not_served() -> None:
+    assert not OUTSIDE_THE_SPEC & set(SEND_QUEUES)
+    assert {p.prefix for p in PLUGINS} | {
+        prefix for prefix, (code, _) in CONTRACT_TABLE.items() if code in OUTSIDE_THE_SPEC
+    } <= set(CONTRACT_TABLE)
+
+
+def test_prefixes_and_queues_are_unique() -> None:
+    assert len({p.prefix for p in PLUGINS}) == len(PLUGINS)
+    queues = [p.queue for p in PLUGINS] + [s.queue for p in PLUGINS for s in p.steps]
+    assert len(set(queues)) == len(queues)

@@ -77,3 +77,22 @@ async def test_acquire_waits_for_the_next_slot(limiters: tuple[RateLimiter, Rate
     assert await one.acquire("CDA:a", policy, 1, max_wait=5) == 0
     assert await two.acquire("CDA:a", policy, 1, max_wait=5) == 0  # after ~1.1 s
     assert await one.wait_time("CDA:a", policy, 1, take=False) > 0
+
+
+async def test_an_account_whose_keys_redis_lost_is_held_one_window(
+    limiters: tuple[RateLimiter, RateLimiter], redis_prefix: str
+) -> None:
+    """Redis restarted empty, flushed, or a replica promoted before its first sync: the
+    slots granted just before are gone, so a process that had used the account holds it one
+    window (a first use anywhere is not held)."""
+    one, two = limiters
+    policy = ProviderPolicy(requests_per_second=3)
+    assert await one.wait_time("CDA:lost", policy, 1) == 0
+    client = aioredis.Redis.from_url(REDIS_URL)
+    await client.delete(*[key async for key in client.scan_iter(match=f"{redis_prefix}:*")])
+    await client.aclose()
+
+    assert await two.wait_time("CDA:first", policy, 1) == 0  # never used by `two`: no hold
+    held = await one.wait_time("CDA:lost", policy, 1)
+    assert 0 < held <= WINDOW_MS / 1000
+    assert await two.wait_time("CDA:lost", policy, 1) > 0  # the hold is the account's

@@ -9,7 +9,6 @@ import pytest
 from bullmq import Worker
 
 from disparo.queues.connection import bullmq_redis_url
-from disparo.queues.names import QueueName
 from disparo.queues.producer import JobQueues
 from tests.conftest import REDIS_URL
 
@@ -30,12 +29,10 @@ async def test_job_delayed_more_than_12_seconds_runs(redis_prefix: str) -> None:
         if not ran.done():
             ran.set_result(time.monotonic())
 
-    worker = Worker(
-        str(QueueName.GOSAC_START), process, {**queues.connection_opts, "drainDelay": 1}
-    )
+    worker = Worker("gosac-start", process, {**queues.connection_opts, "drainDelay": 1})
     try:
         added = time.monotonic()
-        await queues.add(QueueName.GOSAC_START, "delayed-13s", {"campaign_id": "x"}, delay_s=13)
+        await queues.add("gosac-start", "delayed-13s", {"campaign_id": "x"}, delay_s=13)
         started = await asyncio.wait_for(ran, timeout=40)
         waited = started - added
         assert 12.5 <= waited <= 25, waited

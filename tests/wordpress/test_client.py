@@ -10,10 +10,10 @@ import pytest
 import pytest_asyncio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from disparo.errors import CredentialsError
 from disparo.http_server import start_server
-from disparo.providers.base import CredentialsError
+from disparo.sim.wordpress import WordPressSimulator
 from disparo.wordpress.client import NoDataError, WordPressClient, WordPressError
-from disparo.wordpress.simulator import WordPressSimulator
 from tests.support import SwappableApp, serve_swappable
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -9,16 +9,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from disparo.campaigns.models import OutboxStatus, WebhookOutbox
-from disparo.config import Settings
+from disparo.campaigns.reconciler import reconcile
 from disparo.db.base import utcnow
 from disparo.devstack import DevStack
 from disparo.queues.names import QueueName, webhook_job_id
-from disparo.queues.reconciler import reconcile
 from disparo.wordpress.client import WebhookOutcome
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
 from disparo.wordpress.webhooks import _record
 from tests.conftest import StackFactory, wait_for
 from tests.e2e.helpers import CAMPAIGN, api, dispatch, wait_final
+from tests.support import clean_settings, settings_with
+
+OTHER = "C20250115100000"
 
 pytestmark = pytest.mark.e2e
 
@@ -40,9 +42,7 @@ def _entry(attempts: int, retry_until_in_s: float) -> WebhookOutbox:
 
 
 def test_backoff_doubles_and_is_capped() -> None:
-    settings = Settings.model_construct(
-        **(Settings().model_dump() | {"webhook_retry_delay": 5.0, "webhook_retry_max_delay": 60.0})
-    )
+    settings = settings_with(**{"webhook_retry_delay": 5.0, "webhook_retry_max_delay": 60.0})
     waits = []
     for attempts in range(12):
         entry = _entry(attempts, retry_until_in_s=86_400)
@@ -54,7 +54,7 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 
 def test_retries_stop_at_the_window_and_the_last_one_lands_on_it() -> None:
-    settings = Settings()
+    settings = clean_settings()
     assert settings.webhook_retry_window >= 24 * 3600  # the default: at least a day
     near = _entry(attempts=40, retry_until_in_s=2)
     assert _record(near, DOWN, settings) is not None
@@ -67,7 +67,7 @@ def test_retries_stop_at_the_window_and_the_last_one_lands_on_it() -> None:
 def test_a_refusal_fails_at_once() -> None:
     entry = _entry(attempts=0, retry_until_in_s=86_400)
     refused = WebhookOutcome(delivered=False, retryable=False, detail="HTTP 401: invalid_key")
-    assert _record(entry, refused, Settings()) is None
+    assert _record(entry, refused, clean_settings()) is None
     assert entry.status == OutboxStatus.FAILED and entry.last_error == "HTTP 401: invalid_key"
 
 
@@ -111,7 +111,42 @@ async def test_undeliverable_webhooks_are_listed_and_replayed_in_order(
         assert [item["superseded"] for item in listed["items"]] == [True]
         assert (await client.post(f"/webhooks/{enviado['id']}/replay")).status_code == 409
         assert (await client.post("/webhooks/999999/replay")).status_code == 404
-    assert [w["status"] for w in stack.wordpress.webhooks_for(CAMPAIGN)] == ["enviado"]
+    applied = stack.wordpress.webhooks_for(CAMPAIGN)
+    assert [w["status"] for w in applied] == ["enviado"]
+    # Replayed a day later in WordPress's eyes, still the campaign's second webhook.
+    assert [w["sequencia"] for w in applied] == [2]
+
+
+async def test_every_webhook_carries_its_sequencia_on_every_attempt(
+    stack_factory: StackFactory,
+) -> None:
+    stack = await stack_factory(
+        cda_batch_size=5,
+        worker_concurrency=1,
+        webhook_progress_interval=0,
+        webhook_retry_delay=0.1,
+        webhook_retry_max_delay=0.2,
+    )
+    stack.wordpress.seed_campaign(CAMPAIGN, 10)
+    stack.wordpress.seed_campaign(OTHER, 5)
+    stack.wordpress.fail_next("webhook", 503, count=2)  # the first webhook is tried three times
+    await dispatch(stack, CAMPAIGN)
+    await wait_final(stack, CAMPAIGN, webhooks=3)
+    await dispatch(stack, OTHER)
+    await wait_final(stack, OTHER, webhooks=2)
+
+    attempts = [w.body for w in stack.wordpress.webhooks if isinstance(w.body, dict)]
+    first = [(a["agendamento_id"], a["status"], a["sequencia"]) for a in attempts]
+    assert first == [
+        (CAMPAIGN, "processando", 1),
+        (CAMPAIGN, "processando", 1),  # the retries keep the number
+        (CAMPAIGN, "processando", 1),
+        (CAMPAIGN, "processando", 2),
+        (CAMPAIGN, "enviado", 3),
+        (OTHER, "processando", 1),  # each campaign counts from 1
+        (OTHER, "enviado", 2),
+    ]
+    assert [e.sequencia for e in await _outbox(stack)] == [1, 2, 3, 1, 2]
 
 
 async def _delivered(stack, outbox_id: int) -> bool:  # type: ignore[no-untyped-def]

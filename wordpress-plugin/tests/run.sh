@@ -32,6 +32,14 @@ pids+=($!)
 FAKE_DISPARO_DIR="$fake_dir" setsid php -S "127.0.0.1:$fake_port" "$here/bin/fake-disparo.php" \
   >"$work/fake-disparo.log" 2>&1 &
 pids+=($!)
+# disparo behind TLS, with a certificate of its own (a private CA the site does not trust).
+tls_port=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$work/tls-key.pem" -out "$work/tls-cert.pem" 2>/dev/null
+FAKE_DISPARO_DIR="$fake_dir" setsid php "$here/bin/tls-disparo.php" "$tls_port" "$work/tls-cert.pem" \
+  "$work/tls-key.pem" >"$work/tls-disparo.log" 2>&1 &
+pids+=($!)
 answers() { php -r 'exit(@file_get_contents($argv[1]) === false ? 1 : 0);' "$1"; }
 for _ in $(seq 50); do
   answers "http://127.0.0.1:$wp_port/wp-login.php" && break
@@ -41,4 +49,5 @@ done
 echo "plugin: phpunit"
 DISPARO_WP_SITE="$site" DISPARO_WP_URL="http://127.0.0.1:$wp_port" \
   FAKE_DISPARO_URL="http://127.0.0.1:$fake_port" FAKE_DISPARO_DIR="$fake_dir" \
+  TLS_DISPARO_URL="https://127.0.0.1:$tls_port" TLS_DISPARO_CA="$work/tls-cert.pem" \
   phpunit -c "$here/phpunit.xml" "$@"

@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from disparo.api.deps import MAX_BIGINT, SAFE_TEXT, RuntimeDep
+from disparo.apikeys import Scope
+from disparo.apischema import AUTH_ERRORS, body_schema, errors, parse_body
+from disparo.audit import describe_filter
+from disparo.audit.endpoints import record_action
 from disparo.campaigns import controls, deadletters
-from disparo.campaigns.endpoints import MAX_BIGINT, RuntimeDep
 from disparo.campaigns.models import CampaignStatus
 from disparo.errors import BadRequest
-from disparo.security import check_api_key
+from disparo.security import RequireScope
 
-router = APIRouter(dependencies=[Depends(check_api_key)], tags=["controls"])
+router = APIRouter(tags=["controls"], responses=errors(*AUTH_ERRORS))
+READ = [Depends(RequireScope(Scope.READ))]
+OPERATE = [Depends(RequireScope(Scope.OPERATE))]
+Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=SAFE_TEXT)]
 
 
 class ControlOut(BaseModel):
@@ -51,6 +59,7 @@ class DeadLetterOut(BaseModel):
     campaign_id: uuid.UUID
     agendamento_id: str
     provider: str
+    step: str = Field(description="send, or the second step: start (GOSAC), mkc (Marketing Cloud)")
     sequence: int
     recipients: int
     attempts: int
@@ -64,10 +73,13 @@ class DeadLetterPage(BaseModel):
     next_after: int | None
 
 
+FilterText = Annotated[str, Field(min_length=1, max_length=200, pattern=SAFE_TEXT)]
+
+
 class RedriveIn(BaseModel):
-    campaign: str | None = None
-    provider: str | None = None
-    error: str | None = Field(default=None, description="substring of the last error")
+    campaign: FilterText | None = None
+    provider: FilterText | None = None
+    error: FilterText | None = Field(default=None, description="substring of the last error")
     all: bool = Field(default=False, description="required to redrive with no filter")
     dry_run: bool = Field(default=False, description="only count what would be redriven")
 
@@ -83,43 +95,76 @@ def _control(result: controls.ControlResult) -> ControlOut:
     return ControlOut(**dataclasses.asdict(result))
 
 
-@router.post("/campaigns/{key}/pause", response_model=ControlOut)
-async def pause(key: str, rt: RuntimeDep) -> ControlOut:
-    return _control(await controls.pause_campaign(rt, key))
+RETRY_BODY = body_schema(RetryIn.model_json_schema(), required=False)
 
 
-@router.post("/campaigns/{key}/resume", response_model=ControlOut)
-async def resume(key: str, rt: RuntimeDep) -> ControlOut:
-    return _control(await controls.resume_campaign(rt, key))
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[ControlOut]])
 
 
-@router.post("/campaigns/{key}/cancel", response_model=ControlOut)
-async def cancel(key: str, rt: RuntimeDep) -> ControlOut:
-    return _control(await controls.cancel_campaign(rt, key))
+def control_route(
+    path: str, openapi_extra: dict[str, Any] | None = None
+) -> Callable[[Endpoint], Endpoint]:
+    """A control's route: scope operate, answers ControlOut, 404/409 documented."""
+    return router.post(
+        path,
+        response_model=ControlOut,
+        dependencies=OPERATE,
+        responses=errors(404, 409),
+        openapi_extra=openapi_extra,
+    )
 
 
-@router.post("/campaigns/{key}/retry-failed", response_model=ControlOut)
-async def retry_failed(
-    key: str, rt: RuntimeDep, body: Annotated[RetryIn | None, Body()] = None
+async def _audited(
+    request: Request, action: str, key: str, work: Awaitable[controls.ControlResult]
 ) -> ControlOut:
+    """Run a control and record who did it (also when it is refused: a 404/409 is audited
+    with its outcome)."""
+    async with record_action(request, action, key) as audit:
+        result = await work
+        audit.done(
+            result.batches, result.recipients, result.message, target=str(result.campaign_id)
+        )
+    return _control(result)
+
+
+@control_route("/campaigns/{key}/pause")
+async def pause(key: str, rt: RuntimeDep, request: Request) -> ControlOut:
+    return await _audited(request, "pause", key, controls.pause_campaign(rt, key))
+
+
+@control_route("/campaigns/{key}/resume")
+async def resume(key: str, rt: RuntimeDep, request: Request) -> ControlOut:
+    return await _audited(request, "resume", key, controls.resume_campaign(rt, key))
+
+
+@control_route("/campaigns/{key}/cancel")
+async def cancel(key: str, rt: RuntimeDep, request: Request) -> ControlOut:
+    return await _audited(request, "cancel", key, controls.cancel_campaign(rt, key))
+
+
+@control_route("/campaigns/{key}/retry-failed", RETRY_BODY)
+async def retry_failed(key: str, rt: RuntimeDep, request: Request) -> ControlOut:
+    body = await parse_body(request, RetryIn, required=False)
     sequences = body.sequences if body else []
-    return _control(await controls.retry_failed(rt, key, sequences))
+    return await _audited(request, "retry-failed", key, controls.retry_failed(rt, key, sequences))
 
 
-@router.post("/campaigns/{key}/retry-unknown", response_model=ControlOut)
-async def retry_unknown(
-    key: str, rt: RuntimeDep, body: Annotated[RetryIn | None, Body()] = None
-) -> ControlOut:
+@control_route("/campaigns/{key}/retry-unknown", RETRY_BODY)
+async def retry_unknown(key: str, rt: RuntimeDep, request: Request) -> ControlOut:
+    body = await parse_body(request, RetryIn, required=False)
     sequences = body.sequences if body else []
-    return _control(await controls.retry_unknown(rt, key, sequences))
+    work = controls.retry_unknown(rt, key, sequences)
+    return await _audited(request, "retry-unknown", key, work)
 
 
-@router.get("/dead-letters", response_model=DeadLetterPage)
+@router.get(
+    "/dead-letters", response_model=DeadLetterPage, dependencies=READ, responses=errors(404)
+)
 async def list_dead_letters(
     rt: RuntimeDep,
-    campaign: str | None = None,
-    provider: str | None = None,
-    error: str | None = None,
+    campaign: Filter = None,
+    provider: Filter = None,
+    error: Filter = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
 ) -> DeadLetterPage:
@@ -129,16 +174,41 @@ async def list_dead_letters(
     return DeadLetterPage(items=items, next_after=rows[-1].id if len(rows) == limit else None)
 
 
-@router.post("/dead-letters/redrive", response_model=RedriveOut)
-async def redrive_matching(body: RedriveIn, rt: RuntimeDep) -> RedriveOut:
+REDRIVE_FILTERS = ("campaign", "provider", "error")
+REDRIVE_FLAGS = ("all", "dry_run")
+
+
+def redrive_schema() -> dict[str, Any]:
+    """RedriveIn, plus what the route insists on: at least one filter, all or dry_run."""
+    schema = RedriveIn.model_json_schema()
+    text = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": SAFE_TEXT}
+    schema["anyOf"] = [
+        *({"required": [name], "properties": {name: text}} for name in REDRIVE_FILTERS),
+        *({"required": [flag], "properties": {flag: {"const": True}}} for flag in REDRIVE_FLAGS),
+    ]
+    return schema
+
+
+@router.post(
+    "/dead-letters/redrive",
+    response_model=RedriveOut,
+    dependencies=OPERATE,
+    responses=errors(404),
+    openapi_extra=body_schema(redrive_schema(), required=True),
+)
+async def redrive_matching(request: Request, rt: RuntimeDep) -> RedriveOut:
     """Preview with `dry_run: true` (answers `matched`), then the same filter to redrive."""
+    body = await parse_body(request, RedriveIn)
+    assert body is not None
     where = deadletters.DeadLetterFilter(body.campaign, body.provider, body.error)
     if not (body.campaign or body.provider or body.error or body.all or body.dry_run):
         raise BadRequest("Informe campaign, provider ou error, ou all=true para reenviar todas")
     matched = await deadletters.count_dead_letters(rt, where)
     if body.dry_run:
         return RedriveOut(matched=matched, redriven=0, recipients=0, batch_ids=[])
-    result = await deadletters.redrive_dead_letters(rt, where)
+    async with record_action(request, "redrive", describe_filter(where)) as audit:
+        result = await deadletters.redrive_dead_letters(rt, where)
+        audit.done(result.batches, result.recipients, f"{matched} matched")
     return RedriveOut(
         matched=matched,
         redriven=result.batches,
@@ -147,11 +217,18 @@ async def redrive_matching(body: RedriveIn, rt: RuntimeDep) -> RedriveOut:
     )
 
 
-@router.post("/dead-letters/{batch_id}/redrive", response_model=RedriveOut)
+@router.post(
+    "/dead-letters/{batch_id}/redrive",
+    response_model=RedriveOut,
+    dependencies=OPERATE,
+    responses=errors(404),
+)
 async def redrive_one(
-    batch_id: Annotated[int, Path(ge=1, le=MAX_BIGINT)], rt: RuntimeDep
+    batch_id: Annotated[int, Path(ge=1, le=MAX_BIGINT)], rt: RuntimeDep, request: Request
 ) -> RedriveOut:
-    result = await deadletters.redrive_dead_letter(rt, batch_id)
+    async with record_action(request, "redrive", f"batch {batch_id}") as audit:
+        result = await deadletters.redrive_dead_letter(rt, batch_id)
+        audit.done(result.batches, result.recipients, "")
     return RedriveOut(
         matched=1, redriven=result.batches, recipients=result.recipients, batch_ids=result.batch_ids
     )

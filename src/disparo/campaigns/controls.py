@@ -12,6 +12,7 @@ dashboard call these functions. Each one:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ from disparo.campaigns.models import (
 from disparo.campaigns.outcomes import (
     CANCELLED_REASON,
     batch_job,
-    cancel_batch,
+    cancel_batches,
     open_batch_jobs,
     record_attempt,
 )
@@ -42,7 +43,7 @@ from disparo.campaigns.repository import find_campaign, lock_campaign
 from disparo.config import Settings
 from disparo.db.base import utcnow
 from disparo.errors import Conflict, NotFound
-from disparo.queues.jobs import PendingJob, enqueue_all
+from disparo.queues.jobs import PendingJob, enqueue_all, requeue
 from disparo.queues.names import QueueName, dispatch_job_id
 from disparo.runtime import Runtime
 from disparo.wordpress.webhooks import add_webhook, status_payload
@@ -96,7 +97,7 @@ async def resume_campaign(rt: Runtime, key: str) -> ControlResult:
         campaign.paused_at = None
         jobs = await open_batch_jobs(session, campaign)
         jobs.append(await _progress_webhook(session, rt.settings, campaign, "Retomada"))
-    await requeue(rt, jobs)
+    await requeue(rt.queues, jobs)
     log.info("control.resumed", agendamento_id=campaign.agendamento_id, batches=len(jobs) - 1)
     return _result("resume", campaign, True, len(jobs) - 1, 0, "Campanha retomada")
 
@@ -113,7 +114,7 @@ async def cancel_campaign(rt: Runtime, key: str) -> ControlResult:
             raise Conflict(f"A campanha já terminou ({campaign.status}); nada a cancelar")
         batches = await _batches(session, campaign, OPEN_BATCH - {BatchStatus.SENDING})
         stale_jobs = [batch_job(campaign, batch) for batch in batches]
-        recipients = sum([await cancel_batch(session, campaign, batch) for batch in batches])
+        recipients = await cancel_batches(session, campaign, batches)
         was_queued = campaign.status == CampaignStatus.QUEUED
         campaign.status, campaign.completed_at = CampaignStatus.CANCELLED, utcnow()
         campaign.paused_at, campaign.error_message = None, CANCELLED_REASON
@@ -152,7 +153,7 @@ async def _reopen(
             label = "com falha" if status == BatchStatus.FAILED else "sem confirmação"
             return _result(action, campaign, False, 0, 0, f"Nenhum lote {label} para reenviar")
         jobs, recipients = await reopen_batches(session, rt.settings, campaign, batches, action)
-    await requeue(rt, jobs)
+    await requeue(rt.queues, jobs)
     log.info(f"control.{action}", agendamento_id=campaign.agendamento_id, batches=len(batches))
     message = f"{len(batches)} lote(s) com {recipients} destinatário(s) de volta à fila"
     return _result(action, campaign, True, len(batches), recipients, message)
@@ -165,21 +166,24 @@ async def reopen_batches(
     batches: Sequence[ProviderBatch],
     why: str,
 ) -> tuple[list[PendingJob], int]:
-    """FAILED/UNKNOWN send batches back to PENDING with fresh attempts, their recipients
-    with them; a finished campaign runs again and WordPress hears `processando`. The caller
-    holds the campaign lock. Returns the jobs to add after commit and the recipients moved."""
+    """FAILED/UNKNOWN batches back to PENDING with fresh attempts, a send's recipients with
+    it; a finished campaign whose sends reopen runs again and WordPress hears `processando`
+    (a second step reopens alone: it runs on the closed campaign). The caller holds the
+    campaign lock. Returns the jobs to add after commit and the recipients moved."""
     recipients = 0
     for batch in batches:
-        recipients += await _reopen_messages(session, campaign, batch)
+        if batch.step == BatchStep.SEND:
+            recipients += await _reopen_messages(session, campaign, batch)
         record_attempt(session, batch, "redrive", why)
         batch.status, batch.due_at, batch.finished_at = BatchStatus.PENDING, None, None
         batch.uncounted_attempts, batch.dead_lettered_at = batch.attempts, None
         batch.sent_count = batch.failed_count = 0
     jobs = [batch_job(campaign, batch) for batch in batches]
-    if campaign.status in FINISHED:
+    sends = sum(batch.step == BatchStep.SEND for batch in batches)
+    if sends and campaign.status in FINISHED:
         campaign.status, campaign.completed_at = CampaignStatus.PROCESSING, None
         campaign.error_message = None
-        text = f"Reenvio pelo operador: {len(batches)} lote(s), {recipients} destinatário(s)"
+        text = f"Reenvio pelo operador: {sends} lote(s), {recipients} destinatário(s)"
         jobs.append(await _progress_webhook(session, settings, campaign, text))
     return jobs, recipients
 
@@ -203,18 +207,14 @@ async def _reopen_messages(session: AsyncSession, campaign: Campaign, batch: Pro
     return count
 
 
-async def requeue(rt: Runtime, jobs: Sequence[PendingJob]) -> None:
-    """Add jobs whose id Redis may still hold as completed (it would refuse the id)."""
-    missing = [job for job in jobs if await rt.queues.needs_requeue(job.queue, job.job_id)]
-    await enqueue_all(rt.queues, missing)
-
-
 async def _remove_jobs(rt: Runtime, jobs: Sequence[PendingJob]) -> None:
-    for job in jobs:
-        await _remove_job(rt, job.queue, job.job_id)
+    """Bullmq removes one job per call: a hundred at a time in flight, not one by one."""
+    for start in range(0, len(jobs), 100):
+        chunk = jobs[start : start + 100]
+        await asyncio.gather(*(_remove_job(rt, job.queue, job.job_id) for job in chunk))
 
 
-async def _remove_job(rt: Runtime, queue: QueueName, job_id: str) -> None:
+async def _remove_job(rt: Runtime, queue: str, job_id: str) -> None:
     """A job that no longer has work. One running right now cannot be removed; it finds the
     campaign cancelled and ends without sending."""
     with contextlib.suppress(Exception):

@@ -1,10 +1,11 @@
-"""Dead letters (rule 6): send batches that spent their attempts, with their last error and
-attempt history, and their redrive with fresh attempts.
+"""Dead letters (rule 6): batches — sends and second steps (GOSAC start, Marketing Cloud
+runs) — that spent their attempts, with their last error and attempt history, and their
+redrive with fresh attempts.
 
 The API (`GET /dead-letters`, `POST /dead-letters/{id}/redrive`, `POST /dead-letters/redrive`),
 the CLI (`disparo dlq list`, `disparo dlq redrive`) and the dashboard call these functions.
-A dead letter is identified by its batch id. Batches of cancelled campaigns are not dead
-letters: nobody wants them sent.
+A dead letter is identified by its batch id; which batches are dead letters is defined once,
+in batch_queries.dead_letters_only (the metrics count the same).
 """
 
 from __future__ import annotations
@@ -16,21 +17,20 @@ from datetime import datetime
 from itertools import groupby
 
 import structlog
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from disparo.campaigns.controls import reopen_batches, requeue
+from disparo.campaigns.batch_queries import attempt_histories, dead_letters_only
+from disparo.campaigns.controls import reopen_batches
 from disparo.campaigns.models import (
     BatchAttempt,
-    BatchStatus,
     BatchStep,
     Campaign,
-    CampaignStatus,
     ProviderBatch,
 )
 from disparo.campaigns.repository import find_campaign, lock_campaign
 from disparo.errors import NotFound
-from disparo.queues.jobs import PendingJob
+from disparo.queues.jobs import PendingJob, requeue
 from disparo.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -64,12 +64,19 @@ class DeadLetter:
     campaign_id: uuid.UUID
     agendamento_id: str
     provider: str
+    step: str  # send, or the second step (start, mkc) that spent its attempts
     sequence: int
     recipients: int
     attempts: int
     last_error: str | None
     dead_lettered_at: datetime
     history: list[AttemptView]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterTally:
+    batches: int
+    recipients: int  # a second step has none of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +99,23 @@ async def list_dead_letters(
                 query.where(ProviderBatch.id > after).order_by(ProviderBatch.id).limit(limit)
             )
         ).all()
-        histories = await _histories(session, [batch.id for batch, _ in rows])
+        histories = await attempt_histories(session, [batch.id for batch, _ in rows])
     return [_view(batch, campaign, histories.get(batch.id, [])) for batch, campaign in rows]
 
 
 async def count_dead_letters(rt: Runtime, where: DeadLetterFilter | None = None) -> int:
     """How many dead letters match: the preview shown before a filtered redrive."""
+    return (await tally_dead_letters(rt, where)).batches
+
+
+async def tally_dead_letters(rt: Runtime, where: DeadLetterFilter | None = None) -> DeadLetterTally:
+    """How many dead letters match and how many recipients they hold."""
     async with rt.sessions() as session:
         query = await _selected(session, where or DeadLetterFilter())
-        total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    return int(total or 0)
+        own = case((ProviderBatch.step == BatchStep.SEND, ProviderBatch.message_count), else_=0)
+        found = query.with_only_columns(func.count(), func.coalesce(func.sum(own), 0))
+        batches, recipients = (await session.execute(found)).one()
+    return DeadLetterTally(int(batches or 0), int(recipients or 0))
 
 
 async def redrive_dead_letter(rt: Runtime, batch_id: int) -> RedriveResult:
@@ -146,7 +160,7 @@ async def _redrive(rt: Runtime, batch_ids: Sequence[int]) -> RedriveResult:
         ids = [row[1] for row in group]
         async with rt.sessions() as session, session.begin():
             campaign = await lock_campaign(session, campaign_id)
-            batches = await _still_dead(session, campaign, ids)
+            batches = await _still_dead(session, ids)
             if not batches:
                 continue
             new_jobs, moved = await reopen_batches(
@@ -156,22 +170,15 @@ async def _redrive(rt: Runtime, batch_ids: Sequence[int]) -> RedriveResult:
         done += [batch.id for batch in batches]
         recipients += moved
         campaigns += 1
-    await requeue(rt, jobs)
+    await requeue(rt.queues, jobs)
     log.info("deadletters.redriven", batches=len(done), recipients=recipients)
     return RedriveResult(len(done), recipients, campaigns, done)
 
 
-async def _still_dead(
-    session: AsyncSession, campaign: Campaign, ids: list[int]
-) -> list[ProviderBatch]:
-    if campaign.status == CampaignStatus.CANCELLED:
-        return []
+async def _still_dead(session: AsyncSession, ids: list[int]) -> list[ProviderBatch]:
+    """Those of `ids` that are dead letters now (the caller holds their campaign's lock)."""
     rows = await session.scalars(
-        select(ProviderBatch).where(
-            ProviderBatch.id.in_(ids),
-            ProviderBatch.status == BatchStatus.FAILED,
-            ProviderBatch.dead_lettered_at.is_not(None),
-        )
+        dead_letters_only(select(ProviderBatch)).where(ProviderBatch.id.in_(ids))
     )
     return list(rows.all())
 
@@ -179,16 +186,7 @@ async def _still_dead(
 async def _selected(
     session: AsyncSession, where: DeadLetterFilter
 ) -> Select[ProviderBatch, Campaign]:
-    query = (
-        select(ProviderBatch, Campaign)
-        .join(Campaign, Campaign.id == ProviderBatch.campaign_id)
-        .where(
-            ProviderBatch.status == BatchStatus.FAILED,
-            ProviderBatch.step == BatchStep.SEND,
-            ProviderBatch.dead_lettered_at.is_not(None),
-            Campaign.status != CampaignStatus.CANCELLED,
-        )
-    )
+    query = dead_letters_only(select(ProviderBatch, Campaign))
     if where.campaign:
         campaign = await find_campaign(session, where.campaign)
         if campaign is None:
@@ -202,33 +200,21 @@ async def _selected(
     return query
 
 
-async def _histories(session: AsyncSession, batch_ids: list[int]) -> dict[int, list[AttemptView]]:
-    if not batch_ids:
-        return {}
-    rows = await session.scalars(
-        select(BatchAttempt)
-        .where(BatchAttempt.batch_id.in_(batch_ids))
-        .order_by(BatchAttempt.batch_id, BatchAttempt.id)
-    )
-    histories: dict[int, list[AttemptView]] = {}
-    for row in rows:
-        histories.setdefault(row.batch_id, []).append(
-            AttemptView(row.attempt, row.outcome, row.status_code, row.error, row.created_at)
-        )
-    return histories
-
-
-def _view(batch: ProviderBatch, campaign: Campaign, history: list[AttemptView]) -> DeadLetter:
+def _view(batch: ProviderBatch, campaign: Campaign, history: list[BatchAttempt]) -> DeadLetter:
     assert batch.dead_lettered_at is not None
     return DeadLetter(
         id=batch.id,
         campaign_id=campaign.id,
         agendamento_id=campaign.agendamento_id,
         provider=campaign.provider,
+        step=batch.step,
         sequence=batch.sequence,
         recipients=batch.message_count,
         attempts=batch.attempts,
         last_error=batch.last_error,
         dead_lettered_at=batch.dead_lettered_at,
-        history=history,
+        history=[
+            AttemptView(row.attempt, row.outcome, row.status_code, row.error, row.created_at)
+            for row in history
+        ],
     )

@@ -14,26 +14,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import Update, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
     BatchStatus,
     BatchStep,
     Campaign,
-    CampaignMessage,
     MessageStatus,
     ProviderBatch,
 )
-from disparo.campaigns.outcomes import batch_job
+from disparo.campaigns.outcomes import batch_job, pending_messages
 from disparo.config import Settings
 from disparo.providers.base import Provider, ProviderCode, SendResult
+from disparo.providers.registry import RCS_PROVIDERS, known_codes
 from disparo.providers.text import sms_text
 from disparo.queues.jobs import PendingJob
 
 RCS = "RCS"
 SMS = "SMS"
-RCS_PROVIDERS = frozenset({ProviderCode.RCS.value, ProviderCode.RCS_OTIMA.value})
 # Ids per UPDATE ... IN (...): well under every driver's bound-parameter limit.
 ID_CHUNK = 1_000
 
@@ -46,9 +45,7 @@ def provider_channel(provider: str) -> str | None:
 def sms_route(settings: Settings, providers: Mapping[ProviderCode, Provider]) -> Provider | None:
     """The provider that re-sends as SMS, or None when none is configured or served."""
     name = settings.rcs_sms_fallback_provider.strip().upper()
-    if name not in ProviderCode.__members__:
-        return None
-    return providers.get(ProviderCode(name))
+    return providers.get(name) if name in known_codes() else None
 
 
 def no_route_reason(settings: Settings, campaign: Campaign, channel: str | None) -> str:
@@ -108,14 +105,19 @@ async def apply_fallback(
         return outcome
     refusal = _why_no_sms(settings, providers, campaign, batch)
     if refusal is not None:
+        # One UPDATE per distinct reason (providers report a handful), not per recipient.
+        by_reason: dict[str, list[int]] = {}
         for message_id, reason in unreachable.items():
-            await session.execute(
-                _pending_in(batch, [message_id]).values(
-                    status=MessageStatus.FAILED,
-                    last_error=f"{reason}; {refusal}",
-                    attempts=batch.attempts,
+            by_reason.setdefault(reason, []).append(message_id)
+        for reason, reason_ids in by_reason.items():
+            for ids in _chunks(sorted(reason_ids)):
+                await session.execute(
+                    _pending_in(batch, ids).values(
+                        status=MessageStatus.FAILED,
+                        last_error=f"{reason}; {refusal}",
+                        attempts=batch.attempts,
+                    )
                 )
-            )
         outcome.failed = len(unreachable)
         return outcome
     sms_batch = await _new_sms_batch(session, campaign, len(unreachable))
@@ -164,12 +166,7 @@ async def _new_sms_batch(session: AsyncSession, campaign: Campaign, count: int) 
 
 
 def _pending_in(batch: ProviderBatch, ids: Sequence[int]) -> Update:
-    return update(CampaignMessage).where(
-        CampaignMessage.campaign_id == batch.campaign_id,
-        CampaignMessage.batch_seq == batch.sequence,
-        CampaignMessage.status == MessageStatus.PENDING,
-        CampaignMessage.id.in_(ids),
-    )
+    return pending_messages(batch.campaign_id, batch.sequence, ids)
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:

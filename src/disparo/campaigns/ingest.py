@@ -31,10 +31,11 @@ from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
 from disparo.campaigns.repository import lock_campaign
 from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of, extra_of, text
 from disparo.db.base import utcnow
-from disparo.providers.base import CredentialsError, GroupsRecipients, Provider, ProviderCode
+from disparo.errors import Outcome, classify, message_of
+from disparo.providers.base import GroupsRecipients, Provider, ProviderCode
 from disparo.queues.jobs import PendingJob, enqueue_all
 from disparo.runtime import Runtime
-from disparo.wordpress.client import NoDataError, WordPressError
+from disparo.wordpress.client import NoDataError
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,8 @@ NOT_AN_OBJECT = CheckedRow("", "linha não é um objeto JSON")
 
 class ValidationFailed(Exception):
     """The rows cannot make a campaign: erro_validacao."""
+
+    outcome = Outcome.INVALID  # read by disparo.errors.classify
 
 
 @dataclass
@@ -107,26 +110,32 @@ async def run_dispatch(rt: Runtime, campaign_id: uuid.UUID, *, last_attempt: boo
         if provider is None:
             raise ValidationFailed(f"Fornecedor {campaign.provider} não é atendido pelo disparo")
         jobs = await _ingest(rt, campaign_id, campaign.agendamento_id, provider)
-    except (ValidationFailed, NoDataError) as exc:
-        await _fail(rt, campaign_id, "erro_validacao", str(exc))
-    except CredentialsError as exc:
-        await _fail(rt, campaign_id, "erro_credenciais", exc.message)
-    except WordPressError as exc:
-        if exc.retryable and not last_attempt:
-            log.warning("dispatch.wordpress_unavailable", error=exc.message, retrying=True)
-            raise
-        status = "erro_credenciais" if exc.phase == "credenciais" else "erro_validacao"
-        await _fail(rt, campaign_id, status, exc.message)
     except Exception as exc:
-        # A database error, a bug: retried like a WordPress outage, and on the last attempt
-        # the campaign fails loudly instead of staying QUEUED with nobody knowing why.
-        if not last_attempt:
-            log.exception("dispatch.crashed", retrying=True)
-            raise
-        log.exception("dispatch.crashed", retrying=False)
-        await _fail(rt, campaign_id, "erro_validacao", f"erro ao processar os dados: {exc!r}")
+        await _dispatch_failed(rt, campaign_id, exc, last_attempt=last_attempt)
     else:
         await enqueue_all(rt.queues, jobs)
+
+
+async def _dispatch_failed(
+    rt: Runtime, campaign_id: uuid.UUID, exc: Exception, *, last_attempt: bool
+) -> None:
+    """WordPress down, or our own failure (a database error, a bug): raised again so the job
+    is retried, and on the last attempt the campaign fails loudly instead of staying QUEUED
+    with nobody knowing why. Unusable data or credentials fail it at once."""
+    outcome = classify(exc)
+    if not outcome.final and not last_attempt:
+        if outcome == Outcome.RETRY:
+            log.warning("dispatch.wordpress_unavailable", error=message_of(exc), retrying=True)
+        else:
+            log.exception("dispatch.crashed", retrying=True)
+        raise exc
+    if outcome.final or outcome == Outcome.RETRY:
+        reason = message_of(exc)
+    else:
+        log.exception("dispatch.crashed", retrying=False)
+        reason = f"erro ao processar os dados: {exc!r}"
+    credentials = outcome == Outcome.CREDENTIALS or getattr(exc, "phase", "") == "credenciais"
+    await _fail(rt, campaign_id, "erro_credenciais" if credentials else "erro_validacao", reason)
 
 
 async def _fail(rt: Runtime, campaign_id: uuid.UUID, webhook_status: str, reason: str) -> None:

@@ -1,4 +1,5 @@
-"""Tables: campaigns, their recipients, the provider requests (batches) and the webhook outbox."""
+"""Tables: campaigns, their recipients and the provider requests (batches). The webhook outbox
+lives with the code that delivers it (wordpress/outbox_model.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,7 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from disparo.db.base import Base, BigIntId, UTCDateTime, utcnow
+from disparo.db.base import Base, BigIntId, UTCDateTime, str_enum, utcnow
+from disparo.db.masked import MaskedText
 
 
 class CampaignStatus(StrEnum):
@@ -52,20 +53,15 @@ class BatchStatus(StrEnum):
 
 
 class BatchStep(StrEnum):
+    """provider_batches.step: `send`, or the name of a provider's second step (its plugin
+    declares it: GOSAC's `start`, Salesforce's `mkc`); the column is plain text."""
+
     SEND = "send"
     START = "start"
     MKC = "mkc"
 
 
-class OutboxStatus(StrEnum):
-    PENDING = "PENDING"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"
-
-
-def _enum(kind: type[StrEnum]) -> Enum:
-    # Plain strings with a CHECK: identical on PostgreSQL and SQLite, easy to extend.
-    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+_enum = str_enum
 
 
 TERMINAL_CAMPAIGN = {CampaignStatus.COMPLETED, CampaignStatus.FAILED, CampaignStatus.CANCELLED}
@@ -87,7 +83,7 @@ class Campaign(Base):
     failed_messages: Mapped[int] = mapped_column(Integer, default=0)
     skipped_messages: Mapped[int] = mapped_column(Integer, default=0)
     unknown_messages: Mapped[int] = mapped_column(Integer, default=0)
-    error_message: Mapped[str | None] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(MaskedText)
     # The first WordPress row's text: one body for every batch of one-body providers.
     body_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -129,7 +125,7 @@ class CampaignMessage(Base):
         _enum(MessageStatus), default=MessageStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(MaskedText)
     skip_reason: Mapped[str | None] = mapped_column(String(255))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -145,7 +141,8 @@ class ProviderBatch(Base):
     campaign_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
-    step: Mapped[BatchStep] = mapped_column(_enum(BatchStep), default=BatchStep.SEND)
+    # Same VARCHAR(16) as migration 0001's non-native enum, which has no CHECK constraint.
+    step: Mapped[str] = mapped_column(String(16), default=BatchStep.SEND.value)
     sequence: Mapped[int] = mapped_column(Integer)
     status: Mapped[BatchStatus] = mapped_column(
         _enum(BatchStatus), default=BatchStatus.PENDING, index=True
@@ -158,8 +155,8 @@ class ProviderBatch(Base):
     provider_reference: Mapped[str | None] = mapped_column(String(255))
     # RCS providers: "RCS", or "SMS" for the fallback batch re-sent through the SMS route.
     channel: Mapped[str | None] = mapped_column(String(8))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    response: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(MaskedText)
+    response: Mapped[str | None] = mapped_column(MaskedText)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -170,6 +167,12 @@ class ProviderBatch(Base):
     uncounted_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the batch became a dead letter (FAILED with its attempts spent); cleared by redrive.
     dead_lettered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Who holds the current claim (a worker id whose heartbeat lives in Redis; NULL: a
+    # process without one), the `attempts` value it claimed, and when its request left (NULL:
+    # provably never sent). Migration 0010; queues/heartbeat.py, campaigns/liveness.py.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claim_attempt: Mapped[int | None] = mapped_column(Integer)
+    request_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class BatchAttempt(Base):
@@ -185,29 +188,5 @@ class BatchAttempt(Base):
     # sent, retry, failed, unknown, dead_letter, redrive, deferred...
     outcome: Mapped[str] = mapped_column(String(16))
     status_code: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(MaskedText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class WebhookOutbox(Base):
-    """Status updates for WordPress, written in the same transaction as the change they report."""
-
-    __tablename__ = "webhook_outbox"
-
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
-    )
-    agendamento_id: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[OutboxStatus] = mapped_column(
-        _enum(OutboxStatus), default=OutboxStatus.PENDING, index=True
-    )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the next delivery attempt is due (NULL: at once), and when retrying stops: set at
-    # creation, pushed forward when an operator replays it.
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    retry_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import CursorResult, Result, Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.followups import STEP_QUEUES, plan_follow_ups
@@ -24,29 +26,11 @@ from disparo.campaigns.models import (
 )
 from disparo.config import Settings
 from disparo.db.base import utcnow
-from disparo.providers.base import PROVIDER_QUEUES, ProviderCode
+from disparo.providers.base import ProviderCode
+from disparo.providers.registry import SEND_QUEUES as PROVIDER_QUEUES
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import step_job_id
 from disparo.wordpress.webhooks import add_webhook, last_webhook_at, status_payload
-
-
-def claim_batch(campaign_id: uuid.UUID, step: BatchStep, sequence: int) -> Update:
-    """PENDING -> SENDING in one conditional UPDATE: of two workers, one sees rowcount 1."""
-    return (
-        update(ProviderBatch)
-        .where(
-            ProviderBatch.campaign_id == campaign_id,
-            ProviderBatch.step == step,
-            ProviderBatch.sequence == sequence,
-            ProviderBatch.status == BatchStatus.PENDING,
-        )
-        .values(
-            status=BatchStatus.SENDING,
-            attempts=ProviderBatch.attempts + 1,
-            claimed_at=utcnow(),
-            due_at=None,
-        )
-    )
 
 
 def record_attempt(
@@ -73,37 +57,72 @@ CANCELLED_REASON = "campanha cancelada pelo operador"
 
 
 async def cancel_batch(session: AsyncSession, campaign: Campaign, batch: ProviderBatch) -> int:
-    """A batch of a cancelled campaign that will not be sent: CANCELLED, its pending
-    recipients FAILED with the reason (so none is left PENDING). Returns their count.
-    A later step (GOSAC start, Marketing Cloud) has no recipients of its own."""
-    count = 0
-    if batch.step == BatchStep.SEND:
-        count = await _fail_pending_messages(session, campaign, batch)
-    batch.status, batch.last_error, batch.finished_at = (
-        BatchStatus.CANCELLED,
-        CANCELLED_REASON,
-        utcnow(),
-    )
-    batch.due_at = None
-    batch.failed_count = count
-    campaign.failed_messages += count
-    record_attempt(session, batch, "cancelled", CANCELLED_REASON)
-    return count
+    """A batch of a cancelled campaign that will not be sent (see cancel_batches)."""
+    return await cancel_batches(session, campaign, [batch])
 
 
-async def _fail_pending_messages(
-    session: AsyncSession, campaign: Campaign, batch: ProviderBatch
+# Sequences per UPDATE ... IN (...): well under every driver's bound-parameter limit.
+SEQUENCE_CHUNK = 1_000
+
+
+async def cancel_batches(
+    session: AsyncSession, campaign: Campaign, batches: Sequence[ProviderBatch]
 ) -> int:
-    changed = await session.execute(
-        update(CampaignMessage)
-        .where(
+    """Batches of a cancelled campaign that will not be sent: CANCELLED, their pending
+    recipients FAILED with the reason (so none is left PENDING). Returns their count. One
+    count and one UPDATE of the recipients per thousand batches, not one per batch. A later
+    step (GOSAC start, Marketing Cloud) has no recipients of its own."""
+    sends = sorted(batch.sequence for batch in batches if batch.step == BatchStep.SEND)
+    pending: dict[int, int] = {}
+    for start in range(0, len(sends), SEQUENCE_CHUNK):
+        chunk = sends[start : start + SEQUENCE_CHUNK]
+        waiting = (
             CampaignMessage.campaign_id == campaign.id,
-            CampaignMessage.batch_seq == batch.sequence,
+            CampaignMessage.batch_seq.in_(chunk),
             CampaignMessage.status == MessageStatus.PENDING,
         )
-        .values(status=MessageStatus.FAILED, last_error=CANCELLED_REASON)
+        counts = await session.execute(
+            select(CampaignMessage.batch_seq, func.count())
+            .where(*waiting)
+            .group_by(CampaignMessage.batch_seq)
+        )
+        pending.update({int(sequence or 0): int(count) for sequence, count in counts})
+        await session.execute(
+            update(CampaignMessage)
+            .where(*waiting)
+            .values(status=MessageStatus.FAILED, last_error=CANCELLED_REASON)
+        )
+    now = utcnow()
+    for batch in batches:
+        batch.status, batch.last_error, batch.finished_at = (
+            BatchStatus.CANCELLED,
+            CANCELLED_REASON,
+            now,
+        )
+        batch.due_at = None
+        batch.failed_count = pending.get(batch.sequence, 0) if batch.step == BatchStep.SEND else 0
+        record_attempt(session, batch, "cancelled", CANCELLED_REASON)
+    total = sum(pending.values())
+    campaign.failed_messages += total
+    return total
+
+
+def pending_messages(
+    campaign_id: uuid.UUID, sequence: int, ids: Sequence[int] | None = None
+) -> Update:
+    """An UPDATE of the batch's recipients still waiting for an outcome (of `ids` only, when
+    given): every ending, cancel and fallback move of recipients starts from this."""
+    statement = update(CampaignMessage).where(
+        CampaignMessage.campaign_id == campaign_id,
+        CampaignMessage.batch_seq == sequence,
+        CampaignMessage.status == MessageStatus.PENDING,
     )
-    return int(getattr(changed, "rowcount", 0) or 0)
+    return statement if ids is None else statement.where(CampaignMessage.id.in_(ids))
+
+
+def row_count(result: Result[Any]) -> int:
+    """Rows an UPDATE changed (a claim and an outcome depend on it)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def batch_job(campaign: Campaign, batch: ProviderBatch) -> PendingJob:
@@ -116,8 +135,8 @@ def batch_job(campaign: Campaign, batch: ProviderBatch) -> PendingJob:
         queue = STEP_QUEUES[batch.step]
     return PendingJob(
         queue,
-        step_job_id(campaign.id, batch.step.value, batch.sequence, batch.attempts),
-        {"campaign_id": str(campaign.id), "sequence": batch.sequence, "step": batch.step.value},
+        step_job_id(campaign.id, batch.step, batch.sequence, batch.attempts),
+        {"campaign_id": str(campaign.id), "sequence": batch.sequence, "step": batch.step},
         delay_s=delay,
     )
 

@@ -6,10 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from disparo.campaigns.models import CampaignStatus
 from disparo.campaigns.repository import MessageView
+
+
+def _at_most_100_as_sent(value: object) -> object:
+    # The length limit holds for the value as sent, not only once stripped: what the OpenAPI
+    # document promises (maxLength applies to the JSON string).
+    if isinstance(value, str) and len(value) > 100:
+        raise ValueError("agendamento_id has more than 100 characters")
+    return value
 
 
 class DispatchRequest(BaseModel):
@@ -25,6 +33,7 @@ class DispatchRequest(BaseModel):
             strict=True,
             pattern=r"^[^\x00-\x1f\x7f]+$",  # no control characters (PostgreSQL refuses NUL)
         ),
+        BeforeValidator(_at_most_100_as_sent),
     ]
 
 

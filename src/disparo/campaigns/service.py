@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from disparo.campaigns.models import Campaign, CampaignStatus
 from disparo.config import Settings
 from disparo.errors import BadRequest
-from disparo.providers.base import identify_provider
+from disparo.providers.registry import identify_provider
 from disparo.queues.jobs import PendingJob, enqueue_all
 from disparo.queues.names import QueueName, dispatch_job_id
 from disparo.runtime import Runtime

@@ -1,55 +1,57 @@
 """The second-step job (gosac-start, salesforce-mkc): one job = one claimed step row.
 
 The row was written with its due time when the campaign's sends ended (followups.py); the
-delayed job only carries its ids, and the reconciler adds it again when Redis lost it.
+delayed job only carries its ids, and the reconciler adds it again when Redis lost it. The
+row moves through the same lifecycle as a send (batches.py): attempts recorded, retried
+with its policy's backoff, a dead letter once they are spent, redriven like any. Its request
+is one of the provider account's requests: it takes a slot of the limit its sends share.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from disparo import net as outbound
+from disparo.campaigns import batches
+from disparo.campaigns.batches import BatchKey, Claimed, Report
 from disparo.campaigns.followups import FollowUp, step_spec
-from disparo.campaigns.models import (
-    BatchStatus,
-    BatchStep,
-    Campaign,
-    CampaignStatus,
-    ProviderBatch,
-)
-from disparo.campaigns.outcomes import batch_job, claim_batch
-from disparo.campaigns.repository import lock_campaign
-from disparo.db.base import utcnow
-from disparo.providers.base import (
-    CredentialsError,
-    OutcomeUnknownError,
-    Provider,
-    ProviderCode,
-    ProviderError,
-    RetryableError,
-)
-from disparo.providers.policy import ProviderPolicy
+from disparo.campaigns.models import BatchStatus, Campaign, CampaignStatus
+from disparo.config import Settings
+from disparo.errors import Outcome, classify, message_of
+from disparo.providers.base import Provider, ProviderCode, RetryableError
+from disparo.providers.policy import ProviderPolicy, account_id, policy_for, step_key
 from disparo.providers.steps import RunsSecondStep, StepRequest
-from disparo.queues.jobs import PendingJob, enqueue_all
 from disparo.runtime import Runtime
-from disparo.wordpress.client import WordPressError
-from disparo.wordpress.webhooks import add_webhook, status_payload
 
 log = structlog.get_logger(__name__)
 
 
-async def run_step(rt: Runtime, campaign_id: uuid.UUID, step: BatchStep, sequence: int) -> None:
+def step_policy(settings: Settings, provider: str, spec: FollowUp) -> ProviderPolicy:
+    """The global retry delays, the step's own attempt limit, and "deduplicates" for a
+    step that is harmless to run twice; then the operator's DISPARO_PROVIDER_POLICIES entry
+    for the step, keyed "PROVIDER:step" (e.g. "GOSAC:start", "SALESFORCE:mkc")."""
+    policy = ProviderPolicy(
+        base_delay=settings.retry_base_delay,
+        max_delay=settings.retry_max_delay,
+        max_attempts=spec.max_attempts,
+        deduplicates=spec.idempotent,
+    )
+    overrides = settings.provider_policies.get(step_key(provider, spec.step), {})
+    return dataclasses.replace(policy, **overrides)
+
+
+async def run_step(rt: Runtime, campaign_id: uuid.UUID, step: str, sequence: int) -> None:
+    key = BatchKey(campaign_id, step, sequence)
     async with rt.sessions() as session:
         campaign = await session.get(Campaign, campaign_id)
-        batch = await _batch(session, campaign_id, step, sequence)
-        send = await _batch(session, campaign_id, BatchStep.SEND, sequence)
+        batch = await batches.find(session, key)
+        send = await batches.find(session, BatchKey.send(campaign_id, sequence))
     if campaign is None or batch is None or batch.status != BatchStatus.PENDING:
         return  # done, in flight elsewhere, or unknown: nothing to do (idempotent re-run)
     if campaign.status != CampaignStatus.COMPLETED:
@@ -61,7 +63,8 @@ async def run_step(rt: Runtime, campaign_id: uuid.UUID, step: BatchStep, sequenc
     structlog.contextvars.bind_contextvars(
         agendamento_id=campaign.agendamento_id, provider=campaign.provider, step=str(step)
     )
-    if not await _claim(rt, campaign_id, step, sequence):
+    claimed = await batches.claim(rt, key)
+    if claimed is None:
         return
     spec = step_spec(rt.settings, step)
     request = StepRequest(
@@ -70,7 +73,7 @@ async def run_step(rt: Runtime, campaign_id: uuid.UUID, step: BatchStep, sequenc
         batch.provider_reference,
         send.response if send is not None and spec.per_send_batch else None,
     )
-    await _attempt(rt, provider, campaign, spec, request, sequence)
+    await _attempt(rt, provider, campaign, spec, request, claimed)
 
 
 async def _attempt(
@@ -79,7 +82,7 @@ async def _attempt(
     campaign: Campaign,
     spec: FollowUp,
     request: StepRequest,
-    sequence: int,
+    claimed: Claimed,
 ) -> None:
     """One run of a claimed step, and its outcome recorded."""
     assert isinstance(provider, RunsSecondStep)
@@ -89,161 +92,73 @@ async def _attempt(
         return await rt.wordpress.fetch_credentials(path, env_id)
 
     try:
-        async with asyncio.timeout(spec.timeout_s):
+        async with asyncio.timeout(claim_deadline(rt.settings, spec)):
             credentials = await rt.wordpress.credentials_for(provider, env_id)
-            answer = await provider.run_step(rt.http, credentials, request, fetch)
+            await _take_slot(rt, provider, credentials)
+            with outbound.calling(campaign.provider):
+                answer = await provider.run_step(rt.http, credentials, request, fetch)
+    except _NoSlot as late:
+        await batches.give_back(rt, claimed, late.wait)  # nothing left: no attempt spent
     except Exception as exc:
-        await _failed(rt, campaign.id, spec, sequence, exc)
+        await _failed(rt, step_policy(rt.settings, campaign.provider, spec), claimed, exc)
     else:
         log.info("step.done")
-        await _finish(rt, campaign.id, spec, sequence, BatchStatus.SENT, answer)
+        await batches.step_done(rt, claimed, answer)
 
 
-async def _failed(
-    rt: Runtime, campaign_id: uuid.UUID, spec: FollowUp, sequence: int, exc: Exception
-) -> None:
+def claim_deadline(settings: Settings, spec: FollowUp) -> float:
+    """How long a claimed step may take: its own timeout, plus its wait for a slot (which
+    is not the provider's time; the reconciler judges a claim older than this stale)."""
+    return spec.timeout_s + settings.rate_limit_max_wait
+
+
+class _NoSlot(Exception):
+    """The account's limit asks for a longer wait than a claim is held, or cannot be read."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"limite de envio: {wait:.1f} s")
+        self.wait = wait
+
+
+async def _take_slot(rt: Runtime, provider: Provider, credentials: object) -> None:
+    """One request of the account, under its send policy's limit (a step adds no recipients:
+    its send counted them). Without the slot, the 1,000 starts of a 1,000-batch campaign,
+    all due at once, would leave at once."""
+    account, policy = account_id(provider, credentials), policy_for(rt.settings, provider)
+    wait = await rt.limiter.try_acquire(account, policy, 0, rt.settings.rate_limit_max_wait)
+    if wait:
+        raise _NoSlot(wait)
+
+
+async def _failed(rt: Runtime, policy: ProviderPolicy, claimed: Claimed, exc: Exception) -> None:
     """Refusals end the step; what the provider did not act on is retried; what it may
-    have acted on is retried only when the step is idempotent."""
-    if isinstance(exc, CredentialsError):
-        await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
-    elif isinstance(exc, WordPressError) and exc.retryable:
-        await _retry(rt, campaign_id, spec, sequence, exc.message, None)
-    elif isinstance(exc, WordPressError):
-        await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
-    elif isinstance(exc, RetryableError):
-        log.warning("step.retryable", error=exc.message, status=exc.status_code)
-        await _retry(rt, campaign_id, spec, sequence, exc.message, exc.retry_after)
-    elif isinstance(exc, OutcomeUnknownError):
-        await _unknown(rt, campaign_id, spec, sequence, exc.message)
-    elif isinstance(exc, TimeoutError):
-        await _unknown(rt, campaign_id, spec, sequence, "sem resposta a tempo")
-    elif isinstance(exc, ProviderError):
-        log.warning("step.rejected", error=exc.message, status=exc.status_code)
-        await _finish(rt, campaign_id, spec, sequence, BatchStatus.FAILED, exc.message)
+    have acted on is retried only when the step is idempotent (its policy deduplicates)."""
+    outcome = classify(exc)
+    status_code = getattr(exc, "status_code", None)
+    if outcome == Outcome.RETRY:
+        log.warning("step.retryable", error=message_of(exc), status=status_code)
+        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+        await batches.retry(rt, claimed, policy, Report(message_of(exc), status_code, retry_after))
+    elif outcome.final:
+        log.warning("step.rejected", error=message_of(exc), status=status_code)
+        await batches.fail(rt, claimed, Report(message_of(exc), status_code))
     else:
-        log.error("step.crashed", exc_info=exc)
-        await _unknown(rt, campaign_id, spec, sequence, f"erro interno no passo: {exc!r}")
-
-
-async def _batch(
-    session: AsyncSession,
-    campaign_id: uuid.UUID,
-    step: BatchStep,
-    sequence: int,
-    *,
-    lock: bool = False,
-) -> ProviderBatch | None:
-    query = select(ProviderBatch).where(
-        ProviderBatch.campaign_id == campaign_id,
-        ProviderBatch.step == step,
-        ProviderBatch.sequence == sequence,
-    )
-    return await session.scalar(query.with_for_update() if lock else query)
-
-
-async def _claim(rt: Runtime, campaign_id: uuid.UUID, step: BatchStep, sequence: int) -> bool:
-    """PENDING -> SENDING in one conditional UPDATE: one worker runs a step."""
-    async with rt.sessions() as session, session.begin():
-        result = await session.execute(claim_batch(campaign_id, step, sequence))
-        return bool(getattr(result, "rowcount", 0) == 1)
-
-
-async def _unknown(
-    rt: Runtime, campaign_id: uuid.UUID, spec: FollowUp, sequence: int, reason: str
-) -> None:
-    """The step may have happened. Idempotent steps just run again; the others stop here."""
-    log.error("step.outcome_unknown", error=reason, idempotent=spec.idempotent)
-    if spec.idempotent:
-        await _retry(rt, campaign_id, spec, sequence, reason, None)
-    else:
-        await _finish(rt, campaign_id, spec, sequence, BatchStatus.UNKNOWN, reason)
-
-
-async def _retry(
-    rt: Runtime,
-    campaign_id: uuid.UUID,
-    spec: FollowUp,
-    sequence: int,
-    reason: str,
-    retry_after: float | None,
-) -> None:
-    settings = rt.settings
-    async with rt.sessions() as session, session.begin():
-        campaign = await lock_campaign(session, campaign_id)
-        batch = await _batch(session, campaign_id, spec.step, sequence, lock=True)
-        if batch is None or batch.status != BatchStatus.SENDING:
-            return
-        if batch.attempts >= spec.max_attempts:
-            jobs = await _end(
-                session, rt, campaign, batch, spec, BatchStatus.FAILED,
-                f"{reason} (tentativas esgotadas)",
-            )  # fmt: skip
+        if outcome == Outcome.DEADLINE:
+            reason = "sem resposta a tempo"
+        elif outcome == Outcome.UNKNOWN:
+            reason = message_of(exc)
         else:
-            policy = ProviderPolicy(
-                base_delay=settings.retry_base_delay, max_delay=settings.retry_max_delay
-            )
-            delay = policy.backoff(batch.attempts, retry_after)
-            batch.status, batch.last_error = BatchStatus.PENDING, reason
-            batch.due_at = utcnow() + timedelta(seconds=delay)
-            jobs = [batch_job(campaign, batch)]
-            log.info("step.retry_scheduled", delay_s=round(delay, 2), attempt=batch.attempts)
-    await enqueue_all(rt.queues, jobs)
+            log.error("step.crashed", exc_info=exc)
+            reason = f"erro interno no passo: {exc!r}"
+        log.error("step.outcome_unknown", error=reason, idempotent=policy.deduplicates)
+        await batches.unknown(rt, claimed, policy, Report(reason, status_code))
 
 
-async def _finish(
-    rt: Runtime,
-    campaign_id: uuid.UUID,
-    spec: FollowUp,
-    sequence: int,
-    status: BatchStatus,
-    text: str,
-) -> None:
-    async with rt.sessions() as session, session.begin():
-        campaign = await lock_campaign(session, campaign_id)
-        batch = await _batch(session, campaign_id, spec.step, sequence, lock=True)
-        if batch is None or batch.status != BatchStatus.SENDING:
-            return  # another outcome got there first
-        jobs = await _end(session, rt, campaign, batch, spec, status, text)
-    await enqueue_all(rt.queues, jobs)
-
-
-async def _end(
-    session: AsyncSession,
-    rt: Runtime,
-    campaign: Campaign,
-    batch: ProviderBatch,
-    spec: FollowUp,
-    status: BatchStatus,
-    text: str,
-) -> list[PendingJob]:
-    """The step's final state, and what WordPress hears of it (CONTRACTS 2.4, 5.2, 5.6)."""
-    batch.status, batch.finished_at = status, utcnow()
-    succeeded = status == BatchStatus.SENT
-    if succeeded:
-        batch.response, batch.last_error = text, None
-        webhook = spec.success_webhook
-    else:
-        batch.last_error = text
-        # The contacts stay delivered/imported: the campaign keeps its status, with the
-        # step's failure as its last error.
-        campaign.error_message = f"passo {spec.step.value}: {text}"
-        webhook = spec.failure_webhook
-    if webhook is None:
-        return []
-    payload = status_payload(
-        campaign,
-        webhook,
-        resposta_api=text,
-        total_enviados=0 if spec.webhook_totals else None,
-        total_falhas=(0 if succeeded else 1) if spec.webhook_totals else None,
-    )
-    payload["provider"] = spec.webhook_provider
-    return [await add_webhook(session, rt.settings, campaign, payload)]
-
-
-async def expire_stale_step(
-    rt: Runtime, campaign_id: uuid.UUID, step: BatchStep, sequence: int
-) -> None:
-    """A step still SENDING after its worker died."""
-    reason = "o worker parou durante o passo"
-    await _unknown(rt, campaign_id, step_spec(rt.settings, step), sequence, reason)
+async def expire_stale_step(rt: Runtime, claimed: Claimed) -> None:
+    """A step still SENDING after its worker died: run again if idempotent, else UNKNOWN.
+    Nothing when `claimed`, the claim the judge saw, no longer holds the step."""
+    async with rt.sessions() as session:
+        campaign = await session.get(Campaign, claimed.key.campaign_id)
+    assert campaign is not None
+    policy = step_policy(rt.settings, campaign.provider, step_spec(rt.settings, claimed.key.step))
+    await batches.unknown(rt, claimed, policy, Report("o worker parou durante o passo"))

@@ -10,13 +10,14 @@ from typing import Any
 import structlog
 from redis.exceptions import LockError
 
+from disparo import redaction
 from disparo.campaigns.ingest import run_dispatch
-from disparo.campaigns.models import BatchStep
+from disparo.campaigns.reconciler import reconcile
 from disparo.campaigns.sending import run_send
 from disparo.campaigns.steps import run_step
+from disparo.providers.registry import ALL_QUEUES, PLUGINS
 from disparo.queues.jobs import enqueue_all
 from disparo.queues.names import QueueName
-from disparo.queues.reconciler import reconcile
 from disparo.runtime import Runtime
 from disparo.wordpress.webhooks import WebhookNotDelivered, deliver_pending
 
@@ -40,7 +41,7 @@ async def handle_send(rt: Runtime, job: Any) -> None:
 
 
 async def handle_step(rt: Runtime, job: Any) -> None:
-    await run_step(rt, _campaign_id(job), BatchStep(job.data["step"]), int(job.data["sequence"]))
+    await run_step(rt, _campaign_id(job), job.data["step"], int(job.data["sequence"]))
 
 
 async def handle_webhooks(rt: Runtime, job: Any) -> None:
@@ -67,29 +68,36 @@ async def handle_maintenance(rt: Runtime, job: Any) -> None:
     await reconcile(rt)
 
 
-HANDLERS: dict[QueueName, Handler] = {
-    QueueName.DISPATCH_CAMPAIGN: handle_dispatch,
-    QueueName.CDA_SEND: handle_send,
-    QueueName.RCS_SEND: handle_send,
-    QueueName.RCS_OTIMA_SEND: handle_send,
-    QueueName.WEBHOOKS: handle_webhooks,
-    QueueName.MAINTENANCE: handle_maintenance,
-    # GOSAC, NOAH and Salesforce (issue 3): send batches, then the delayed second steps.
-    QueueName.GOSAC_SEND: handle_send,
-    QueueName.GOSAC_START: handle_step,
-    QueueName.NOAH_SEND: handle_send,
-    QueueName.SALESFORCE_SEND: handle_send,
-    QueueName.SALESFORCE_MKC: handle_step,
-}
+def _handlers() -> dict[str, Handler]:
+    """The service's own queues, then each provider's send queue and second-step queues."""
+    own: dict[str, Handler] = {
+        QueueName.DISPATCH_CAMPAIGN: handle_dispatch,
+        QueueName.WEBHOOKS: handle_webhooks,
+        QueueName.MAINTENANCE: handle_maintenance,
+    }
+    sends = {plugin.queue for plugin in PLUGINS}
+    return {q: own.get(q) or (handle_send if q in sends else handle_step) for q in ALL_QUEUES}
 
 
-def handler_for(rt: Runtime, queue: QueueName) -> Callable[[Any, str], Awaitable[None]]:
+HANDLERS: dict[str, Handler] = _handlers()
+
+
+def handler_for(rt: Runtime, queue: str) -> Callable[[Any, str], Awaitable[None]]:
     handle = HANDLERS[queue]
 
     async def process(job: Any, token: str) -> None:
         with structlog.contextvars.bound_contextvars(
             queue=str(queue), job_id=job.id, campaign_id=job.data.get("campaign_id")
         ):
-            await handle(rt, job)
+            try:
+                await handle(rt, job)
+            except Exception as exc:
+                # bullmq keeps the reason and the traceback in Redis: only a masked one-line
+                # reason goes there, without the chain of causes (URLs, provider text).
+                raise JobFailed(redaction.mask_text(f"{type(exc).__name__}: {exc}")) from None
 
     return process
+
+
+class JobFailed(Exception):
+    """What a job's failure looks like in Redis: a masked reason, no chained causes."""

@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from disparo.dashboard.auth import CsrfRejected, SignInRequired
+from disparo.apikeys import Scope
+from disparo.dashboard.auth import CsrfRejected, ScopeRequired, Session, SignInRequired
 
 STATIC = Path(__file__).parent / "static"
 # No inline script or style anywhere: the policy can forbid them outright.
@@ -36,6 +37,7 @@ def mount_dashboard(app: FastAPI) -> None:
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(ScopeRequired, _scope_required)
     app.add_exception_handler(CampaignNotFound, _not_found)
     app.add_exception_handler(UnknownAction, _unknown_action)
 
@@ -71,6 +73,24 @@ async def _csrf_rejected(request: Request, _: Exception) -> Response:
     )
 
 
+async def _scope_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScopeRequired)
+    key, scope = exc.session.key_name, exc.scope.value
+    text = (
+        f"The API key named {key} you signed in with has no {scope} scope, which this needs "
+        "(as on the API). Nothing was changed. A key for the dashboard needs the scopes "
+        "dashboard+read, and operate for actions, in DISPARO_API_KEYS."
+    )
+    if _wants_json(request):
+        return JSONResponse({"message": text}, status_code=403)
+    # With the session, so that the page still offers to sign out.
+    title = f"This key may not {_VERBS.get(exc.scope, 'do this')}"
+    return _message(request, 403, title, text, exc.session)
+
+
+_VERBS = {Scope.READ: "see this page", Scope.OPERATE: "act on campaigns"}
+
+
 async def _not_found(request: Request, _: Exception) -> Response:
     if _wants_json(request):
         return JSONResponse({"message": "No such campaign"}, status_code=404)
@@ -81,10 +101,12 @@ async def _unknown_action(request: Request, _: Exception) -> Response:
     return _message(request, 404, "No such action", "The dashboard offers no action by that name.")
 
 
-def _message(request: Request, status: int, title: str, text: str) -> Response:
+def _message(
+    request: Request, status: int, title: str, text: str, session: Session | None = None
+) -> Response:
     from disparo.dashboard.pages import templates
 
-    context = {"title": title, "text": text, "session": None, "nav": ""}
+    context = {"title": title, "text": text, "session": session, "nav": ""}
     return templates.TemplateResponse(request, "message.html", context, status_code=status)
 
 

@@ -41,13 +41,22 @@ class Preview:
 
 
 @dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an action did: the sentence for the page, the counts for the audit log."""
+
+    message: str
+    batches: int
+    recipients: int
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
     name: str
     label: str
     danger: bool
     available: Callable[[Preview], bool]
     describe: Callable[[Preview], str]
-    run: Callable[[Runtime, str], Awaitable[str]]
+    run: Callable[[Runtime, str], Awaitable[Outcome]]
 
 
 async def preview(rt: Runtime, campaign: Campaign) -> Preview:
@@ -58,20 +67,12 @@ async def preview(rt: Runtime, campaign: Campaign) -> Preview:
             .group_by(ProviderBatch.status)
         )
         by_status = {str(s): Tally(int(n), int(r or 0)) for s, n, r in rows}
-        dead_recipients = await session.scalar(
-            select(func.coalesce(func.sum(ProviderBatch.message_count), 0)).where(
-                ProviderBatch.campaign_id == campaign.id,
-                ProviderBatch.step == BatchStep.SEND,
-                ProviderBatch.status == BatchStatus.FAILED,
-                ProviderBatch.dead_lettered_at.is_not(None),
-            )
-        )
-    # The count the redrive will act on comes from the dead-letter service itself.
+    # What the redrive will act on, from the dead-letter service itself (one definition).
     where = deadletters.DeadLetterFilter(campaign=str(campaign.id))
-    dead = await deadletters.count_dead_letters(rt, where)
+    dead = await deadletters.tally_dead_letters(rt, where)
     return Preview(
         by_status,
-        Tally(dead, int(dead_recipients or 0) if dead else 0),
+        Tally(dead.batches, dead.recipients),
         campaign.paused_at is not None,
         campaign.status,
     )
@@ -85,32 +86,37 @@ def _n(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-async def _pause(rt: Runtime, key: str) -> str:
-    return (await controls.pause_campaign(rt, key)).message
+def _done(result: controls.ControlResult) -> Outcome:
+    return Outcome(result.message, result.batches, result.recipients)
 
 
-async def _resume(rt: Runtime, key: str) -> str:
-    return (await controls.resume_campaign(rt, key)).message
+async def _pause(rt: Runtime, key: str) -> Outcome:
+    return _done(await controls.pause_campaign(rt, key))
 
 
-async def _cancel(rt: Runtime, key: str) -> str:
-    return (await controls.cancel_campaign(rt, key)).message
+async def _resume(rt: Runtime, key: str) -> Outcome:
+    return _done(await controls.resume_campaign(rt, key))
 
 
-async def _retry_failed(rt: Runtime, key: str) -> str:
-    return (await controls.retry_failed(rt, key)).message
+async def _cancel(rt: Runtime, key: str) -> Outcome:
+    return _done(await controls.cancel_campaign(rt, key))
 
 
-async def _retry_unknown(rt: Runtime, key: str) -> str:
-    return (await controls.retry_unknown(rt, key)).message
+async def _retry_failed(rt: Runtime, key: str) -> Outcome:
+    return _done(await controls.retry_failed(rt, key))
 
 
-async def _redrive(rt: Runtime, key: str) -> str:
+async def _retry_unknown(rt: Runtime, key: str) -> Outcome:
+    return _done(await controls.retry_unknown(rt, key))
+
+
+async def _redrive(rt: Runtime, key: str) -> Outcome:
     where = deadletters.DeadLetterFilter(campaign=key)
     done = await deadletters.redrive_dead_letters(rt, where)
     if not done.batches:
-        return "No dead letters left to redrive"
-    return f"{_n(done.batches, 'dead letter')} ({_n(done.recipients, 'recipient')}) sent again"
+        return Outcome("No dead letters left to redrive", 0, 0)
+    text = f"{_n(done.batches, 'dead letter')} ({_n(done.recipients, 'recipient')}) sent again"
+    return Outcome(text, done.batches, done.recipients)
 
 
 def _retry_text(p: Preview, status: BatchStatus) -> str:

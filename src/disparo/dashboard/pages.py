@@ -9,13 +9,19 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from disparo.apikeys import Scope
 from disparo.campaigns import repository
 from disparo.campaigns.models import Campaign
 from disparo.dashboard import auth
 from disparo.runtime import Runtime
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Signed in, whatever the key may do: sign-out only.
 SessionDep = Annotated[auth.Session, Depends(auth.current_session)]
+# Pages and their JSON show what the API's `read` shows; actions do what `operate` does.
+ReaderDep = Annotated[auth.Session, Depends(auth.SessionWith(Scope.READ))]
+ConfirmDep = Annotated[auth.Session, Depends(auth.SessionWith(Scope.READ, Scope.OPERATE))]
+OperatorDep = Annotated[auth.Session, Depends(auth.SessionWith(Scope.OPERATE))]
 
 
 class CampaignNotFound(Exception):

@@ -12,16 +12,14 @@ from sqlalchemy import Select, Uuid, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
-    BatchAttempt,
     BatchStep,
     Campaign,
     CampaignMessage,
     CampaignStatus,
     MessageStatus,
-    OutboxStatus,
     ProviderBatch,
-    WebhookOutbox,
 )
+from disparo.wordpress.outbox_model import WebhookOutbox
 
 PAGE = 50
 ERROR_GROUPS = 20
@@ -169,32 +167,3 @@ async def webhooks(session: AsyncSession, campaign_id: uuid.UUID) -> Sequence[We
             .limit(PAGE)
         )
     ).all()
-
-
-async def outbox_summary(session: AsyncSession) -> tuple[int, datetime | None]:
-    """Webhooks waiting for WordPress, and when the oldest of them was written."""
-    count, oldest = (
-        await session.execute(
-            select(func.count(), func.min(WebhookOutbox.created_at)).where(
-                WebhookOutbox.status == OutboxStatus.PENDING
-            )
-        )
-    ).one()
-    return int(count), oldest
-
-
-async def attempt_histories(
-    session: AsyncSession, batch_ids: list[int]
-) -> dict[int, list[BatchAttempt]]:
-    """Every try of the batches shown, oldest first (a page holds at most PAGE batches)."""
-    if not batch_ids:
-        return {}
-    rows = await session.scalars(
-        select(BatchAttempt)
-        .where(BatchAttempt.batch_id.in_(batch_ids))
-        .order_by(BatchAttempt.batch_id, BatchAttempt.id)
-    )
-    histories: dict[int, list[BatchAttempt]] = {}
-    for row in rows:
-        histories.setdefault(row.batch_id, []).append(row)
-    return histories

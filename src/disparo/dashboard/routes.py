@@ -3,23 +3,29 @@ polls for live updates."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from disparo.apikeys import Scope
+from disparo.audit import list_events
 from disparo.campaigns import deadletters, repository
+from disparo.campaigns.batch_queries import attempt_histories
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
 from disparo.dashboard import actions, auth, queries
-from disparo.dashboard.pages import SessionDep, find_campaign, render, runtime_of
+from disparo.dashboard.pages import ReaderDep, find_campaign, render, runtime_of
 from disparo.dashboard.views import batch_view, campaign_view, duration, when
 from disparo.db.base import utcnow
-from disparo.metrics.state import queue_counts
+from disparo.observe.state import queue_counts
+from disparo.wordpress.webhooks import outbox_backlog
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 # Page links carry the last id / batch number seen; bounded so the database never overflows.
 RowCursor = Annotated[int, Query(ge=0, le=2**63 - 1)]
 BatchCursor = Annotated[int, Query(ge=-1, le=2**31 - 1)]
+PROVIDER_CODE = re.compile(r"^[A-Z0-9_]{1,32}$")
 
 
 def _enum(kind: type[CampaignStatus] | type[MessageStatus], raw: str | None) -> Any:
@@ -32,13 +38,20 @@ def _enum(kind: type[CampaignStatus] | type[MessageStatus], raw: str | None) -> 
         return None
 
 
+def _provider(raw: str | None) -> str | None:
+    """A provider code from the query string; None for 'all' or something no code looks
+    like (a NUL byte would not even reach the database)."""
+    code = (raw or "").strip().upper()
+    return code if PROVIDER_CODE.match(code) else None
+
+
 # --- campaigns -------------------------------------------------------------------------
 
 
 async def _campaign_list(
     request: Request, status: str | None, provider: str | None, before: str | None
 ) -> dict[str, Any]:
-    where = queries.CampaignFilter(_enum(CampaignStatus, status), (provider or "").upper() or None)
+    where = queries.CampaignFilter(_enum(CampaignStatus, status), _provider(provider))
     notice = None
     cursor = None
     if before:
@@ -67,7 +80,7 @@ async def _campaign_list(
 @router.get("")
 async def campaigns_page(
     request: Request,
-    session: SessionDep,
+    session: ReaderDep,
     status: str | None = None,
     provider: str | None = None,
     before: str | None = None,
@@ -81,7 +94,7 @@ async def campaigns_page(
 @router.get("/api/campaigns")
 async def campaigns_json(
     request: Request,
-    _: SessionDep,
+    _: ReaderDep,
     status: str | None = None,
     provider: str | None = None,
     before: str | None = None,
@@ -107,7 +120,7 @@ async def _campaign_live(
 async def campaign_page(
     request: Request,
     key: str,
-    session: SessionDep,
+    session: ReaderDep,
     recipients: str | None = None,
     after: RowCursor = 0,
     batches_after: BatchCursor = -1,
@@ -120,7 +133,7 @@ async def campaign_page(
             db, campaign.id, status=status, after=after, limit=queries.PAGE
         )
         errors = await queries.error_groups(db, campaign.id)
-        attempts = await queries.attempt_histories(db, [b["id"] for b in live["batches"]])
+        attempts = await attempt_histories(db, [b["id"] for b in live["batches"]])
         steps = await queries.second_steps(db, campaign.id)
         hooks = await queries.webhooks(db, campaign.id)
     preview = await actions.preview(runtime_of(request), campaign)
@@ -130,7 +143,7 @@ async def campaign_page(
         session,
         **live,
         paused=campaign.paused_at is not None,
-        actions=[a for a in actions.ACTIONS.values() if a.available(preview)],
+        actions=_offered(session, preview),
         flash=auth.take_flash(request),
         attempts=attempts,
         recipients=people,
@@ -148,9 +161,16 @@ async def campaign_page(
     return response
 
 
+def _offered(session: auth.Session, preview: actions.Preview) -> list[actions.Action]:
+    """The actions this campaign allows, none for a key without `operate` (they would 403)."""
+    if not session.allows(Scope.OPERATE):
+        return []
+    return [a for a in actions.ACTIONS.values() if a.available(preview)]
+
+
 @router.get("/api/campaigns/{key}")
 async def campaign_json(
-    request: Request, key: str, _: SessionDep, batches_after: BatchCursor = -1
+    request: Request, key: str, _: ReaderDep, batches_after: BatchCursor = -1
 ) -> JSONResponse:
     campaign = await find_campaign(request, key)
     return JSONResponse(await _campaign_live(request, campaign, batches_after))
@@ -162,7 +182,7 @@ async def campaign_json(
 async def _queues(request: Request) -> dict[str, Any]:
     rt = runtime_of(request)
     async with rt.sessions() as session:
-        pending, oldest = await queries.outbox_summary(session)
+        pending, oldest = await outbox_backlog(session)
     age = duration((utcnow() - oldest).total_seconds()) if oldest else "–"
     return {
         "queues": await queue_counts(rt.queues),
@@ -173,10 +193,29 @@ async def _queues(request: Request) -> dict[str, Any]:
 
 
 @router.get("/queues")
-async def queues_page(request: Request, session: SessionDep) -> HTMLResponse:
+async def queues_page(request: Request, session: ReaderDep) -> HTMLResponse:
     return render(request, "queues.html", session, **await _queues(request))
 
 
 @router.get("/api/queues")
-async def queues_json(request: Request, _: SessionDep) -> JSONResponse:
+async def queues_json(request: Request, _: ReaderDep) -> JSONResponse:
     return JSONResponse(await _queues(request))
+
+
+# --- audit -----------------------------------------------------------------------------
+
+
+@router.get("/audit")
+async def audit_page(
+    request: Request,
+    session: ReaderDep,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> HTMLResponse:
+    """Operator actions and sign-ins, newest first (the same rows as GET /audit)."""
+    rows, total = await list_events(
+        runtime_of(request), action=None, actor=None, before=before, limit=queries.PAGE
+    )
+    next_before = rows[-1].id if len(rows) == queries.PAGE else None
+    return render(
+        request, "audit.html", session, events=rows, total=total, next_before=next_before, when=when
+    )

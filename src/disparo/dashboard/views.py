@@ -75,7 +75,7 @@ def batch_view(batch: ProviderBatch) -> dict[str, Any]:
     return {
         "id": batch.id,
         "sequence": batch.sequence,
-        "step": batch.step.value,
+        "step": batch.step,
         "status": batch.status.value,
         "recipients": number(batch.message_count),
         "sent": number(batch.sent_count),

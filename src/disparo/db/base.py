@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -49,3 +50,9 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def str_enum(kind: type[StrEnum]) -> Enum:
+    """A status column: plain strings with a CHECK, identical on PostgreSQL and SQLite, easy
+    to extend."""
+    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,49 @@ from sqlalchemy.ext.asyncio import (
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
+# The most PostgreSQL connections one process's engine holds: POOL_SIZE kept open, up to
+# MAX_OVERFLOW more under load (the README's pool sizing counts on these).
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+# `?pooler=pgbouncer` on DISPARO_DATABASE_URL: PostgreSQL is behind a transaction-pooling
+# PgBouncer. Taken off the URL before the driver sees it.
+POOLER_PARAM = "pooler"
+POOLERS = ("pgbouncer",)
+
 
 def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url)
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    pooler = parsed.query.get(POOLER_PARAM)
+    connect_args = _pooler_connect_args(pooler) if pooler is not None else {}
+    return create_async_engine(
+        parsed.difference_update_query([POOLER_PARAM]),
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+
+
+def _pooler_connect_args(pooler: str | tuple[str, ...]) -> dict[str, Any]:
+    """In transaction pooling each transaction may run on another server connection, so a
+    statement prepared on one is missing on the next (or its name taken by another client).
+    asyncpg prepares every statement: keep no cache of them (asyncpg's and SQLAlchemy's), and
+    give each a name no other client can use."""
+    if pooler not in POOLERS:
+        raise ValueError(
+            f"DISPARO_DATABASE_URL: {POOLER_PARAM}={pooler!r} is not one of {', '.join(POOLERS)}"
+        )
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _create_sqlite_engine(url: str) -> AsyncEngine:

@@ -4,7 +4,7 @@
   retries, rate-limit waits): each `disparo worker` has its own, summed by Prometheus;
 - the state of the whole system read from the database and Redis when scraped (messages by
   provider and status, queue depths, dead letters, the webhook outbox): the same from
-  whichever API process answers, and exact after any restart (state.py).
+  whichever API process answers, and exact after any restart (disparo/observe/state.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from time import monotonic
 
 from prometheus_client import Counter, Histogram
 
-from disparo.providers.base import OutcomeUnknownError, ProviderError, RetryableError
+from disparo.errors import classify
 
 PROVIDER_REQUESTS = Counter(
     "disparo_provider_requests",
@@ -47,17 +47,9 @@ RATE_LIMIT_WAIT_SECONDS = Counter(
 
 
 def outcome_of(error: BaseException | None) -> str:
-    if error is None:
-        return "accepted"
-    if isinstance(error, TimeoutError):
-        return "deadline"  # no whole answer within DISPARO_SEND_DEADLINE
-    if isinstance(error, RetryableError):
-        return "retryable"
-    if isinstance(error, OutcomeUnknownError):
-        return "unknown"
-    if isinstance(error, ProviderError):
-        return "rejected"
-    return "crashed"
+    """The request's `outcome` label: accepted, or how errors.classify sorts its error
+    (deadline = no whole answer within DISPARO_SEND_DEADLINE)."""
+    return "accepted" if error is None else classify(error).value
 
 
 @contextmanager

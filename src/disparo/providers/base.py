@@ -1,67 +1,23 @@
-"""What every provider adapter implements, the typed errors it raises, and the prefix table."""
+"""What every provider adapter implements and the typed errors it raises."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
 import httpx
 
-from disparo.queues.names import QueueName
+from disparo.errors import CredentialsError, Outcome
 
-
-class ProviderCode(StrEnum):
-    CDA = "CDA"
-    GOSAC = "GOSAC"
-    NOAH = "NOAH"
-    RCS = "RCS"
-    RCS_OTIMA = "RCS_OTIMA"
-    SALESFORCE = "SALESFORCE"
-    WHATSAPP_OTIMA = "WHATSAPP_OTIMA"
-    GOSAC_OFICIAL = "GOSAC_OFICIAL"
-    NOAH_OFICIAL = "NOAH_OFICIAL"
-    ROBBU_OFICIAL = "ROBBU_OFICIAL"
-    TECHIA = "TECHIA"
-    MAKING_OFICIAL = "MAKING_OFICIAL"
-
-
-# CONTRACTS.md 3.1: the first character of agendamento_id, upper-cased, names the provider.
-PREFIXES: Mapping[str, ProviderCode] = {
-    "C": ProviderCode.CDA,
-    "G": ProviderCode.GOSAC,
-    "N": ProviderCode.NOAH,
-    "R": ProviderCode.RCS,
-    "O": ProviderCode.RCS_OTIMA,
-    "S": ProviderCode.SALESFORCE,
-    "W": ProviderCode.WHATSAPP_OTIMA,
-    "F": ProviderCode.GOSAC_OFICIAL,
-    "H": ProviderCode.NOAH_OFICIAL,
-    "B": ProviderCode.ROBBU_OFICIAL,
-    "T": ProviderCode.TECHIA,
-    "M": ProviderCode.MAKING_OFICIAL,
-}
-
-
-PROVIDER_QUEUES: Mapping[ProviderCode, QueueName] = {
-    ProviderCode.CDA: QueueName.CDA_SEND,
-    ProviderCode.GOSAC: QueueName.GOSAC_SEND,
-    ProviderCode.NOAH: QueueName.NOAH_SEND,
-    ProviderCode.RCS: QueueName.RCS_SEND,
-    ProviderCode.RCS_OTIMA: QueueName.RCS_OTIMA_SEND,
-    ProviderCode.SALESFORCE: QueueName.SALESFORCE_SEND,
-}
-
-
-def identify_provider(agendamento_id: str) -> ProviderCode | None:
-    """The provider named by the id's prefix, or None when the prefix means nothing."""
-    stripped = agendamento_id.strip()
-    return PREFIXES.get(stripped[:1].upper()) if stripped else None
+# A provider's code ("CDA", "GOSAC"...): the registry's plugins name them (registry.py).
+ProviderCode: TypeAlias = str
 
 
 class ProviderError(Exception):
     """Base of every error a provider call can end in; `message` is shown to operators."""
+
+    outcome = Outcome.REJECTED  # read by disparo.errors.classify
 
     def __init__(self, message: str, *, status_code: int | None = None, body: str = "") -> None:
         super().__init__(message)
@@ -76,6 +32,8 @@ class RejectedError(ProviderError):
 
 class RetryableError(ProviderError):
     """The provider did not act on the request (connect error, 408, 429, 5xx): safe to resend."""
+
+    outcome = Outcome.RETRY
 
     def __init__(
         self,
@@ -93,14 +51,7 @@ class OutcomeUnknownError(ProviderError):
     """The request may have reached the provider (read timeout after sending): never resend
     automatically to a provider that cannot deduplicate."""
 
-
-class CredentialsError(Exception):
-    """Credentials are missing or incomplete: the campaign fails with erro_credenciais."""
-
-    def __init__(self, message: str, missing: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.missing = list(missing)
+    outcome = Outcome.UNKNOWN
 
 
 def require_credentials(provider: str, values: Mapping[str, str]) -> None:
@@ -111,6 +62,25 @@ def require_credentials(provider: str, values: Mapping[str, str]) -> None:
         raise CredentialsError(
             f"Credenciais {provider} incompletas: falta {', '.join(missing)}", missing
         )
+
+
+@dataclass(frozen=True, slots=True)
+class UrlTokenCredentials:
+    """A per-environment `{url, token}` block (GOSAC's creation endpoint, NOAH's API base)."""
+
+    url: str
+    token: str
+
+    def __repr__(self) -> str:  # never print the token
+        return f"{type(self).__name__}(url={self.url!r}, token='***')"
+
+    @classmethod
+    def parse(cls, provider: str, raw: Mapping[str, Any]) -> UrlTokenCredentials:
+        """Both required and trimmed; the URL without its trailing slash."""
+        url = str(raw.get("url") or "").strip()
+        token = str(raw.get("token") or "").strip()
+        require_credentials(provider, {"url": url, "token": token})
+        return cls(url=url.rstrip("/"), token=token)
 
 
 class Recipient(NamedTuple):

@@ -10,8 +10,14 @@ from time import monotonic
 import httpx
 import structlog
 
-from disparo import logs
-from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
+from disparo import logs, redaction
+from disparo.net import OutboundRefused, ResponseTooLarge
+from disparo.providers.base import (
+    OutcomeUnknownError,
+    ProviderError,
+    RejectedError,
+    RetryableError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +62,13 @@ def raise_for_outcome(response: httpx.Response) -> None:
         return
     text = body_text(response)
     message = f"HTTP {status}: {text[:300]}" if text else f"HTTP {status}"
+    raise_for_status(status, message, text, response.headers.get("Retry-After"))
+
+
+def raise_for_status(
+    status: int, message: str, text: str = "", retry_after: str | None = None
+) -> None:
+    """The error of a non-2xx answer (rule 3): unknown, retryable or rejected."""
     if status in GATEWAY_TIMEOUTS:
         raise OutcomeUnknownError(
             f"{message} (um gateway desistiu de esperar; o fornecedor pode ter recebido o lote)",
@@ -67,9 +80,26 @@ def raise_for_outcome(response: httpx.Response) -> None:
             message,
             status_code=status,
             body=text,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            retry_after=parse_retry_after(retry_after),
         )
     raise RejectedError(message, status_code=status, body=text)
+
+
+def too_large(url: str, exc: ResponseTooLarge) -> ProviderError:
+    """An answer past DISPARO_OUTBOUND_MAX_RESPONSE_BYTES: a 2xx means the provider took the
+    batch but we cannot read what it said, so the outcome is unknown; otherwise its status
+    decides as usual."""
+    message = (
+        f"HTTP {exc.status_code}: resposta de {_origin(url)} maior que o limite de "
+        f"{exc.limit} bytes (DISPARO_OUTBOUND_MAX_RESPONSE_BYTES)"
+    )
+    if 200 <= exc.status_code < 300:
+        return OutcomeUnknownError(message, status_code=exc.status_code)
+    try:
+        raise_for_status(exc.status_code, message)
+    except ProviderError as error:
+        return error
+    return OutcomeUnknownError(message, status_code=exc.status_code)  # pragma: no cover
 
 
 async def post_json(
@@ -114,18 +144,28 @@ async def send_json(
             timeout=timeout,
             auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
         )
+    except OutboundRefused as exc:
+        # Nothing left this process: resending to the same URL would be refused again.
+        raise RejectedError(f"envio recusado pelo disparo: {exc.message}") from exc
+    except ResponseTooLarge as exc:
+        raise too_large(url, exc) from exc
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise RetryableError(f"não foi possível conectar a {_origin(url)}: {exc!r}") from exc
+        raise RetryableError(f"não foi possível conectar a {_origin(url)}: {_why(exc)}") from exc
     except (httpx.WriteTimeout, httpx.WriteError) as exc:
         # The body never arrived whole, so the provider had nothing it could act on.
-        raise RetryableError(f"envio interrompido para {_origin(url)}: {exc!r}") from exc
+        raise RetryableError(f"envio interrompido para {_origin(url)}: {_why(exc)}") from exc
     except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise OutcomeUnknownError(
             f"sem resposta de {_origin(url)} após o envio ({type(exc).__name__}); "
             "o fornecedor pode ter recebido o lote"
         ) from exc
+    except httpx.DecodingError as exc:
+        raise OutcomeUnknownError(
+            f"resposta ilegível de {_origin(url)} ({_why(exc)}); o fornecedor pode ter "
+            "recebido o lote"
+        ) from exc
     except httpx.UnsupportedProtocol as exc:
-        raise RejectedError(f"URL inválida do fornecedor: {url!r}") from exc
+        raise RejectedError(f"URL inválida do fornecedor: {_origin(url)}") from exc
     _log_response(response, monotonic() - started)
     raise_for_outcome(response)
     return response
@@ -148,6 +188,11 @@ def _log_response(response: httpx.Response, seconds: float) -> None:
         seconds=round(seconds, 3),
         body=logs.body_excerpt(response.content, logs.body_limit),
     )
+
+
+def _why(exc: Exception) -> str:
+    """The exception's type and message, secrets masked (never the repr of its arguments)."""
+    return redaction.mask_text(f"{type(exc).__name__}: {exc}")[:300]
 
 
 def _origin(url: str) -> str:

@@ -4,7 +4,10 @@ Any adapter may declare its defaults as optional attributes (read with getattr, 
 written without them keep working): `max_attempts`, `retry_policy` (a ProviderPolicy) and
 `deduplicates` (True when the provider honours BatchRequest.idempotency_key, so a request
 whose outcome is unknown can be resent safely). Operators override any field per provider
-code with DISPARO_PROVIDER_POLICIES, e.g. '{"CDA": {"requests_per_second": 5}}'.
+code with DISPARO_PROVIDER_POLICIES, e.g. '{"CDA": {"requests_per_second": 5}}'; a second
+step's retries under "CODE:step", e.g. '{"GOSAC:start": {"max_attempts": 5}}'. A step's
+request takes a slot of its provider account's limit, the one its sends share: so the rate
+fields are the provider's ("GOSAC"), and a step key refuses them (STEP_FIELDS).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,21 +50,52 @@ class ProviderPolicy:
 
 
 FIELDS = frozenset(field.name for field in dataclasses.fields(ProviderPolicy))
+# A step is limited by its provider's own rate (the account's limit is one, for sends and
+# steps alike): a rate under a step key would be silently ignored, so it is refused.
+RATE_FIELDS = frozenset({"requests_per_second", "recipients_per_second"})
+STEP_FIELDS = FIELDS - RATE_FIELDS
 
 
-def check_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> None:
-    """Refuse unknown provider codes or fields at start-up, naming them."""
-    from disparo.providers.base import ProviderCode
+def step_key(code: str, step: str) -> str:
+    """The DISPARO_PROVIDER_POLICIES key of a provider's second step: "GOSAC:start"."""
+    return f"{code}:{step}"
 
-    for code, values in overrides.items():
-        if code not in ProviderCode.__members__:
-            raise ValueError(f"provider_policies: unknown provider {code!r}")
-        unknown = sorted(set(values) - FIELDS)
+
+def check_overrides(
+    overrides: Mapping[str, Mapping[str, Any]],
+    known_codes: Collection[str],
+    step_keys: Collection[str],
+) -> None:
+    """Refuse at start-up, naming them: unknown provider codes, unknown steps ("CODE:step"
+    keys not in `step_keys`), unknown fields, and a rate under a step key."""
+    for key, values in overrides.items():
+        code, colon, _ = key.partition(":")
+        if code not in known_codes:
+            raise ValueError(f"provider_policies: unknown provider {key!r}")
+        if colon:
+            _check_step(key, code, set(values), step_keys)
+        allowed = STEP_FIELDS if colon else FIELDS
+        unknown = sorted(set(values) - allowed)
         if unknown:
             raise ValueError(
-                f"provider_policies[{code}]: unknown field(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(FIELDS))}"
+                f"provider_policies[{key}]: unknown field(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(allowed))}"
             )
+
+
+def _check_step(key: str, code: str, fields: set[str], step_keys: Collection[str]) -> None:
+    if key not in step_keys:
+        steps = sorted(known for known in step_keys if known.startswith(f"{code}:"))
+        raise ValueError(
+            f"provider_policies: unknown step {key!r}; known for {code}: "
+            + (", ".join(steps) or "none (it has no second step)")
+        )
+    rates = sorted(fields & RATE_FIELDS)
+    if rates:
+        raise ValueError(
+            f"provider_policies[{key}]: a step has no rate of its own ({', '.join(rates)}): "
+            f"its requests take slots of {code}'s limit; set the rate under {code!r}"
+        )
 
 
 def policy_for(settings: Settings, provider: Provider) -> ProviderPolicy:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from disparo.queues.names import QueueName
 from disparo.queues.producer import JobQueues
 
 log = structlog.get_logger(__name__)
@@ -16,7 +15,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PendingJob:
-    queue: QueueName
+    queue: str  # a QueueName, or a provider plugin's queue
     job_id: str
     data: dict[str, Any] = field(default_factory=dict)
     delay_s: float = 0
@@ -40,3 +39,12 @@ async def enqueue_all(queues: JobQueues, jobs: Iterable[PendingJob]) -> None:
             )
         except Exception:
             log.exception("queue.enqueue_failed", queue=str(job.queue), job_id=job.job_id)
+
+
+async def requeue(queues: JobQueues, jobs: Sequence[PendingJob]) -> list[PendingJob]:
+    """Add the jobs Redis does not hold (lost, flushed, or kept as finished: a finished one
+    would refuse its id). Returns those added. The reconciler and the operator's controls
+    both repair through this."""
+    missing = [job for job in jobs if await queues.needs_requeue(job.queue, job.job_id)]
+    await enqueue_all(queues, missing)
+    return missing

@@ -1,4 +1,5 @@
-"""Every queue the service uses, declared once."""
+"""The service's own queues; each provider's send and second-step queues are named by its
+plugin (providers/registry.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,6 @@ from enum import StrEnum
 
 class QueueName(StrEnum):
     DISPATCH_CAMPAIGN = "dispatch-campaign"
-    CDA_SEND = "cda-send"
-    GOSAC_SEND = "gosac-send"
-    GOSAC_START = "gosac-start"
-    NOAH_SEND = "noah-send"
-    RCS_SEND = "rcs-send"
-    RCS_OTIMA_SEND = "rcs-otima-send"
-    SALESFORCE_SEND = "salesforce-send"
-    SALESFORCE_MKC = "salesforce-mkc"
     # Ours, beyond the plan: webhook delivery from the outbox, and the periodic reconciler.
     WEBHOOKS = "webhook-delivery"
     MAINTENANCE = "maintenance"

@@ -7,7 +7,7 @@ from typing import Any
 from bullmq import Queue
 from redis.asyncio.lock import Lock
 
-from disparo.queues.connection import bullmq_redis_url
+from disparo.queues.connection import RedisTarget
 from disparo.queues.names import QueueName
 
 KEEP_COMPLETED = {"age": 7 * 24 * 3600, "count": 10_000}
@@ -18,23 +18,24 @@ LIVE_STATES = frozenset({"waiting", "active", "delayed", "prioritized", "waiting
 class JobQueues:
     """One bullmq Queue per name, created on first use and closed together."""
 
-    def __init__(self, redis_url: str, prefix: str) -> None:
-        self._url = bullmq_redis_url(redis_url)
+    def __init__(self, redis: str | RedisTarget, prefix: str) -> None:
+        self._target = redis if isinstance(redis, RedisTarget) else RedisTarget(url=redis)
         self._prefix = prefix
-        self._queues: dict[QueueName, Queue] = {}
+        self._queues: dict[str, Queue] = {}
 
     @property
     def connection_opts(self) -> dict[str, Any]:
-        return {"connection": self._url, "prefix": self._prefix}
+        """Options of one new Queue or Worker (through Sentinel: with its own client)."""
+        return {"connection": self._target.bullmq_connection(), "prefix": self._prefix}
 
-    def queue(self, name: QueueName) -> Queue:
+    def queue(self, name: str) -> Queue:
         if name not in self._queues:
             self._queues[name] = Queue(str(name), self.connection_opts)
         return self._queues[name]
 
     async def add(
         self,
-        name: QueueName,
+        name: str,
         job_id: str,
         data: dict[str, Any],
         *,
@@ -54,7 +55,7 @@ class JobQueues:
             opts["delay"] = int(delay_s * 1000)
         await self.queue(name).add(str(name), data, opts)
 
-    async def needs_requeue(self, name: QueueName, job_id: str) -> bool:
+    async def needs_requeue(self, name: str, job_id: str) -> bool:
         """True when Redis holds no waiting, delayed or running job with this id. A finished
         one is removed on the way: kept in Redis, it would block re-adding its id
         (DESIGN.md, bullmq traps)."""

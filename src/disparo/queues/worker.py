@@ -1,94 +1,89 @@
-"""Runs bullmq workers for the chosen queues until asked to stop, then drains them."""
+"""Runs bullmq workers for the handlers it is given until asked to stop, then drains them.
+
+It knows no domain: the queue -> handler table is built by the worker's wiring
+(disparo/worker.py) and handed in, as arq and Polar do.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from bullmq import Worker
 
-from disparo.queues.names import QueueName
-from disparo.runtime import Runtime
-
 log = structlog.get_logger(__name__)
 
-RECONCILE_SCHEDULER = "reconcile"
+# A bullmq processor: (job, token) -> None.
+JobHandler = Callable[[Any, str], Awaitable[None]]
 # The limiter/drain traps (DESIGN.md): a short drain delay keeps idle workers responsive.
 DRAIN_DELAY_S = 1
+FETCH_RETRY_DELAY_MS = 1000
 
 
-def served_queues(names: Iterable[str] | None = None) -> list[QueueName]:
-    from disparo.campaigns.tasks import HANDLERS
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One queue this process serves: its handler and how many jobs it runs at once."""
 
-    if not names:
-        return list(HANDLERS)
-    chosen = [QueueName(name) for name in names]
-    unknown = [name for name in chosen if name not in HANDLERS]
-    if unknown:
-        raise ValueError(f"no worker for queue(s): {', '.join(unknown)}")
-    return chosen
+    handler: JobHandler
+    concurrency: int
 
 
-def _concurrency(rt: Runtime, queue: QueueName) -> int:
-    if queue in (QueueName.WEBHOOKS, QueueName.MAINTENANCE):
-        return 1  # webhooks go out one at a time, in order (Gen C policy)
-    if queue == QueueName.DISPATCH_CAMPAIGN:
-        return 2
-    return rt.settings.worker_concurrency
-
-
-async def schedule_reconciler(rt: Runtime) -> None:
-    await rt.queues.queue(QueueName.MAINTENANCE).upsertJobScheduler(
-        RECONCILE_SCHEDULER,
-        {"every": int(rt.settings.reconcile_interval * 1000)},
-        job_name="reconcile",
-        job_data={},
-        opts={"removeOnComplete": 100, "removeOnFail": 100},
-    )
-
-
-async def keep_reconciler_scheduled(rt: Runtime, stop: asyncio.Event) -> None:
-    """The scheduler lives in Redis: a flushed or rebuilt Redis loses it, and with it the
-    reconciler that would repair everything else. Re-declaring it is idempotent."""
-    while not stop.is_set():
-        try:
-            await schedule_reconciler(rt)
-        except Exception as exc:  # Redis down: the next round tries again
-            log.warning("worker.schedule_failed", error=repr(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=rt.settings.reconcile_interval)
-
-
-async def run_workers(rt: Runtime, queues: list[QueueName], stop: asyncio.Event) -> None:
-    from disparo.campaigns.tasks import handler_for
-
-    keeper = None
-    if QueueName.MAINTENANCE in queues:
-        await schedule_reconciler(rt)
-        keeper = asyncio.create_task(keep_reconciler_scheduled(rt, stop))
+async def run_workers(
+    served: Mapping[str, Served],
+    connection_opts: Mapping[str, Any],
+    stop: asyncio.Event,
+    *,
+    lock_seconds: float,
+    worker_id: str | None = None,
+) -> None:
+    in_hand: set[asyncio.Task[Any]] = set()
     workers = [
         Worker(
             str(queue),
-            handler_for(rt, queue),
+            _tracked(spec.handler, in_hand),
             {
-                **rt.queues.connection_opts,
-                "concurrency": _concurrency(rt, queue),
+                **connection_opts,
+                "concurrency": spec.concurrency,
                 "drainDelay": DRAIN_DELAY_S,
-                "lockDuration": int(rt.settings.job_lock_seconds * 1000),
+                "lockDuration": int(lock_seconds * 1000),
                 # bullmq's default check every 30 s, sooner when the lock is shorter.
-                "stalledInterval": int(min(30.0, rt.settings.job_lock_seconds) * 1000),
-                "name": f"disparo-{queue}",
+                "stalledInterval": int(min(30.0, lock_seconds) * 1000),
+                # After a failed fetch (Redis away, failing over) try again in a second, not
+                # bullmq's 15 s: the jobs waiting meanwhile are campaigns standing still.
+                "runRetryDelay": FETCH_RETRY_DELAY_MS,
+                # Host and pid make each process's connections (two per queue) countable
+                # as one worker in CLIENT LIST (metrics: disparo_queue_workers).
+                "name": f"disparo-{queue}@{socket.gethostname()}:{os.getpid()}",
             },
         )
-        for queue in queues
+        for queue, spec in served.items()
     ]
-    log.info("worker.started", queues=[str(queue) for queue in queues])
+    log.info("worker.started", queues=[str(queue) for queue in served], worker_id=worker_id)
     await stop.wait()
-    log.info("worker.stopping")
-    # close() waits for the jobs in hand to finish: a batch being sent is recorded, not cut.
+    log.info("worker.stopping", jobs_in_hand=len(in_hand))
+    # close() stops fetching and waits for the jobs in hand: a batch being sent is recorded,
+    # not cut. It only waits for the jobs it knew of when called; one that started at that
+    # very moment is waited for here, or the process would exit in the middle of it. (One
+    # fetched but not started is handed back by bullmq when its lock expires.)
     await asyncio.gather(*(worker.close() for worker in workers))
-    if keeper is not None:
-        await keeper
+    if in_hand:
+        await asyncio.wait(set(in_hand))
     log.info("worker.stopped")
+
+
+def _tracked(process: JobHandler, in_hand: set[asyncio.Task[Any]]) -> JobHandler:
+    async def run(job: Any, token: str) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        in_hand.add(task)
+        try:
+            await process(job, token)
+        finally:
+            in_hand.discard(task)
+
+    return run

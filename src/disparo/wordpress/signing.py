@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import time
 
+from disparo.apikeys import same_secret
+
 TIMESTAMP_HEADER = "X-Disparo-Timestamp"
 SIGNATURE_HEADER = "X-Disparo-Signature"
 SCHEME = "sha256"
@@ -38,6 +40,6 @@ def verify(secret: str, headers: dict[str, str], body: bytes, now: float, tolera
     lowered = {name.lower(): value for name, value in headers.items()}
     given = lowered.get(SIGNATURE_HEADER.lower(), "")
     stamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
-    if not stamp.isdigit() or abs(now - int(stamp)) > tolerance:
+    if not (stamp.isascii() and stamp.isdigit()) or abs(now - int(stamp)) > tolerance:
         return False
-    return hmac.compare_digest(signature(secret, int(stamp), body), given)
+    return same_secret(given, signature(secret, int(stamp), body))

@@ -11,11 +11,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from disparo.campaigns.models import OutboxStatus, WebhookOutbox
 from disparo.config import Settings
 from disparo.db.base import utcnow
 from disparo.errors import Conflict, NotFound
 from disparo.queues.jobs import PendingJob
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
 from disparo.wordpress.webhooks import job_for_entry
 
 _later = aliased(WebhookOutbox)

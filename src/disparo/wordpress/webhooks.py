@@ -1,31 +1,52 @@
 """The webhook outbox: status updates for WordPress are rows first, HTTP calls later.
 
 Delivery is per campaign and in order: the oldest pending webhook goes first and a later one
-never overtakes it. One WordPress cannot take yet is retried with capped exponential backoff
-until its window (24 h by default) has passed; then, like one WordPress refuses for good
-(401, 404, `success: false`), it is FAILED: listed as undeliverable and replayable.
+never overtakes it. Each carries its campaign's `sequencia` (1, 2, 3… in the order they were
+written, kept on every retry and replay), so a receiver that remembers the last one it applied
+can refuse an older status replayed over a newer one.
+
+One WordPress cannot take yet is retried with capped exponential backoff until its window
+(24 h by default) has passed; then, like one WordPress refuses for good (401, 404,
+`success: false`), it is FAILED: listed as undeliverable and replayable.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import Select, Uuid, column, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from disparo.campaigns.models import Campaign, OutboxStatus, WebhookOutbox
 from disparo.config import Settings
 from disparo.db.base import utcnow
 from disparo.providers.policy import ProviderPolicy
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import QueueName, webhook_job_id
 from disparo.wordpress.client import WebhookOutcome, WordPressClient
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
 
 log = structlog.get_logger(__name__)
+
+
+class Campaign(Protocol):
+    """What a webhook needs of its campaign (campaigns.models.Campaign has it): this layer
+    sits below the campaign domain and names none of its types."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def agendamento_id(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+
+
+# The campaigns table's id, for the row lock below (the outbox's foreign key names it too).
+_campaign_id = column("id", Uuid)
+_campaigns = table("campaigns", _campaign_id)
 
 RESPOSTA_MAX = 12_000
 PROGRESSO_MAX = 2_048
@@ -73,11 +94,35 @@ async def add_webhook(
         campaign_id=campaign.id,
         agendamento_id=campaign.agendamento_id,
         payload=payload,
+        sequencia=await _next_sequencia(session, campaign.id),
         retry_until=utcnow() + timedelta(seconds=settings.webhook_retry_window),
     )
     session.add(entry)
     await session.flush()
     return webhook_job(str(campaign.id), entry.id, settings)
+
+
+async def _next_sequencia(session: AsyncSession, campaign_id: uuid.UUID) -> int:
+    """One more than the campaign's last. The campaign row lock (callers already hold it; taking
+    it again is free) keeps two transactions from drawing the same number, and makes the order
+    of the numbers the order of the commits, which is the order of delivery."""
+    await session.execute(
+        select(_campaign_id)
+        .select_from(_campaigns)
+        .where(_campaign_id == campaign_id)
+        .with_for_update()
+    )
+    last = await session.scalar(
+        select(func.max(WebhookOutbox.sequencia)).where(WebhookOutbox.campaign_id == campaign_id)
+    )
+    return int(last or 0) + 1
+
+
+def delivery_body(entry: WebhookOutbox) -> dict[str, Any]:
+    """What is posted: the payload written with the webhook, plus its `sequencia`."""
+    if entry.sequencia is None:
+        return dict(entry.payload)
+    return {**entry.payload, "sequencia": entry.sequencia}
 
 
 def webhook_job(
@@ -131,7 +176,7 @@ async def deliver_pending(
         structlog.contextvars.bind_contextvars(
             agendamento_id=entry.agendamento_id, provider=entry.payload.get("provider")
         )
-        outcome = await wordpress.post_status(entry.payload)
+        outcome = await wordpress.post_status(delivery_body(entry))
         retry = _record(entry, outcome, settings)
         await session.commit()
         if retry is not None:
@@ -140,16 +185,35 @@ async def deliver_pending(
     return delivered, None
 
 
-async def _head(session: AsyncSession, campaign_id: Any) -> WebhookOutbox | None:
-    return await session.scalar(
-        select(WebhookOutbox)
+def pending_heads() -> Select[int]:
+    """The oldest pending webhook of each campaign: the one to deliver next (in order, so it
+    carries the rest of its campaign's). Delivery and the reconciler both go by it."""
+    return (
+        select(func.min(WebhookOutbox.id))
         .where(
-            WebhookOutbox.campaign_id == campaign_id,
             WebhookOutbox.status == OutboxStatus.PENDING,
+            WebhookOutbox.campaign_id.is_not(None),
         )
-        .order_by(WebhookOutbox.id)
-        .limit(1)
+        .group_by(WebhookOutbox.campaign_id)
     )
+
+
+async def _head(session: AsyncSession, campaign_id: Any) -> WebhookOutbox | None:
+    head = pending_heads().where(WebhookOutbox.campaign_id == campaign_id).scalar_subquery()
+    return await session.scalar(select(WebhookOutbox).where(WebhookOutbox.id == head))
+
+
+async def outbox_backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """Webhooks waiting for WordPress, and when the oldest of them was written (the outbox's
+    age: the dashboard and the metrics show it)."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(WebhookOutbox.created_at)).where(
+                WebhookOutbox.status == OutboxStatus.PENDING
+            )
+        )
+    ).one()
+    return int(count), oldest
 
 
 def _record(entry: WebhookOutbox, outcome: WebhookOutcome, settings: Settings) -> PendingJob | None:

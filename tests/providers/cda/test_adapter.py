@@ -17,11 +17,10 @@ import httpx
 import pytest
 
 import disparo.providers.cda.adapter as adapter_module
+from disparo.errors import CredentialsError
 from disparo.providers.base import (
     BatchRequest,
-    CredentialsError,
     OutcomeUnknownError,
-    ProviderCode,
     Recipient,
     RejectedError,
     RetryableError,
@@ -63,7 +62,7 @@ def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_provider_attributes() -> None:
     provider = CdaProvider(batch_size=250, timeout=30.0, max_attempts=4)
-    assert provider.code is ProviderCode.CDA
+    assert provider.code == "CDA"
     assert provider.credentials_path == "cda"
     assert provider.batch_size() == 250
     assert provider.max_attempts == 4

@@ -10,9 +10,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from disparo.errors import CredentialsError
 from disparo.providers.base import (
     BatchRequest,
-    CredentialsError,
     OutcomeUnknownError,
     Recipient,
     RejectedError,

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from disparo.errors import CredentialsError
 from disparo.http_server import start_server
 from disparo.providers.base import (
     BatchRequest,
-    CredentialsError,
     OutcomeUnknownError,
     Recipient,
     RejectedError,

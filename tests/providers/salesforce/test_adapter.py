@@ -13,15 +13,15 @@ import pytest
 import pytest_asyncio
 from pydantic import ValidationError
 
-from disparo.config import Settings
+from disparo.errors import CredentialsError
 from disparo.providers.base import (
     BatchRequest,
-    CredentialsError,
     OutcomeUnknownError,
     Recipient,
     RejectedError,
     RetryableError,
 )
+from disparo.providers.salesforce import SalesforceSettings
 from disparo.providers.salesforce.adapter import (
     MarketingCloudCredentials,
     SalesforceCredentials,
@@ -313,6 +313,6 @@ async def test_marketing_cloud_credentials_hide_the_secret() -> None:
 
 
 async def test_batch_size_above_the_api_limit_is_refused_at_start_up() -> None:
-    with pytest.raises(ValidationError, match="salesforce_batch_size"):
-        Settings(salesforce_batch_size=201, _env_file=None)
+    with pytest.raises(ValidationError, match="batch_size"):
+        SalesforceSettings(batch_size=201, _env_file=None)
     assert provider(batch_size=500).batch_size() == 200

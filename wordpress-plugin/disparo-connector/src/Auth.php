@@ -30,13 +30,18 @@ final class Auth
                 ['status' => 401]
             );
         }
-        if (!hash_equals($master, $given)) {
+        $previous = Options::previous('master_key');
+        if (!hash_equals($master, $given) && ($previous === '' || !hash_equals($previous, $given))) {
             return new WP_Error('invalid_key', 'API Key inválida.', ['status' => 401]);
         }
         return true;
     }
 
-    /** The status receiver's check: the key, then the signature when a secret is configured. */
+    /**
+     * The status receiver's check: the key, then, when a secret is configured, a signature that
+     * is present, fresh, valid and not seen before. Without a secret nothing is signed and
+     * the settings page says so in red.
+     */
     public static function checkWebhook(WP_REST_Request $request): bool|WP_Error
     {
         $allowed = self::checkKey($request);
@@ -47,13 +52,15 @@ final class Auth
         if ($secret === '') {
             return true;
         }
-        return self::checkSignature(
-            $secret,
-            (string) $request->get_header(self::TIMESTAMP_HEADER),
-            (string) $request->get_header(self::SIGNATURE_HEADER),
-            $request->get_body(),
-            time()
-        );
+        $timestamp = (string) $request->get_header(self::TIMESTAMP_HEADER);
+        $signature = (string) $request->get_header(self::SIGNATURE_HEADER);
+        $checked = self::checkSignature($secret, $timestamp, $signature, $request->get_body(), time());
+        $previous = Options::previous('webhook_secret');
+        if ($checked instanceof WP_Error && $checked->get_error_code() === 'invalid_signature' && $previous !== '') {
+            // A rotation: disparo may still sign with the secret being replaced.
+            return self::checkSignature($previous, $timestamp, $signature, $request->get_body(), time());
+        }
+        return $checked;
     }
 
     public static function checkSignature(
@@ -80,6 +87,18 @@ final class Auth
         }
         if (!hash_equals(self::sign($secret, $timestamp, $body), trim($signature))) {
             return new WP_Error('invalid_signature', 'Assinatura do webhook inválida.', ['status' => 401]);
+        }
+        // disparo signs every attempt afresh: the same signature twice is a captured request.
+        $first = WebhookLedger::firstSighting(trim($signature), (int) $timestamp, $tolerance, $now);
+        if ($first instanceof WP_Error) {
+            return $first;
+        }
+        if (!$first) {
+            return new WP_Error(
+                'replayed_signature',
+                'Webhook repetido: esta assinatura já foi aceita.',
+                ['status' => 401]
+            );
         }
         return true;
     }

@@ -30,27 +30,31 @@ final class Dispatcher
         if (Options::serviceUrl() === '') {
             return $this->fail($agendamentoId, 'not_configured', 'URL do disparo não configurada.', 503);
         }
+        $tlsProblem = Tls::problem();
+        if ($tlsProblem !== null) {
+            return $this->fail($agendamentoId, 'tls_not_configured', $tlsProblem, 503);
+        }
         if (!$this->lock($agendamentoId)) {
             $message = 'Esta campanha já está sendo enviada ao disparo.';
             return DispatchResult::failed('dispatch_in_progress', $message, 409);
         }
         try {
-            return $this->post($agendamentoId, $waiting['fornecedor']);
+            return $this->post($agendamentoId);
         } finally {
             delete_option($this->lockName($agendamentoId));
         }
     }
 
-    private function post(string $agendamentoId, string $fornecedor): DispatchResult
+    private function post(string $agendamentoId): DispatchResult
     {
-        $response = wp_remote_post(Options::serviceUrl() . '/campaigns/dispatch', [
+        // The certificate is verified and no redirect followed (Tls): the call carries the API key.
+        $response = wp_remote_post(Options::serviceUrl() . '/campaigns/dispatch', Tls::requestArgs() + [
             'timeout' => self::TIMEOUT,
-            'sslverify' => false, // as the panel: self-signed certificates work
             'headers' => [
                 'Content-Type' => 'application/json',
                 'X-API-KEY' => Options::serviceKey(),
             ],
-            'body' => (string) wp_json_encode(Payload::build($agendamentoId, $fornecedor)),
+            'body' => (string) wp_json_encode(Payload::build($agendamentoId)),
         ]);
         if (is_wp_error($response)) {
             $message = sprintf(
@@ -62,6 +66,16 @@ final class Dispatcher
             return $this->fail($agendamentoId, 'microservice_unreachable', $message, 502);
         }
         $status = (int) wp_remote_retrieve_response_code($response);
+        if ($status >= 300 && $status <= 399) {
+            $message = sprintf(
+                'O disparo respondeu com um redirecionamento (%d para %s), que não é seguido: levaria '
+                . 'a chave de API junto. Configure a URL final do disparo (https). '
+                . 'A campanha permanecerá pendente para nova tentativa.',
+                $status,
+                mb_substr((string) wp_remote_retrieve_header($response, 'location'), 0, 200)
+            );
+            return $this->fail($agendamentoId, 'microservice_redirect', $message, 502);
+        }
         if ($status < 200 || $status > 299) {
             $message = sprintf(
                 'Microserviço retornou erro (%d): %s. A campanha permanecerá pendente para nova tentativa.',

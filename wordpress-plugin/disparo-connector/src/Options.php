@@ -15,6 +15,8 @@ final class Options
     public const STATIC_CREDENTIALS = 'acm_static_credentials';
     public const ENV_CREDENTIALS = 'acm_provider_credentials';
     public const WEBHOOK_SECRET = 'disparo_connector_webhook_secret';
+    /** The master key and webhook secret being replaced, still accepted while a rotation runs. */
+    public const PREVIOUS = 'disparo_connector_previous_secrets';
     public const SCHEDULES = 'disparo_connector_schedules';
     public const DISPATCH_ERRORS = 'disparo_connector_dispatch_errors';
 
@@ -49,6 +51,13 @@ final class Options
     public static function webhookSecret(): string
     {
         return trim((string) get_option(self::WEBHOOK_SECRET, ''));
+    }
+
+    /** @param 'master_key'|'webhook_secret' $name the value being rotated out, '' when none */
+    public static function previous(string $name): string
+    {
+        $stored = get_option(self::PREVIOUS, []);
+        return is_array($stored) ? trim((string) ($stored[$name] ?? '')) : '';
     }
 
     /** @return array{url: string, api_key: string} */

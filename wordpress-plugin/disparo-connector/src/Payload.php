@@ -4,47 +4,30 @@ declare(strict_types=1);
 
 namespace Disparo\Connector;
 
-/** The dispatch body (CONTRACTS 1.3): the id, plus static credentials and template fields. */
+/**
+ * The dispatch body (CONTRACTS 1.3): the id and the template fields, never credentials.
+ *
+ * The contract lets the body carry the static provider credentials, but disparo reads them
+ * from the credentials route (2.2), which stays authoritative; sending them too only put every
+ * secret of the site on one more wire, in one more log. The panel's other optional fields
+ * (custom_provider_*) are not produced by this plugin.
+ */
 final class Payload
 {
-    /** @return array<string, mixed> */
-    public static function build(string $agendamentoId, string $fornecedor): array
+    /** @return array<string, string> */
+    public static function build(string $agendamentoId): array
     {
-        $payload = ['agendamento_id' => $agendamentoId];
-        $provider = strtoupper(trim($fornecedor));
-        $credentials = self::credentialsKey($provider);
-        if ($credentials !== null) {
-            $found = Credentials::forProvider($credentials[1], '');
-            if (is_array($found) && implode('', $found) !== '') {
-                $payload[$credentials[0]] = $found;
-            }
-        }
-        return array_merge($payload, self::template($agendamentoId));
-    }
-
-    /** @return array{0: string, 1: string}|null body field and credentials provider */
-    private static function credentialsKey(string $provider): ?array
-    {
-        if (Credentials::code($provider) === 'RCS_OTIMA') {
-            return ['otima_rcs_credentials', 'rcs_otima'];
-        }
-        if (Credentials::code($provider) === 'WHATSAPP_OTIMA') {
-            return ['otima_wpp_credentials', 'whatsapp_otima'];
-        }
-        return match ($provider) {
-            'CDA' => ['cda_credentials', 'cda'],
-            'RCS' => ['rcs_credentials', 'rcs'],
-            'SALESFORCE' => ['salesforce_credentials', 'salesforce'],
-            'MKC', 'MARKETING CLOUD' => ['mkc_credentials', 'mkc'],
-            default => null,
-        };
+        return ['agendamento_id' => $agendamentoId] + self::template($agendamentoId);
     }
 
     /** @return array<string, string> template_code and template_source of the first row */
     private static function template(string $agendamentoId): array
     {
         $message = json_decode(Rows::firstMessage($agendamentoId), true);
-        if (is_array($message) && isset($message['template_code'], $message['template_source'])) {
+        if (
+            is_array($message) && isset($message['template_code'], $message['template_source'])
+            && is_scalar($message['template_code']) && is_scalar($message['template_source'])
+        ) {
             return [
                 'template_code' => (string) $message['template_code'],
                 'template_source' => (string) $message['template_source'],

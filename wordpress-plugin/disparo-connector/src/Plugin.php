@@ -14,7 +14,12 @@ final class Plugin
 
     public static function boot(string $pluginFile): void
     {
+        // First: every later read of a secret option (ours or the panel's) goes through it.
+        Secrets::register();
+        Tls::register();
         register_activation_hook($pluginFile, [self::class, 'activate']);
+        register_deactivation_hook($pluginFile, [Secrets::class, 'unsealAll']);
+        add_action('init', [WebhookLedger::class, 'ensureInstalled']);
         add_action('rest_api_init', [RestRoutes::class, 'register'], 100);
         add_filter('rest_pre_serve_request', [RowStream::class, 'serve'], 10, 2);
         add_action(Scheduler::HOOK, [Scheduler::class, 'dispatchDue']);
@@ -30,6 +35,8 @@ final class Plugin
     {
         Schema::install();
         Rows::forgetColumns();
+        WebhookLedger::install();
+        Secrets::migrate();
     }
 
     public static function dispatcher(): Dispatcher

@@ -183,6 +183,10 @@ final class RestRoutes
                 ['status' => 400, 'reason' => 'missing_fields']
             );
         }
+        $sequencia = self::sequencia($params);
+        if ($sequencia instanceof WP_Error) {
+            return $sequencia;
+        }
         $rowStatus = StatusMap::rowStatus($status);
         $total = Rows::countAll($agendamentoId);
         if ($total === 0) {
@@ -195,6 +199,24 @@ final class RestRoutes
                 'normalized_status' => $rowStatus,
             ]);
         }
+        // An older webhook (a replay, a late retry) never overwrites a newer status.
+        return WebhookLedger::inOrder(
+            $agendamentoId,
+            $sequencia,
+            static fn (): array|WP_Error => self::applyRows($agendamentoId, $rowStatus, $total, $params)
+        );
+    }
+
+    /**
+     * @param array<string, mixed> $params
+     * @return array{agendamento_id: string, status: string, records: int}|WP_Error
+     */
+    private static function applyRows(
+        string $agendamentoId,
+        string $rowStatus,
+        int $total,
+        array $params
+    ): array|WP_Error {
         if ($rowStatus === Rows::PENDING && self::finished($agendamentoId, $total)) {
             // A progress line that arrives late never reopens a finished campaign.
             return ['agendamento_id' => $agendamentoId, 'status' => $rowStatus, 'records' => 0];
@@ -210,6 +232,31 @@ final class RestRoutes
             return new WP_Error('database_error', 'Erro ao atualizar o banco de dados.', $data);
         }
         return ['agendamento_id' => $agendamentoId, 'status' => $rowStatus, 'records' => $changed];
+    }
+
+    /**
+     * The body's `sequencia` (disparo numbers each campaign's webhooks 1, 2, 3…): null when
+     * absent, an error when it is not a non-negative integer.
+     *
+     * @param array<string, mixed> $params
+     */
+    private static function sequencia(array $params): int|null|WP_Error
+    {
+        $value = $params['sequencia'] ?? null;
+        if ($value === null) {
+            return null;
+        }
+        if (is_int($value) && $value >= 0) {
+            return $value;
+        }
+        if (is_string($value) && ctype_digit($value) && strlen($value) < 19) {
+            return (int) $value;
+        }
+        return new WP_Error(
+            'invalid_request',
+            'sequencia deve ser um inteiro não negativo',
+            ['status' => 400, 'reason' => 'invalid_sequencia']
+        );
     }
 
     private static function finished(string $agendamentoId, int $total): bool

@@ -75,6 +75,41 @@ final class AdminTest extends SiteTestCase
         $this->assertStringContainsString('configurada', $page);
     }
 
+    /**
+     * Typed secrets are kept byte for byte: `%41`, `<…>`, quotes and backslashes are key
+     * material, not markup (sanitize_text_field turned `a%41b` into `ab`, `<x>` into nothing).
+     */
+    public function testSecretsAreSavedByteForByte(): void
+    {
+        wp_set_current_user($this->admin);
+        $odd = 'k%41%3Cz<script>x</script>&amp;"q"\'a\'\\b' . "\u{e9}\t~";
+        // What PHP hands WordPress: $_POST slashed (wp_magic_quotes), as on a real request.
+        $this->post(SettingsPage::SAVE, wp_slash([
+            'service_api_key' => $odd . '-svc',
+            'master_key' => $odd . '-master',
+            'webhook_secret' => $odd . '-hook',
+            'static_cda_api_key' => $odd . '-cda',
+            'static_sf_password' => $odd . '-sf',
+        ]));
+        $this->assertHalted('redirect', fn () => SettingsPage::handleSave());
+        $this->post(SettingsPage::SAVE_ENV, wp_slash([
+            'provider' => 'gosac',
+            'env_id' => '1001',
+            'env_token' => $odd . '-gosac',
+        ]));
+        $this->assertHalted('redirect', fn () => SettingsPage::handleSaveEnv());
+
+        $this->assertSame($odd . '-svc', Options::serviceKey());
+        $this->assertSame($odd . '-master', Options::masterKey());
+        $this->assertSame($odd . '-hook', Options::webhookSecret());
+        $this->assertSame($odd . '-cda', Options::staticCredentials()['cda_api_key']);
+        $this->assertSame($odd . '-sf', Options::staticCredentials()['sf_password']);
+        $this->assertSame($odd . '-gosac', Options::envCredentials()['gosac']['1001']['token']);
+        // And the key that opens the routes is that exact string.
+        $data = $this->http('GET', '/wp-json/campaigns/v1/data/C1', ['X-API-KEY' => $odd . '-master']);
+        $this->assertSame(404, $data['status']);
+    }
+
     public function testAnEmptySecretFieldKeepsTheValueAndTheCheckboxClearsIt(): void
     {
         wp_set_current_user($this->admin);

@@ -30,10 +30,45 @@ final class DispatchTest extends SiteTestCase
         $this->assertSame(['POST', '/campaigns/dispatch'], [$request['method'], $request['path']]);
         $this->assertSame(self::MASTER_KEY, $request['headers']['x-api-key']);
         $this->assertStringStartsWith('application/json', $request['headers']['content-type']);
-        $this->assertSame([
-            'agendamento_id' => self::ID,
-            'cda_credentials' => ['api_url' => 'https://cda.test/importar', 'api_key' => 'k'],
-        ], json_decode($request['body'], true));
+        $this->assertSame(['agendamento_id' => self::ID], json_decode($request['body'], true));
+    }
+
+    /** @return array<string, array{0: string}> */
+    public static function providersWithStaticCredentials(): array
+    {
+        $names = ['CDA', 'RCS', 'SALESFORCE', 'MKC', 'MARKETING CLOUD', 'OTIMA RCS', 'OTIMA WPP', 'GOSAC'];
+        return array_combine($names, array_map(static fn (string $name): array => [$name], $names));
+    }
+
+    /**
+     * Every static credential set, the body still carries the id and the template fields
+     * only: disparo reads credentials from the credentials route, never from this call.
+     *
+     * @dataProvider providersWithStaticCredentials
+     */
+    public function testTheDispatchBodyNeverCarriesCredentials(string $fornecedor): void
+    {
+        $this->useFakeDisparo();
+        $static = [];
+        foreach (array_keys(Options::STATIC_FIELDS) as $field) {
+            $static[$field] = str_ends_with($field, '_url') ? "https://{$field}.test/x" : "segredo-{$field}";
+        }
+        update_option(Options::STATIC_CREDENTIALS, $static);
+        $gosac = ['url' => 'https://g.test', 'token' => 'tok-g'];
+        update_option(Options::ENV_CREDENTIALS, ['gosac' => ['1001' => $gosac]]);
+        $template = ['template_code' => 'modelo_v1', 'template_source' => 'otima_rcs', 'token' => 'tok-no-json'];
+        $this->seed(self::ID, 2, ['fornecedor' => $fornecedor, 'mensagem' => (string) wp_json_encode($template)]);
+
+        $this->assertTrue(Plugin::approve(self::ID)->ok);
+
+        [$request] = $this->disparoRequests();
+        $this->assertSame(
+            ['agendamento_id' => self::ID, 'template_code' => 'modelo_v1', 'template_source' => 'otima_rcs'],
+            json_decode($request['body'], true)
+        );
+        foreach ([...array_values($static), 'tok-g', 'tok-no-json'] as $value) {
+            $this->assertStringNotContainsString($value, $request['body']);
+        }
     }
 
     public function testTheServiceKeyWinsOverTheMasterKeyAndApiSuffixIsDropped(): void
@@ -66,6 +101,45 @@ final class DispatchTest extends SiteTestCase
         $this->assertTrue(Plugin::approve(self::ID)->ok);
         $this->assertSame(['pendente', 'pendente'], $this->rowStatuses(self::ID));
         $this->assertArrayNotHasKey(self::ID, Options::dispatchErrors());
+    }
+
+    /** A redirect would carry X-API-KEY to wherever it points: it is not followed. */
+    public function testARedirectIsNotFollowedAndSaysSo(): void
+    {
+        $elsewhere = getenv('FAKE_DISPARO_URL') . '/elsewhere/campaigns/dispatch';
+        $this->useFakeDisparo(301, ['message' => 'moved'], ['Location' => $elsewhere]);
+        $this->seed(self::ID, 2);
+
+        $result = Plugin::approve(self::ID);
+
+        $this->assertSame(['microservice_redirect', 502], [$result->code, $result->httpStatus]);
+        $this->assertStringContainsString("(301 para {$elsewhere})", $result->message);
+        $this->assertSame(['/campaigns/dispatch'], array_column($this->disparoRequests(), 'path'));
+        $this->assertSame(['pendente_aprovacao', 'pendente_aprovacao'], $this->rowStatuses(self::ID));
+        $this->assertSame($result->message, Options::dispatchErrors()[self::ID]);
+    }
+
+    public function testAnotherPluginCannotMakeTheCallFollowRedirects(): void
+    {
+        $this->useFakeDisparo(307, null, ['Location' => getenv('FAKE_DISPARO_URL') . '/elsewhere']);
+        $this->seed(self::ID, 1);
+        add_filter('http_request_args', [self::class, 'followRedirects']);
+        try {
+            $result = Plugin::approve(self::ID);
+        } finally {
+            remove_filter('http_request_args', [self::class, 'followRedirects']);
+        }
+        $this->assertSame('microservice_redirect', $result->code);
+        $this->assertCount(1, $this->disparoRequests());
+    }
+
+    /**
+     * @param array<string, mixed> $args
+     * @return array<string, mixed>
+     */
+    public static function followRedirects(array $args): array
+    {
+        return ['redirection' => 5] + $args;
     }
 
     public function testAnUnreachableServiceLeavesTheCampaignAwaitingApproval(): void

@@ -6,6 +6,8 @@ namespace Disparo\Connector\Tests\Support;
 
 use Disparo\Connector\Options;
 use Disparo\Connector\Schema;
+use Disparo\Connector\Tls;
+use Disparo\Connector\WebhookLedger;
 use PHPUnit\Framework\TestCase;
 
 /**
@@ -19,11 +21,14 @@ abstract class SiteTestCase extends TestCase
     protected function setUp(): void
     {
         global $wpdb;
-        $wpdb->query('TRUNCATE TABLE ' . Schema::table());
-        foreach (
-            [Options::MASTER_KEY, Options::SERVICE, Options::STATIC_CREDENTIALS, Options::ENV_CREDENTIALS,
-            Options::WEBHOOK_SECRET, Options::SCHEDULES, Options::DISPATCH_ERRORS] as $option
-        ) {
+        foreach ([Schema::table(), WebhookLedger::signatures(), WebhookLedger::sequencias()] as $table) {
+            $wpdb->query('TRUNCATE TABLE ' . $table);
+        }
+        $options = [
+            Options::MASTER_KEY, Options::SERVICE, Options::STATIC_CREDENTIALS, Options::ENV_CREDENTIALS,
+            Options::WEBHOOK_SECRET, Options::SCHEDULES, Options::DISPATCH_ERRORS, Tls::OPTION, Options::PREVIOUS,
+        ];
+        foreach ($options as $option) {
             delete_option($option);
         }
         wp_clear_scheduled_hook(\Disparo\Connector\Scheduler::HOOK);
@@ -100,13 +105,15 @@ abstract class SiteTestCase extends TestCase
         ));
     }
 
-    protected function useFakeDisparo(int $status = 202, mixed $body = null): void
+    /** @param array<string, string> $headers */
+    protected function useFakeDisparo(int $status = 202, mixed $body = null, array $headers = []): void
     {
         update_option(Options::SERVICE, ['url' => (string) getenv('FAKE_DISPARO_URL'), 'api_key' => '']);
         $dir = (string) getenv('FAKE_DISPARO_DIR');
         file_put_contents($dir . '/response.json', (string) wp_json_encode([
             'status' => $status,
             'body' => $body ?? ['success' => true, 'message' => 'Campanha adicionada à fila'],
+            'headers' => (object) $headers,
         ]));
     }
 

@@ -2,8 +2,9 @@
 
 /**
  * A stand-in for disparo's POST /campaigns/dispatch, served by `php -S`, for the PHPUnit
- * tests: it answers what FAKE_DISPARO_DIR/response.json says (default 202) and appends each
- * request (path, headers, body) to FAKE_DISPARO_DIR/requests.jsonl.
+ * tests: it answers what FAKE_DISPARO_DIR/response.json says (status, body, extra headers;
+ * default 202) and appends each request (path, headers, body) to
+ * FAKE_DISPARO_DIR/requests.jsonl.
  */
 
 declare(strict_types=1);
@@ -22,4 +23,7 @@ if (is_file($dir . '/response.json')) {
 }
 http_response_code((int) $response['status']);
 header('Content-Type: application/json');
+foreach ($response['headers'] ?? [] as $name => $value) {
+    header($name . ': ' . $value);
+}
 echo is_string($response['body']) ? $response['body'] : json_encode($response['body']);

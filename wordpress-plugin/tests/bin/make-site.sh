@@ -52,4 +52,6 @@ if (!defined('ABSPATH')) {
 require_once ABSPATH . 'wp-settings.php';
 PHP
 cp -r "$plugin_root/disparo-connector" "$site/wp-content/plugins/"
+mkdir -p "$site/wp-content/mu-plugins"
+cp "$here/test-hooks.php" "$site/wp-content/mu-plugins/"
 php "$here/install.php" "$site" "$url"

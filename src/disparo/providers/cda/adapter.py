@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import orjson
 
+from disparo.parsing import json_or_none
 from disparo.providers.base import (
     BatchRequest,
     BatchSettings,
-    ProviderCode,
     SendResult,
     require_credentials,
 )
@@ -31,7 +31,7 @@ class CdaCredentials:
 
 
 class CdaProvider(BatchSettings):
-    code = ProviderCode.CDA
+    code = "CDA"
     credentials_path = "cda"
     needs_row_extra = False
 
@@ -60,9 +60,6 @@ class CdaProvider(BatchSettings):
 
 
 def _campaign_id(response: httpx.Response) -> str | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
+    data = json_or_none(response.content)
     value = data.get("id_campanha") if isinstance(data, dict) else None
     return str(value) if value is not None else None

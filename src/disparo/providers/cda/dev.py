@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from disparo.http_server import start_server
 from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
-from disparo.providers.simkit import DevSimulatorSpec, RunningSimulator
-from disparo.wordpress.simulator import WordPressSimulator
+from disparo.sim import DevSimulatorSpec, RunningSimulator, WordPressSimulator, start_server
 
 DEV_CDA_KEY = "chave-dev-cda"
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Response
 
-from disparo.providers.simfaults import SimulatorBase, json_response
+from disparo.sim import json_response
+from disparo.sim.cromosapp import CromosAppSimulator, failure, field_error
 
-__all__ = ["IMPORT_PATH", "CdaSimulator", "CromosAppSimulator", "ImportedCampaign"]
+__all__ = ["IMPORT_PATH", "CdaSimulator", "ImportedCampaign"]
 
 IMPORT_PATH = "/api/importar/campanha"
 FIRST_CAMPAIGN_ID = 9001
@@ -34,14 +35,6 @@ class ImportedCampaign:
     corpo_mensagem: str
     mensagens: list[str]
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-def failure(mensagem: str, **extra: Any) -> dict[str, Any]:
-    return {"sucesso": False, "mensagem": mensagem, **extra}
-
-
-def field_error(name: str, problem: str) -> dict[str, Any]:
-    return failure(f"Campo inválido: {name} ({problem})", campo=name)
 
 
 def _validate_body(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -85,56 +78,11 @@ def _bad_line(mensagens: list[str]) -> int | None:
     return None
 
 
-class CromosAppSimulator(SimulatorBase):
-    """What CromosApp's import endpoints (WhatsApp, RCS) share: the key in the body and the
-    400/401/422 refusals, in the vendor's answer shape."""
-
-    title = "CromosApp simulator"
-    import_path = IMPORT_PATH
-
-    def __init__(self, api_key: str) -> None:
-        super().__init__()
-        self.api_key = api_key
-        self.app = self._build_app()
-
-    def fault_body(self, status: int) -> dict[str, Any]:
-        return failure(f"Falha simulada (HTTP {status})")
-
-    def problem(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """The 422 body for a malformed import, or None (the key is already checked)."""
-        raise NotImplementedError
-
-    def accept(self, body: dict[str, Any]) -> Response:
-        raise NotImplementedError
-
-    async def _import(self, request: Request) -> Response:
-        record = await self.record("import", request)
-        response = self.injected("import") or self._answer(record.json)
-        return self.finish(record, response)
-
-    def _answer(self, body: Any) -> Response:
-        if not isinstance(body, dict):
-            return json_response(400, failure("JSON inválido"))
-        if body.get("chave_api") != self.api_key:
-            return json_response(401, failure("Chave de API inválida"))
-        if (error := self.problem(body)) is not None:
-            return json_response(422, error)
-        return self.accept(body)
-
-    def _build_app(self) -> FastAPI:
-        app = FastAPI(title=self.title, openapi_url=None, docs_url=None, redoc_url=None)
-
-        async def import_campaign(request: Request) -> Response:
-            return await self._import(request)
-
-        app.add_api_route(self.import_path, import_campaign, methods=["POST"])
-        return app
-
-
 class CdaSimulator(CromosAppSimulator):
     """In-memory CromosApp import endpoint with fault injection."""
 
     title = "CDA simulator"
+    import_path = IMPORT_PATH
 
     def __init__(self, api_key: str = "chave-exemplo-cda") -> None:
         super().__init__(api_key)

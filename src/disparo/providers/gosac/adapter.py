@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -11,13 +10,13 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from disparo.parsing import json_or_none
 from disparo.providers.base import (
     BatchRequest,
     BatchSettings,
-    ProviderCode,
     RejectedError,
     SendResult,
-    require_credentials,
+    UrlTokenCredentials,
 )
 from disparo.providers.gosac.mapper import (
     already_started,
@@ -32,17 +31,12 @@ NO_CONTACTS = "Nenhum contato válido para enviar"
 NO_ID = "ID da campanha não encontrado na resposta"
 
 
-@dataclass(frozen=True, slots=True)
-class GosacCredentials:
-    url: str  # the full campaign-creation endpoint
-    token: str
-
-    def __repr__(self) -> str:  # never print the token
-        return f"GosacCredentials(url={self.url!r}, token='***')"
+# the full campaign-creation endpoint: a url and a token, both required.
+GosacCredentials = UrlTokenCredentials
 
 
 class GosacProvider(BatchSettings):
-    code = ProviderCode.GOSAC
+    code = "GOSAC"
     credentials_path = "gosac"
     needs_row_extra = False
 
@@ -53,10 +47,7 @@ class GosacProvider(BatchSettings):
         self._start_timeout = start_timeout
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> GosacCredentials:
-        url = str(raw.get("url") or "").strip()
-        token = str(raw.get("token") or "").strip()
-        require_credentials("GOSAC", {"url": url, "token": token})
-        return GosacCredentials(url=url.rstrip("/"), token=token)
+        return GosacCredentials.parse("GOSAC", raw)
 
     async def send(
         self, client: httpx.AsyncClient, credentials: GosacCredentials, batch: BatchRequest
@@ -77,7 +68,7 @@ class GosacProvider(BatchSettings):
             headers=headers,
             timeout=self._timeout,
         )
-        campaign_id = campaign_id_of(_json(response))
+        campaign_id = campaign_id_of(json_or_none(response.content))
         if campaign_id is None:
             # Accepted, but without its id the start can never be sent: not resent blind.
             raise RejectedError(NO_ID, status_code=response.status_code, body=body_text(response))
@@ -92,7 +83,7 @@ class GosacProvider(BatchSettings):
         fetch_credentials: FetchCredentials,
     ) -> str:
         """PUT {url}/{id}/status/started; "already started" is success (5.2)."""
-        if request.send_response and reports_started(_loads(request.send_response)):
+        if request.send_response and reports_started(json_or_none(request.send_response)):
             return "Campanha já iniciada na criação; início não enviado"
         if not request.reference:
             raise RejectedError(NO_ID)
@@ -108,22 +99,8 @@ class GosacProvider(BatchSettings):
             )
         except RejectedError as exc:
             if exc.status_code is not None and already_started(
-                exc.status_code, exc.body, _loads(exc.body)
+                exc.status_code, exc.body, json_or_none(exc.body)
             ):
                 return f"Campanha já iniciada (HTTP {exc.status_code}): {exc.body}"
             raise
         return body_text(response) or "Campanha iniciada"
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _loads(text: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
 
-from disparo.providers.simfaults import SimulatorBase, json_response
+from disparo.sim import SimulatorBase, json_response
 
 __all__ = ["CREATE_PATH", "CreatedCampaign", "GosacSimulator"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,9 +12,8 @@ import orjson
 from disparo.providers.base import (
     BatchRequest,
     BatchSettings,
-    ProviderCode,
     SendResult,
-    require_credentials,
+    UrlTokenCredentials,
 )
 from disparo.providers.http import post_json
 from disparo.providers.noah.mapper import build_import
@@ -24,26 +22,18 @@ from disparo.providers.noah.mapper import build_import
 MAX_RESPONSE = 65_000
 
 
-@dataclass(frozen=True, slots=True)
-class NoahCredentials:
-    url: str  # the API base; the import is {url}/contacts
-    token: str
-
-    def __repr__(self) -> str:  # never print the token
-        return f"NoahCredentials(url={self.url!r}, token='***')"
+# the API base; the import is {url}/contacts: a url and a token, both required.
+NoahCredentials = UrlTokenCredentials
 
 
 class NoahProvider(BatchSettings):
-    code = ProviderCode.NOAH
+    code = "NOAH"
     credentials_path = "noah"
     # data_cadastro of each row travels in the import.
     needs_row_extra = True
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> NoahCredentials:
-        url = str(raw.get("url") or "").strip()
-        token = str(raw.get("token") or "").strip()
-        require_credentials("NOAH", {"url": url, "token": token})
-        return NoahCredentials(url=url.rstrip("/"), token=token)
+        return NoahCredentials.parse("NOAH", raw)
 
     async def send(
         self, client: httpx.AsyncClient, credentials: NoahCredentials, batch: BatchRequest

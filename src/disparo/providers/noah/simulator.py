@@ -8,8 +8,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from disparo.providers.noah.mapper import CONTACT_KEYS
-from disparo.providers.simfaults import SimulatorBase, json_response
+from disparo.sim import SimulatorBase, json_response
+
+# CONTRACTS 5.3's exact key set of one data[] element, in its order: written here from the
+# contract, not imported from the adapter, so a wrong key cannot pass on both sides.
+CONTACT_KEYS = (
+    "telefone",
+    "nome",
+    "idgis_ambiente",
+    "idcob_contrato",
+    "cpf_cnpj",
+    "mensagem",
+    "data_cadastro",
+)
 
 __all__ = ["BASE_PATH", "NoahImport", "NoahSimulator"]
 

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import orjson
 
+from disparo.parsing import json_or_none
 from disparo.providers.base import (
     BatchRequest,
     BatchSettings,
-    ProviderCode,
     SendResult,
     require_credentials,
 )
@@ -35,7 +35,7 @@ class RcsCredentials:
 
 
 class RcsProvider(BatchSettings):
-    code = ProviderCode.RCS
+    code = "RCS"
     credentials_path = "rcs"
     needs_row_extra = True  # midia_campanha
 
@@ -76,10 +76,7 @@ class RcsProvider(BatchSettings):
 
 def _answer(response: httpx.Response) -> dict[str, Any]:
     """The body when it is a JSON object; the contract promises nothing about it."""
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
+    data = json_or_none(response.content)
     return data if isinstance(data, dict) else {}
 
 

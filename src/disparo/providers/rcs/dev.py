@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from disparo.http_server import start_server
 from disparo.providers.rcs.simulator import IMPORT_PATH, RcsSimulator
-from disparo.providers.simkit import DevSimulatorSpec, RunningSimulator
-from disparo.wordpress.samples import make_rows
-from disparo.wordpress.simulator import WordPressSimulator
+from disparo.sim import (
+    DevSimulatorSpec,
+    RunningSimulator,
+    WordPressSimulator,
+    make_rows,
+    start_server,
+)
 
 DEV_RCS_KEY = "chave-dev-rcs"
 SAMPLE_MEDIA = "https://cdn.example.com/banner.png"

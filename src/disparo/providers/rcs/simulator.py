@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from fastapi import Response
 
-from disparo.providers.cda.simulator import CromosAppSimulator, failure, field_error
-from disparo.providers.simfaults import json_response
+from disparo.sim import json_response
+from disparo.sim.cromosapp import CromosAppSimulator, failure, field_error
 
 __all__ = ["IMPORT_PATH", "RcsImport", "RcsSimulator"]
 

@@ -4,21 +4,20 @@ planned per group and at most 1,000 recipients, so a batch is normally one reque
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from disparo.parsing import json_or_none
 from disparo.providers.base import (
     BatchRequest,
     BatchSettings,
-    ProviderCode,
     ProviderError,
     RejectedError,
     SendResult,
-    require_credentials,
 )
 from disparo.providers.http import body_text, post_json
+from disparo.providers.otima import OtimaAccount
 from disparo.providers.rcs_otima.mapper import (
     MappingError,
     OtimaRequest,
@@ -32,20 +31,11 @@ from disparo.providers.rcs_otima.wire import DEFAULT_API_URL, MAX_MESSAGES
 NOT_RCS = "o aparelho não recebe RCS (Ótima)"
 
 
-@dataclass(frozen=True, slots=True)
-class OtimaCredentials:
-    token: str
-    api_url: str
-    broker_code: str = ""
-    customer_code: str = ""
-    template_code: str = ""
-
-    def __repr__(self) -> str:  # never print the token
-        return f"OtimaCredentials(api_url={self.api_url!r}, token='***')"
+OtimaCredentials = OtimaAccount
 
 
 class OtimaProvider(BatchSettings):
-    code = ProviderCode.RCS_OTIMA
+    code = "RCS_OTIMA"
     credentials_path = "rcs_otima"
     needs_row_extra = True  # variables, midia_campanha
     ungrouped_reason = "sem customer_code (na mensagem, no id_carteira ou nas credenciais)"
@@ -65,15 +55,7 @@ class OtimaProvider(BatchSettings):
         self._callbacks = callbacks
 
     def parse_credentials(self, raw: Mapping[str, Any]) -> OtimaCredentials:
-        # The original renamed token -> authorization; accept both.
-        token = str(raw.get("token") or raw.get("authorization") or "").strip()
-        require_credentials("Ótima RCS", {"token": token})
-        values = {
-            name: str(raw.get(name) or "").strip()
-            for name in ("broker_code", "customer_code", "template_code")
-        }
-        api_url = str(raw.get("api_url") or "").strip().rstrip("/") or DEFAULT_API_URL
-        return OtimaCredentials(token=token, api_url=api_url, **values)
+        return OtimaCredentials.parse("Ótima RCS", raw, DEFAULT_API_URL)
 
     def recipient_group(self, row: Mapping[str, Any], credentials: OtimaCredentials) -> str | None:
         mensagem, carteira = row.get("mensagem"), row.get("id_carteira")
@@ -126,11 +108,7 @@ class OtimaProvider(BatchSettings):
 
 
 def _read_answer(result: SendResult, request: OtimaRequest, response: httpx.Response) -> None:
-    answer: Any
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = {}
+    answer = json_or_none(response.content)
     answer = answer if isinstance(answer, dict) else {}
     not_rcs, by_sms = _phones(answer.get("not_rcs_capable")), _phones(answer.get("fallback_sent"))
     for recipient in request.recipients:

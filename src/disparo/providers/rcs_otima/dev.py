@@ -6,11 +6,14 @@ from typing import Any
 
 import orjson
 
-from disparo.http_server import start_server
 from disparo.providers.rcs_otima.simulator import API_PREFIX, OtimaSimulator
-from disparo.providers.simkit import DevSimulatorSpec, RunningSimulator
-from disparo.wordpress.samples import make_rows
-from disparo.wordpress.simulator import WordPressSimulator
+from disparo.sim import (
+    DevSimulatorSpec,
+    RunningSimulator,
+    WordPressSimulator,
+    make_rows,
+    start_server,
+)
 
 DEV_OTIMA_TOKEN = "tok_dev_otima"
 SAMPLE_TEMPLATE = "modelo_cobranca_v1"

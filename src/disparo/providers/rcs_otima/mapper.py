@@ -23,7 +23,7 @@ from disparo.providers.rcs_otima.wire import (
     TemplateMessage,
     TextMessage,
 )
-from disparo.providers.text import fallback_text, free_text
+from disparo.providers.text import cpf_helpers, fallback_text, free_text, json_object
 
 
 class MappingError(ValueError):
@@ -32,14 +32,7 @@ class MappingError(ValueError):
 
 def parse_message(mensagem: str) -> dict[str, Any]:
     """The row's `mensagem` as a JSON object (template sources, 2.1.1), or {}."""
-    candidate = mensagem.lstrip()
-    if not candidate.startswith("{"):
-        return {}
-    try:
-        parsed = orjson.loads(candidate)
-    except orjson.JSONDecodeError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+    return json_object(mensagem) or {}
 
 
 def _text_field(data: Mapping[str, Any], name: str) -> str:
@@ -166,15 +159,7 @@ def extra_fields(recipient: Recipient) -> dict[str, str]:
         id_carteira=recipient.id_carteira,
         idcob_contrato=recipient.idcob_contrato,
     )
-    cpf = _digits(recipient.cpf_cnpj)
-    if len(cpf) == 11:
-        fields.update(
-            CPF_PADRAO=f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}",
-            CPF_ESPACO=f"{cpf[:3]} {cpf[3:6]} {cpf[6:9]} {cpf[9:]}",
-            CPF_3_PRIM=cpf[:3],
-            CPF_3_ULT=cpf[8:11],
-        )
-    return fields
+    return fields | cpf_helpers(recipient.cpf_cnpj)
 
 
 def message_for(campaign: OtimaCampaign, recipient: Recipient) -> OtimaMessage:

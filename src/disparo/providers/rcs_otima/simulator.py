@@ -9,24 +9,25 @@ how every phone was reached, which is how tests prove nobody got both an RCS and
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 
-from disparo.providers.rcs_otima.wire import (
-    DOCUMENT_PATH,
-    FALLBACK_MAX_CHARS,
-    FILE_TYPES,
-    MAX_MESSAGES,
-    TEMPLATE_PATH,
-    TEXT_PATH,
-)
-from disparo.providers.simfaults import SimulatorBase, json_response
+from disparo.sim import json_response
+from disparo.sim.otima import OtimaBulkSimulator, messages_problem, variables_problem
 
 __all__ = ["API_PREFIX", "OtimaSimulator"]
 
 API_PREFIX = "/v1/rcs"
+# CONTRACTS 5.5, written here rather than imported from wire.py so that a wrong value cannot
+# pass on both sides.
+TEMPLATE_PATH = "/bulk/message/template"
+TEXT_PATH = "/bulk/message/text"
+DOCUMENT_PATH = "/bulk/message/document"
+FALLBACK_MAX_CHARS = 160
+FILE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "application/pdf", "video/mp4"})
 _PHONE = re.compile(r"55\d{10,11}")
 _DIGITS = re.compile(r"\d*")
 _MESSAGE_FIELDS = {
@@ -37,28 +38,13 @@ _MESSAGE_FIELDS = {
 }
 
 
-def _failure(message: str) -> dict[str, Any]:
-    return {"success": False, "message": message}
-
-
 def _is_url(value: Any) -> bool:
     return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
 
 
-def _string_map(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    )
-
-
 def _template_problem(message: dict[str, Any]) -> str | None:
-    variables = message.get("variables")
-    if not _string_map(variables) or not variables:
-        return "variables deve ser um objeto de textos não vazio"
-    if any(not value.strip() for value in variables.values()):
-        return "variables com valor vazio"
-    if not _string_map(message.get("extra_fields")):
-        return "extra_fields deve ser um objeto de textos"
+    if (problem := variables_problem(message)) is not None:
+        return problem
     fallback = message.get("fallback")
     if fallback is not None and not (
         isinstance(fallback, dict)
@@ -108,46 +94,24 @@ def _body_problem(path: str, body: dict[str, Any]) -> str | None:
             return "template_code obrigatório"
     elif "template_code" in body:
         return "template_code só no endpoint de template"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "messages deve ser lista não vazia"
-    for number, message in enumerate(messages, start=1):
-        if (problem := _message_problem(path, message)) is not None:
-            return f"mensagem {number}: {problem}"
-    return None
+    return messages_problem(body.get("messages"), partial(_message_problem, path))
 
 
-class OtimaSimulator(SimulatorBase):
-    """In-memory Ótima RCS bulk endpoints with fault injection."""
+class OtimaSimulator(OtimaBulkSimulator):
+    """In-memory Ótima RCS bulk endpoints with fault injection (routes: their paths)."""
 
     def __init__(self, token: str = "tok_exemplo_otima") -> None:
-        super().__init__()
-        self.token = token
+        super().__init__(token)
         #: Phones whose handsets cannot receive RCS.
         self.not_rcs_capable: set[str] = set()
         #: phone -> how each message reached it: "RCS", or "SMS" (the provider's fallback).
         self.deliveries: dict[str, list[str]] = {}
         self.app = self._build_app()
 
-    def fault_body(self, status: int) -> dict[str, Any]:
-        return _failure("Falha simulada")
+    def body_problem(self, route: str, body: dict[str, Any]) -> str | None:
+        return _body_problem(route, body)
 
-    async def _handle(self, request: Request, path: str) -> Response:
-        recorded = await self.record(path, request)
-        fault = self.injected(path)
-        response = fault or self._answer(path, request.headers.get("authorization"), recorded.json)
-        return self.finish(recorded, response)
-
-    def _answer(self, path: str, token: str | None, body: Any) -> Response:
-        if token != self.token:  # the raw token, no scheme
-            return json_response(401, _failure("Unauthorized"))
-        if not isinstance(body, dict):
-            return json_response(400, _failure("JSON inválido"))
-        messages = body.get("messages")
-        if isinstance(messages, list) and len(messages) > MAX_MESSAGES:
-            return json_response(400, _failure("Maximum of 1000 messages per request"))
-        if (problem := _body_problem(path, body)) is not None:
-            return json_response(400, _failure(problem))
+    def accept(self, route: str, body: dict[str, Any]) -> Response:
         not_rcs, by_sms = [], []
         for message in body["messages"]:
             phone = message["phone"]
@@ -175,6 +139,6 @@ class OtimaSimulator(SimulatorBase):
 
     def _endpoint(self, path: str) -> Any:
         async def endpoint(request: Request) -> Response:
-            return await self._handle(request, path)
+            return await self.handle(path, request)
 
         return endpoint

@@ -13,12 +13,12 @@ import httpx
 import orjson
 import structlog
 
+from disparo.errors import CredentialsError
+from disparo.parsing import json_or_none
 from disparo.providers.base import (
     BatchRequest,
     BatchSettings,
-    CredentialsError,
     OutcomeUnknownError,
-    ProviderCode,
     RejectedError,
     RetryableError,
     SendResult,
@@ -88,7 +88,7 @@ def marketing_cloud_from(
 
 
 class SalesforceProvider(BatchSettings):
-    code = ProviderCode.SALESFORCE
+    code = "SALESFORCE"
     credentials_path = "salesforce"
     needs_row_extra = False
 
@@ -143,10 +143,7 @@ class SalesforceProvider(BatchSettings):
         response = await post_json(
             client, url, orjson.dumps(body), auth=auth, timeout=self._timeout
         )
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
+        answer = json_or_none(response.content)
         failed = record_failures(answer, batch.recipients)
         if failed is None:
             raise OutcomeUnknownError(
@@ -212,8 +209,4 @@ class SalesforceProvider(BatchSettings):
 def _rate_limited_wait(exc: RetryableError) -> float | None:
     if exc.status_code != 429:
         return None
-    try:
-        answer = orjson.loads(exc.body) if exc.body else None
-    except orjson.JSONDecodeError:
-        answer = None
-    return rate_limit_wait(exc.retry_after, answer)
+    return rate_limit_wait(exc.retry_after, json_or_none(exc.body))

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
 
+from disparo import redaction
+from disparo.net import OutboundRefused, ResponseTooLarge
+from disparo.parsing import json_or_none
 from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
 from disparo.providers.http import raise_for_outcome
 
@@ -112,8 +114,17 @@ class CachedBearerAuth(httpx.Auth):
         try:
             response = await self._client.post(url, timeout=self._timeout, **request)
             raise_for_outcome(response)
+        except OutboundRefused as exc:
+            # The credentials never left: the token URL is not one disparo may call.
+            raise RejectedError(f"URL de token recusada ({what}): {exc.message}") from exc
+        except ResponseTooLarge as exc:
+            raise RejectedError(
+                f"token {what}: resposta maior que {exc.limit} bytes "
+                "(DISPARO_OUTBOUND_MAX_RESPONSE_BYTES)",
+                status_code=exc.status_code,
+            ) from exc
         except httpx.UnsupportedProtocol as exc:
-            raise RejectedError(f"URL de token inválida ({what}): {url!r}") from exc
+            raise RejectedError(f"URL de token inválida ({what}): {_host(url)}") from exc
         except httpx.TransportError as exc:
             raise RetryableError(f"token {what} indisponível: {type(exc).__name__}") from exc
         except OutcomeUnknownError as exc:
@@ -126,14 +137,13 @@ class CachedBearerAuth(httpx.Auth):
                 status_code=exc.status_code,
                 body=exc.body,
             ) from exc
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
+        answer = json_or_none(response.content)
         if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
             raise RejectedError(
                 f"{what} não devolveu access_token", status_code=response.status_code
             )
+        # The bearer token is a secret like the password that bought it.
+        redaction.remember(answer["access_token"])
         return answer
 
 
@@ -207,12 +217,16 @@ class MarketingCloudAuth(CachedBearerAuth):
         )
 
 
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host or "?"
+    except httpx.InvalidURL:
+        return "?"
+
+
 def _oauth_error(body: str) -> str:
     """`invalid_grant: authentication failure` from an OAuth error body, or ""."""
-    try:
-        answer = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return ""
+    answer = json_or_none(body)
     if not isinstance(answer, dict) or "error" not in answer:
         return ""
     description = answer.get("error_description")

@@ -3,7 +3,6 @@ Salesforce block and the environment's operacao/automation/Marketing Cloud block
 
 from __future__ import annotations
 
-from disparo.http_server import start_server
 from disparo.providers.salesforce.simulator import (
     AUTOMATIONS_PATH,
     MC_TOKEN_PATH,
@@ -11,8 +10,7 @@ from disparo.providers.salesforce.simulator import (
     SalesforceAccount,
     SalesforceSimulator,
 )
-from disparo.providers.simkit import DevSimulatorSpec, RunningSimulator
-from disparo.wordpress.simulator import WordPressSimulator
+from disparo.sim import DevSimulatorSpec, RunningSimulator, WordPressSimulator, start_server
 
 DEV_ENV_ID = "1001"
 DEV_OPERACAO = "OPERACAO_DEV"

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from disparo.providers.simfaults import SimulatorBase, json_response
+from disparo.sim import SimulatorBase, json_response
 
 __all__ = [
     "AUTOMATIONS_PATH",

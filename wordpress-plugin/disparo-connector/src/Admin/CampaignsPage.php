@@ -88,6 +88,7 @@ final class CampaignsPage
         $errors = Options::dispatchErrors();
         echo '<div class="wrap"><h1>Campanhas aguardando aprovação</h1>';
         Notices::render();
+        SettingsPage::renderWarnings();
         echo '<table class="widefat striped disparo-campaigns"><thead><tr>';
         foreach (['Agendamento', 'Fornecedor', 'Linhas', 'Cadastro', 'Situação', 'Ação'] as $title) {
             echo '<th>' . esc_html($title) . '</th>';

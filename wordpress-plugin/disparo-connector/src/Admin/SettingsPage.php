@@ -5,11 +5,14 @@ declare(strict_types=1);
 namespace Disparo\Connector\Admin;
 
 use Disparo\Connector\Options;
+use Disparo\Connector\Secrets;
+use Disparo\Connector\Tls;
 
 /**
- * disparo's URL and key, the master key, the webhook secret, static and per-environment
+ * disparo's URL and key, TLS, the master key, the webhook secret, static and per-environment
  * credentials. Secrets are write-only: the page says whether one is set, never what it is;
- * an empty field keeps the stored value and a checkbox clears it.
+ * an empty field keeps the stored value and a checkbox clears it. A typed secret is saved
+ * byte for byte (no sanitizing: a key may hold `%41` or `<`), and sealed by Secrets.
  */
 final class SettingsPage
 {
@@ -48,9 +51,17 @@ final class SettingsPage
         update_option(Options::SERVICE, [
             'url' => esc_url_raw(self::posted('service_url')),
             'api_key' => self::secret('service_api_key', $service['api_key']),
-        ]);
-        update_option(Options::MASTER_KEY, self::secret('master_key', Options::masterKey()));
+        ], false);
+        update_option(Tls::OPTION, [
+            'ca_bundle' => self::posted('tls_ca_bundle'),
+            'insecure' => self::posted('tls_insecure') === '1',
+        ], false);
+        update_option(Options::MASTER_KEY, self::secret('master_key', Options::masterKey()), false);
         update_option(Options::WEBHOOK_SECRET, self::secret('webhook_secret', Options::webhookSecret()), false);
+        update_option(Options::PREVIOUS, [
+            'master_key' => self::secret('previous_master_key', Options::previous('master_key')),
+            'webhook_secret' => self::secret('previous_webhook_secret', Options::previous('webhook_secret')),
+        ], false);
         $current = Options::staticCredentials();
         $static = $current;
         foreach (Options::STATIC_FIELDS as $field => $isSecret) {
@@ -63,7 +74,7 @@ final class SettingsPage
                 $static[$field] = self::posted($input);
             }
         }
-        update_option(Options::STATIC_CREDENTIALS, $static);
+        update_option(Options::STATIC_CREDENTIALS, $static, false);
         Notices::push('success', 'Configurações salvas.');
         Notices::redirect(self::SLUG);
     }
@@ -92,7 +103,7 @@ final class SettingsPage
             }
         }
         $all[$provider][$envId] = $block;
-        update_option(Options::ENV_CREDENTIALS, $all);
+        update_option(Options::ENV_CREDENTIALS, $all, false);
         Notices::push('success', sprintf('Credenciais de %s:%s salvas.', strtoupper($provider), $envId));
         Notices::redirect(self::SLUG);
     }
@@ -104,7 +115,7 @@ final class SettingsPage
         $envId = self::posted('env_id');
         $all = Options::envCredentials();
         unset($all[$provider][$envId]);
-        update_option(Options::ENV_CREDENTIALS, $all);
+        update_option(Options::ENV_CREDENTIALS, $all, false);
         Notices::push('success', sprintf('Credenciais de %s:%s removidas.', strtoupper($provider), $envId));
         Notices::redirect(self::SLUG);
     }
@@ -115,14 +126,15 @@ final class SettingsPage
         return is_string($value) ? trim(sanitize_text_field(wp_unslash($value))) : '';
     }
 
-    /** A write-only field: cleared on request, replaced when typed, else kept. */
+    /** A write-only field: cleared on request, replaced when typed (byte for byte), else kept. */
     private static function secret(string $name, string $stored): string
     {
         if (self::posted('clear_' . $name) === '1') {
             return '';
         }
-        $typed = self::posted($name);
-        return $typed !== '' ? $typed : $stored;
+        $typed = $_POST[$name] ?? ''; // phpcs:ignore -- nonce checked by Notices::guard
+        $typed = is_string($typed) ? wp_unslash($typed) : '';
+        return trim($typed) !== '' ? $typed : $stored;
     }
 
     public static function render(): void
@@ -134,13 +146,28 @@ final class SettingsPage
         $static = Options::staticCredentials();
         echo '<div class="wrap"><h1>Configurações do disparo</h1>';
         Notices::render();
+        self::renderWarnings();
         self::formStart(self::SAVE);
         echo '<h2>Serviço</h2><table class="form-table">';
         self::textRow('service_url', 'URL do disparo', $service['url'], 'url');
+        $tls = Tls::settings();
+        $label = 'Certificados (CA) TLS do disparo: arquivo PEM (vazio: os do site)';
+        self::textRow('tls_ca_bundle', $label, $tls['ca_bundle'], 'text');
+        printf(
+            '<tr><th><label for="tls_insecure">Verificação TLS</label></th><td><label style="color:#b32d2e">'
+            . '<input type="checkbox" id="tls_insecure" name="tls_insecure" value="1"%s> '
+            . 'Não verificar o certificado do disparo (inseguro: a chave de API pode ser interceptada)'
+            . '</label></td></tr>',
+            $tls['insecure'] ? ' checked' : ''
+        );
         self::secretRow('service_api_key', 'Chave de API do disparo (vazia: usa a master key)', $service['api_key']);
         self::secretRow('master_key', 'Master API Key (X-API-KEY que o disparo envia)', Options::masterKey());
         $label = 'Segredo de assinatura dos webhooks (DISPARO_WEBHOOK_SECRET)';
         self::secretRow('webhook_secret', $label, Options::webhookSecret());
+        $label = 'Master key anterior (aceita só durante uma troca; apague ao terminar)';
+        self::secretRow('previous_master_key', $label, Options::previous('master_key'));
+        $label = 'Segredo de webhooks anterior (aceito só durante uma troca; apague ao terminar)';
+        self::secretRow('previous_webhook_secret', $label, Options::previous('webhook_secret'));
         echo '</table><h2>Credenciais estáticas</h2><table class="form-table">';
         foreach (Options::STATIC_FIELDS as $field => $isSecret) {
             $value = $static[$field] ?? '';
@@ -155,6 +182,48 @@ final class SettingsPage
         echo '</form>';
         self::renderEnvironments();
         echo '</div>';
+    }
+
+    /** In red at the top of both screens: what an admin must see before approving anything. */
+    public static function renderWarnings(): void
+    {
+        foreach (self::warnings() as $warning) {
+            printf('<div class="notice notice-error disparo-warning"><p>%s</p></div>', esc_html($warning));
+        }
+    }
+
+    /** @return list<string> what makes this site unsafe right now */
+    public static function warnings(): array
+    {
+        $warnings = [];
+        $url = Options::serviceUrl();
+        if ($url !== '' && strtolower((string) wp_parse_url($url, PHP_URL_SCHEME)) !== 'https') {
+            $warnings[] = 'A URL do disparo não usa https: a chave de API e os dados das campanhas passam '
+                . 'sem cifra, e quem estiver no caminho pode lê-los. Use uma URL https://.';
+        }
+        if (Tls::settings()['insecure']) {
+            $warnings[] = 'Verificação TLS desativada: as chamadas ao disparo aceitam qualquer certificado, '
+                . 'e quem estiver no caminho pode ler a chave de API. Use um arquivo de CA em vez disso.';
+        }
+        $problem = Tls::problem();
+        if ($problem !== null) {
+            $warnings[] = $problem . '. Nenhuma campanha é enviada ao disparo até que seja corrigido.';
+        }
+        if (Options::webhookSecret() === '') {
+            $warnings[] = 'Sem segredo de assinatura: webhooks de status sem assinatura são aceitos '
+                . 'de quem tiver a master key. Configure o mesmo DISPARO_WEBHOOK_SECRET dos dois lados.';
+        }
+        if (!Secrets::available()) {
+            $warnings[] = 'O wp-config.php não define salts (AUTH_KEY…): as chaves e credenciais ficam '
+                . 'gravadas sem cifra no banco de dados.';
+        }
+        foreach (Secrets::unreadable() as $name) {
+            $warnings[] = sprintf(
+                'Não foi possível decifrar %s (os salts do wp-config.php mudaram?): digite esses valores de novo.',
+                $name
+            );
+        }
+        return $warnings;
     }
 
     private static function renderEnvironments(): void

@@ -1,0 +1,52 @@
+"""Facts about batches that several readers need, each written once: which batches are dead
+letters, and the attempt history of a batch. The API, the CLI, the dashboard and the metrics
+read them through these functions, so they cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import TypeVarTuple
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from disparo.campaigns.models import (
+    BatchAttempt,
+    BatchStatus,
+    Campaign,
+    CampaignStatus,
+    ProviderBatch,
+)
+
+Columns = TypeVarTuple("Columns")
+
+
+def dead_letters_only(query: Select[*Columns]) -> Select[*Columns]:
+    """`query` (of ProviderBatch and/or Campaign columns) narrowed to the dead letters:
+    batches, sends and second steps, that ended FAILED with their attempts spent, of
+    campaigns not cancelled (nobody wants those sent). Exactly what a redrive acts on."""
+    return (
+        query.select_from(ProviderBatch)
+        .join(Campaign, Campaign.id == ProviderBatch.campaign_id)
+        .where(
+            ProviderBatch.status == BatchStatus.FAILED,
+            ProviderBatch.dead_lettered_at.is_not(None),
+            Campaign.status != CampaignStatus.CANCELLED,
+        )
+    )
+
+
+async def attempt_histories(
+    session: AsyncSession, batch_ids: list[int]
+) -> dict[int, list[BatchAttempt]]:
+    """Every try of the given batches, oldest first (callers pass a page of ids)."""
+    if not batch_ids:
+        return {}
+    rows = await session.scalars(
+        select(BatchAttempt)
+        .where(BatchAttempt.batch_id.in_(batch_ids))
+        .order_by(BatchAttempt.batch_id, BatchAttempt.id)
+    )
+    histories: dict[int, list[BatchAttempt]] = {}
+    for row in rows:
+        histories.setdefault(row.batch_id, []).append(row)
+    return histories

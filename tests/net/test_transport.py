@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import socket
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -95,6 +96,16 @@ async def test_the_same_server_is_reached_when_private_addresses_are_allowed() -
     async with raw_server(answer(b"ok")) as server, client(DEV_OPEN) as http:
         response = await http.get(f"http://localhost:{server.port}/")
     assert response.text == "ok" and server.connections == 1
+
+
+async def test_each_outbound_connection_drops_bytes_left_unacknowledged() -> None:
+    transport = GuardedTransport(DEV_OPEN, max_response_bytes=1024, unacked_timeout=2.5)
+    async with raw_server(answer(b"ok")) as server, httpx.AsyncClient(transport=transport) as http:
+        url = f"http://127.0.0.1:{server.port}/"
+        async with http.stream("GET", url) as response:
+            sock = response.extensions["network_stream"].get_extra_info("socket")
+            limit_ms = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+    assert limit_ms == 2500
 
 
 async def test_metadata_addresses_are_refused_even_when_private_is_allowed() -> None:

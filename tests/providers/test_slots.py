@@ -17,7 +17,7 @@ from disparo.net.transport import GuardedTransport
 from disparo.providers.policy import ProviderPolicy
 from disparo.providers.ratelimit import RateLimiter
 from disparo.providers.slots import STALE_AFTER, Slot, hold, refresh_stale_slot
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, wait_for
 from tests.net.test_transport import DEV_OPEN, Handler, answer, raw_server
 
 POLICY = ProviderPolicy(requests_per_second=5)
@@ -85,5 +85,11 @@ async def test_a_stale_slot_that_cannot_be_taken_again_sends_nothing(closed_port
             await asyncio.create_task(
                 _send_holding(http, f"http://127.0.0.1:{server.port}/send", slot)
             )
+
+        async def connected() -> bool:
+            return server.connections == 1
+
+        await wait_for(connected, timeout=5)  # checked once connected, not before
+        await asyncio.sleep(0.1)  # a request head, had one been written, is read by now
     await unreachable.aclose()
-    assert headers_seen == []  # the connection was made; not one byte of the request left
+    assert headers_seen == []  # not one byte of the request left

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from disparo.campaigns.models import Campaign, ProviderBatch
 from disparo.campaigns.repository import MessageView, list_messages
 from disparo.devstack import DevStack
-from disparo.wordpress.outbox_model import WebhookOutbox
+from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 CAMPAIGN = "C20250115093000"
@@ -94,3 +94,11 @@ async def outbox_statuses(stack: DevStack) -> list[str]:
     async with stack.runtime.sessions() as session:
         entries = (await session.scalars(select(WebhookOutbox).order_by(WebhookOutbox.id))).all()
     return [str(entry.payload["status"]) for entry in entries]
+
+
+async def webhooks_delivered(stack: DevStack) -> bool:
+    """Every webhook written is DELIVERED in the outbox. WordPress records a webhook before
+    it answers; the relay marks it only after the answer, so counting WordPress's is early."""
+    async with stack.runtime.sessions() as session:
+        states = (await session.scalars(select(WebhookOutbox.status))).all()
+    return bool(states) and set(states) == {OutboxStatus.DELIVERED}

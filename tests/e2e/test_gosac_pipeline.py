@@ -258,7 +258,8 @@ async def test_a_start_lost_from_redis_is_reenqueued_when_due(
     stack_factory: StackFactory,
 ) -> None:
     """The due time lives in the database: a flushed Redis does not lose the start."""
-    stack = await stack_factory(gosac_start_delay=1.5, reconcile_grace=0)
+    # Room for the checks between the campaign's end and the start falling due.
+    stack = await stack_factory(gosac_start_delay=6.0, reconcile_grace=0)
     stack.wordpress.seed_campaign(CAMPAIGN, 2)
     await dispatch(stack, CAMPAIGN)
     await wait_final(stack, CAMPAIGN, webhooks=2)
@@ -269,7 +270,7 @@ async def test_a_start_lost_from_redis_is_reenqueued_when_due(
 
     await queue.remove(job_id)  # what a flushed Redis does to it
     assert await reconciler.reconcile(stack.runtime) == 0  # not due yet: nothing to repair
-    await wait_for(start_due(stack), timeout=5)
+    await wait_for(start_due(stack), timeout=15)
     # At least the stale start is repaired (a loaded machine may let it repair more).
     assert await reconciler.reconcile(stack.runtime) >= 1
     start = await wait_start_done(stack)

@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from disparo.campaigns.models import BatchStatus
 from disparo.devstack import DevStack
-from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
+from disparo.wordpress.outbox_model import WebhookOutbox
 from disparo.wordpress.webhooks import delivery_body
 from tests.conftest import StackFactory, wait_for
-from tests.e2e.helpers import campaign_rows, outbox_statuses
+from tests.e2e.helpers import campaign_rows, outbox_statuses, webhooks_delivered
 from tests.e2e.wordpress_cases import CASES, SEEDED, ProviderCase, Row, no_change
 from tests.e2e.wordpress_site import WordPressSite
 
@@ -70,12 +70,6 @@ def configure_wordpress(site: WordPressSite, stack: DevStack, case: ProviderCase
             "disparo_connector_webhook_secret": WEBHOOK_SECRET,
         },
     )
-
-
-async def webhooks_delivered(stack: DevStack) -> bool:
-    async with stack.runtime.sessions() as session:
-        states = (await session.scalars(select(WebhookOutbox.status))).all()
-    return bool(states) and set(states) == {OutboxStatus.DELIVERED}
 
 
 async def second_step_done(stack: DevStack, agendamento_id: str, case: ProviderCase) -> bool:

@@ -21,8 +21,15 @@ from disparo.campaigns.reconciler import reconcile
 from disparo.db.base import utcnow
 from disparo.queues.names import QueueName, dispatch_job_id
 from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
-from tests.conftest import StackFactory
-from tests.e2e.helpers import CAMPAIGN, campaign_rows, dispatch, ingested_campaign, wait_final
+from tests.conftest import StackFactory, wait_for
+from tests.e2e.helpers import (
+    CAMPAIGN,
+    campaign_rows,
+    dispatch,
+    ingested_campaign,
+    wait_final,
+    webhooks_delivered,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -65,6 +72,7 @@ async def test_webhooks_wait_out_a_wordpress_outage_and_arrive_in_order_once(
 
     await dispatch(stack, CAMPAIGN)
     await wait_final(stack, CAMPAIGN, webhooks=2)
+    await wait_for(lambda: webhooks_delivered(stack))
 
     assert [h["status"] for h in stack.wordpress.webhooks_for(CAMPAIGN)] == [
         "processando",

@@ -141,8 +141,11 @@ async def test_a_frozen_worker_sends_nothing_after_its_batches_were_judged(
 
             await wait_for(resent, timeout=40, interval=0.1)
             # Wake it once the rate window of the resend has passed: its waiting task finds
-            # a free slot at once, so only the claim fence can stop it.
-            await asyncio.sleep(max(0.0, first_slot + 23.0 - time.monotonic()))
+            # a free slot at once, so only the claim fence can stop it. Timed from the
+            # resend's own arrival: judging under load can take 19 s, not the quiet 3.5 s.
+            resend_arrived = the_rig.chaos.events[1].at
+            wake_at = max(first_slot + 23.0, resend_arrived + 12.0)
+            await asyncio.sleep(max(0.0, wake_at - time.monotonic()))
         finally:
             frozen.send_signal(signal.SIGCONT)
         path = the_rig.workers.logs[0]

@@ -138,11 +138,25 @@ async def _sending(sessions: SessionFactory) -> list[tuple[int, bool, int]]:
 
 
 async def _strike(sessions: SessionFactory, pid: int, fault: Callable[[], None]) -> dict[str, Any]:
-    """Wait until worker `pid` has a request at the provider, then fault; what it held."""
+    """Wait until worker `pid` has a request at the provider, then fault; what it held.
+    A batch counts once it is stamped in two reads 0.1 s apart: a task that saw room but
+    lost the slot to another stamps and clears its stamp within one round trip."""
+
+    async def stamped_by_it() -> set[int]:
+        return {
+            bid for bid, stamped, holder in await _sending(sessions) if stamped and holder == pid
+        }
+
     deadline = time.monotonic() + 300
-    while not any(stamped and holder == pid for _, stamped, holder in await _sending(sessions)):
+    seen: set[int] = set()
+    while not seen:
         assert time.monotonic() < deadline, "the worker never had a request in flight"
-        await asyncio.sleep(0.02)
+        seen = await stamped_by_it()
+        if seen:
+            await asyncio.sleep(0.1)
+            seen &= await stamped_by_it()
+        else:
+            await asyncio.sleep(0.02)
     fault()
     at = time.monotonic()
     held = [(bid, stamped) for bid, stamped, holder in await _sending(sessions) if holder == pid]

@@ -16,7 +16,7 @@ from disparo.devstack import DevStack
 from disparo.observe.endpoint import start_metrics_server
 from disparo.providers.registry import ALL_QUEUES
 from tests.conftest import API_KEY, StackFactory, wait_for
-from tests.e2e.helpers import CAMPAIGN, dispatch, wait_final
+from tests.e2e.helpers import CAMPAIGN, dispatch, wait_final, webhooks_delivered
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -60,6 +60,7 @@ async def test_metrics_after_a_known_campaign(stack_factory: StackFactory) -> No
     await dispatch(stack, CAMPAIGN)
     await wait_final(stack, CAMPAIGN, webhooks=2)
     await wait_for(lambda: _delivered(stack, 2))
+    await wait_for(lambda: webhooks_delivered(stack))  # the outbox gauge reads these
 
     samples = await _scrape(stack)
     received = sum(len(campaign.mensagens) for campaign in stack.cda.imported)

@@ -49,9 +49,9 @@ def redis_client(request: Request) -> aioredis.Redis:
     client: aioredis.Redis | None = getattr(state, "auth_redis", None)
     if client is None:
         rt: Runtime = state.runtime
-        client = aioredis.Redis.from_url(
-            rt.redis_url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
-        )
+        # The target, not `rt.redis_url`: that is for messages (no password, and a
+        # Sentinel or Cluster address redis-py cannot connect to).
+        client = rt.redis_target.client(socket_timeout=2, connect_timeout=2)
         state.auth_redis = client
     return client
 

@@ -109,24 +109,27 @@ class RedisTarget:
             return f"sentinel://{hosts}/{self.master}"
         return _hide_password(self.url)
 
-    def client(self, *, socket_timeout: float = SOCKET_TIMEOUT) -> aioredis.Redis:
+    def client(
+        self, *, socket_timeout: float = SOCKET_TIMEOUT, connect_timeout: float = 10.0
+    ) -> aioredis.Redis:
         """A new client of the current master (strings decoded, as bullmq expects)."""
         if self.cluster_nodes:
             return cast(aioredis.Redis, RedisCluster(
                 startup_nodes=[ClusterNode(host, port) for host, port in self.cluster_nodes],
                 decode_responses=True, socket_timeout=socket_timeout,
-                socket_connect_timeout=10, password=self.password,
+                socket_connect_timeout=connect_timeout, password=self.password,
             ))  # fmt: skip
         if not self.sentinels:
             return aioredis.Redis.from_url(
                 self.url, decode_responses=True, socket_timeout=socket_timeout,
-                socket_connect_timeout=10, password=self.password,
+                socket_connect_timeout=connect_timeout, password=self.password,
             )  # fmt: skip
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             list(self.sentinels),
             sentinel_kwargs={"password": self.sentinel_password, "socket_timeout": 2,
                              "socket_connect_timeout": 2},
-            socket_timeout=socket_timeout, socket_connect_timeout=10, password=self.password,
+            socket_timeout=socket_timeout, socket_connect_timeout=connect_timeout,
+            password=self.password,
         )  # fmt: skip
         return cast(
             aioredis.Redis,

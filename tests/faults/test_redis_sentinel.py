@@ -175,7 +175,9 @@ async def test_the_master_fails_over_mid_campaign(
     assert_clean(result)
     assert result.by_status["SENT"] + result.by_status["UNKNOWN"] == 300
     assert before < result.requests  # the failover came mid-campaign
-    assert busiest <= RATE or detected >= 1
+    # Held one window after the failover: a limiter that forgot it would allow a second
+    # window at once (up to 2 x RATE); one over RATE is arrival jitter on a loaded machine.
+    assert busiest <= RATE + 1
     assert detected >= 1  # the promoted replica has a new replication id: the limiter saw it
 
 

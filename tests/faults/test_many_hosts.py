@@ -159,8 +159,16 @@ async def _strike(sessions: SessionFactory, pid: int, fault: Callable[[], None])
             await asyncio.sleep(0.02)
     fault()
     at = time.monotonic()
-    held = [(bid, stamped) for bid, stamped, holder in await _sending(sessions) if holder == pid]
-    return {"at": at, "held": [bid for bid, _ in held], "in_flight": sum(s for _, s in held)}
+    # What it held, read twice: a claim or stamp whose COMMIT reached PostgreSQL just before
+    # the fault may be applied after the first read (the worker never learns it was). The
+    # judge needs two heartbeat intervals, so nothing held is released within the second.
+    held: dict[int, bool] = {}
+    for settle in (0.0, 1.0):
+        await asyncio.sleep(settle)
+        for bid, stamped, holder in await _sending(sessions):
+            if holder == pid:
+                held[bid] = held.get(bid, False) or stamped
+    return {"at": at, "held": sorted(held), "in_flight": sum(held.values())}
 
 
 async def _judged_after(sessions: SessionFactory, strike: dict[str, Any]) -> float:

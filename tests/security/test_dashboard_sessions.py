@@ -4,17 +4,19 @@ and nothing in the cookie or in Redis from which a key could be derived."""
 
 from __future__ import annotations
 
-import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from disparo.apikeys import ApiKey, Scope
+from disparo.dashboard import sessions
 from disparo.dashboard.auth import SESSION_COOKIE
 from disparo.devstack import DevStack
 from disparo.throttle import Throttle
-from tests.conftest import API_KEY, REDIS_URL, StackFactory
+from tests.conftest import API_KEY, REDIS_URL, StackFactory, make_settings
 from tests.dashboard.helpers import browser, csrf_of, sign_in
 
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -56,22 +58,63 @@ async def test_a_copied_cookie_is_worthless_after_sign_out(
         assert answer.status_code == 303
 
 
+class MovableClock:
+    """Stands in for the sessions' clock: time moves only when the test says so, so a slow
+    sign-in on a busy machine cannot end a session the test means to keep."""
+
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @SQLITE
-async def test_sessions_end_when_idle_and_when_too_old(stack_factory: StackFactory) -> None:
-    idle = await stack_factory(with_worker=False, dashboard_idle_minutes=3 / 60)
+async def test_sessions_end_when_idle_and_when_too_old(
+    stack_factory: StackFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = MovableClock()
+    monkeypatch.setattr(sessions, "clock", clock)
+    idle = await stack_factory(with_worker=False, dashboard_idle_minutes=3)
     async with browser(idle) as client:
         await sign_in(client, API_KEY)
-        for _ in range(4):  # in use: stays alive past the 3 s idle timeout
-            await asyncio.sleep(1.0)
+        for _ in range(4):  # in use: stays alive past the 3 min idle timeout
+            clock.advance(150)
             assert (await client.get("/dashboard/api/queues")).status_code == 200
-        await asyncio.sleep(4.5)
+        clock.advance(181)
         assert (await client.get("/dashboard/api/queues")).status_code == 401
-    old = await stack_factory(with_worker=False, dashboard_session_hours=4 / 3600)
+        # Ended means gone: moving back does not revive it.
+        clock.advance(-181)
+        assert (await client.get("/dashboard/api/queues")).status_code == 401
+    old = await stack_factory(with_worker=False, dashboard_session_hours=1)
     async with browser(old) as client:
         await sign_in(client, API_KEY)
-        assert (await client.get("/dashboard/api/queues")).status_code == 200
-        await asyncio.sleep(4.5)  # idle far below its 30 min, but signed in over 4 s ago
+        for _ in range(3):  # busy, never idle for its 30 min...
+            clock.advance(1200)
+            assert (await client.get("/dashboard/api/queues")).status_code == 200
+        clock.advance(1200)  # ...but signed in over an hour ago
         assert (await client.get("/dashboard/api/queues")).status_code == 401
+
+
+async def test_redis_keeps_a_session_record_only_a_little_past_its_idle_timeout(
+    redis_prefix: str, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path}/unused.db"
+    settings = make_settings(database, redis_prefix, tmp_path, dashboard_idle_minutes=2)
+    key = ApiKey(name="key1", secret=API_KEY, scopes=frozenset(Scope))
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        session = await sessions.create(client, settings, b"secret", key)
+        ttls = [await client.ttl(name) async for name in client.scan_iter(f"{redis_prefix}:*")]
+        assert len(ttls) == 1 and 120 < ttls[0] <= 180
+        assert await sessions.load(client, settings, b"secret", session.id, [key]) is not None
+        await sessions.end(client, settings, session.id)
+        assert await sessions.load(client, settings, b"secret", session.id, [key]) is None
+    finally:
+        await client.aclose()
 
 
 @SQLITE

@@ -4,9 +4,11 @@ removing the key from DISPARO_API_KEYS ends its sessions), the CSRF token and th
 The key's scopes are not stored: each use takes them from the key as configured now, so a
 scope taken away applies to sessions already open.
 
-Idle timeout: the record expires after DISPARO_DASHBOARD_IDLE_MINUTES without use (each use
-pushes it forward). Absolute timeout: DISPARO_DASHBOARD_SESSION_HOURS after sign-in, however
-busy. Sign-out deletes the record: a copied cookie is worthless afterwards.
+Idle timeout: DISPARO_DASHBOARD_IDLE_MINUTES without use (each use records the time it was
+seen). Absolute timeout: DISPARO_DASHBOARD_SESSION_HOURS after sign-in, however busy. Both are
+judged by `clock` against the times in the record, so tests move time instead of sleeping; the
+record's Redis expiry (the idle timeout plus a margin) only clears what nobody uses again.
+Sign-out deletes the record: a copied cookie is worthless afterwards.
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from disparo.apikeys import ApiKey, Scope
 from disparo.config import Settings
+
+# Seconds since the epoch; replaced by tests that move time.
+clock: Callable[[], float] = time.time
+
+# Redis keeps an unused record this much longer than its idle timeout: expiry is only cleanup.
+_CLEANUP_MARGIN_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +54,26 @@ def _redis_key(settings: Settings, session_id: str) -> str:
     return f"{settings.queue_prefix}:disparo-dashboard-session:{digest}"
 
 
-def _idle_seconds(settings: Settings) -> int:
-    return max(1, int(settings.dashboard_idle_minutes * 60))
+def _idle_seconds(settings: Settings) -> float:
+    return settings.dashboard_idle_minutes * 60
+
+
+def _expiry_seconds(settings: Settings) -> int:
+    return int(_idle_seconds(settings)) + _CLEANUP_MARGIN_S
 
 
 async def create(client: Any, settings: Settings, secret: bytes, key: ApiKey) -> Session:
     session = Session(secrets.token_urlsafe(32), key.name, secrets.token_urlsafe(32), key.scopes)
+    now = clock()
     record = {
         "name": key.name,
         "key": key_id(secret, key),
         "csrf": session.csrf_token,
-        "created": time.time(),
+        "created": now,
+        "seen": now,
     }
     await client.set(
-        _redis_key(settings, session.id), json.dumps(record), ex=_idle_seconds(settings)
+        _redis_key(settings, session.id), json.dumps(record), ex=_expiry_seconds(settings)
     )
     return session
 
@@ -74,13 +89,19 @@ async def load(
     if raw is None:
         return None
     record = json.loads(raw)
-    too_old = time.time() - float(record["created"]) > settings.dashboard_session_hours * 3600
+    now = clock()
+    # A record written before "seen" existed counts from its sign-in (signs out, never keeps).
+    seen = float(record.get("seen", record["created"]))
+    idle = now - seen > _idle_seconds(settings)
+    too_old = now - float(record["created"]) > settings.dashboard_session_hours * 3600
     allowed = {key_id(secret, key): key for key in keys if key.allows_dashboard()}
     key = allowed.get(record["key"])
-    if too_old or key is None:
+    if idle or too_old or key is None:
         await client.delete(redis_key)
         return None
-    await client.expire(redis_key, _idle_seconds(settings))
+    record["seen"] = now
+    # xx: a sign-out that deleted the record meanwhile wins; this use does not bring it back.
+    await client.set(redis_key, json.dumps(record), ex=_expiry_seconds(settings), xx=True)
     return Session(session_id, key.name, str(record["csrf"]), key.scopes)
 
 

@@ -16,7 +16,7 @@ from disparo.campaigns.models import BatchAttempt, BatchStatus, BatchStep, Provi
 from disparo.campaigns.steps import run_step
 from disparo.db.base import utcnow
 from disparo.devstack import DevStack
-from disparo.providers.policy import account_id
+from disparo.providers.policy import account_id, policy_for
 from disparo.providers.ratelimit import RateLimiter
 from tests.conftest import StackFactory, wait_for
 from tests.e2e.helpers import campaign_rows, dispatch, wait_final
@@ -70,7 +70,7 @@ async def test_the_starts_of_many_batches_keep_the_accounts_rate(
     assert {start.attempts - start.uncounted_attempts for start in await _starts(stack)} == {1}
 
 
-async def _planned_start(stack_factory: StackFactory, **overrides: object) -> DevStack:
+async def planned_start(stack_factory: StackFactory, **overrides: object) -> DevStack:
     """A completed one-batch GOSAC campaign whose start is planned, due in a minute."""
     stack = await stack_factory(gosac_start_delay=60.0, **overrides)
     stack.wordpress.seed_campaign(CAMPAIGN, 2)
@@ -107,7 +107,7 @@ async def _assert_given_back(stack: DevStack, low: float, high: float) -> None:
 async def test_a_start_held_longer_than_the_max_wait_is_given_back_unsent(
     stack_factory: StackFactory,
 ) -> None:
-    stack = await _planned_start(stack_factory, rate_limit_max_wait=1.0)
+    stack = await planned_start(stack_factory, rate_limit_max_wait=1.0)
     campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
     provider = stack.runtime.providers["GOSAC"]
     credentials = await stack.runtime.wordpress.credentials_for(provider, campaign.env_id or "")
@@ -122,7 +122,7 @@ async def test_a_start_held_longer_than_the_max_wait_is_given_back_unsent(
 async def test_a_start_that_cannot_read_the_limit_is_given_back_unsent(
     stack_factory: StackFactory, closed_port: int
 ) -> None:
-    stack = await _planned_start(stack_factory, retry_base_delay=20.0)
+    stack = await planned_start(stack_factory, retry_base_delay=20.0)
     unreachable = aioredis.Redis(port=closed_port, socket_connect_timeout=1)
     stack.runtime.__dict__["limiter"] = RateLimiter(unreachable, stack.settings.queue_prefix)
     campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
@@ -140,7 +140,7 @@ async def test_a_start_may_wait_for_its_slot_before_it_is_judged_stale(
 ) -> None:
     """A claimed start may wait rate_limit_max_wait for its slot, then take its timeout: the
     reconciler leaves it alone that long (it would otherwise run it a second time)."""
-    stack = await _planned_start(
+    stack = await planned_start(
         stack_factory, gosac_start_timeout=0.5, rate_limit_max_wait=30.0, stale_send_margin=0
     )
     (start,) = await _starts(stack)
@@ -157,3 +157,26 @@ async def test_a_start_may_wait_for_its_slot_before_it_is_judged_stale(
 
     (after,) = await _starts(stack)
     assert (after.status, after.attempts) == (BatchStatus.SENDING, 1)
+
+
+async def test_a_start_answered_429_with_retry_after_pauses_the_whole_account(
+    stack_factory: StackFactory,
+) -> None:
+    """The account's limit is one for sends and steps: a Retry-After a start receives holds
+    the account's sends too (it held only that start before sends and steps shared
+    failed_requests.py)."""
+    stack = await planned_start(stack_factory)
+    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
+    provider = stack.runtime.providers["GOSAC"]
+    credentials = await stack.runtime.wordpress.credentials_for(provider, campaign.env_id or "")
+    account = account_id(provider, credentials)
+    gosac(stack).fail_next(429, retry_after=30, route="start")
+
+    await run_step(stack.runtime, campaign.id, BatchStep.START, 0)
+
+    (start,) = await _starts(stack)
+    assert start.status == BatchStatus.PENDING and start.due_at is not None
+    assert 25 <= (start.due_at - utcnow()).total_seconds() <= 31
+    assert await _outcomes(stack, start.id) == ["retry"]
+    policy = policy_for(stack.settings, provider)
+    assert 25 < await stack.runtime.limiter.wait_time(account, policy, recipients=0) <= 30

@@ -6,21 +6,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy.exc import DBAPIError
 
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
+from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.fallback import batch_provider, batch_text, no_route_reason
 from disparo.campaigns.liveness import stamp_and_take_slot
 from disparo.campaigns.models import TERMINAL_CAMPAIGN, BatchStatus, BatchStep, Campaign
 from disparo.errors import CredentialsError, Outcome, classify, message_of
 from disparo.metrics import provider_request
-from disparo.providers.base import BatchRequest, Provider, ProviderCode, RetryableError
+from disparo.providers.base import BatchRequest, Provider, ProviderCode
 from disparo.providers.policy import ProviderPolicy, account_id, policy_for
 from disparo.runtime import Runtime
 from disparo.wordpress.client import WordPressError
@@ -125,70 +124,23 @@ async def _send_claimed(
     except Exception as exc:
         # A failure is a known outcome too (a refusal, a 503 to retry): a database blip
         # must not leave the batch SENDING until the reconciler calls it UNKNOWN.
-        await _with_db_retries(functools.partial(_send_failed, rt, route, claimed, exc))
+        failed = functools.partial(record_failure, rt, claimed, _attempt_of(rt, route), exc)
+        await with_db_retries(failed)
     else:
         log.info("send.accepted", reference=result.reference, rejected=len(result.failed_ids))
         # batches.sent is looked up at each call: the crash tests put their fault hook there.
-        await _with_db_retries(lambda: batches.sent(rt, claimed, result))
+        await with_db_retries(lambda: batches.sent(rt, claimed, result))
 
 
-async def _send_failed(rt: Runtime, route: Route, claimed: Claimed, exc: Exception) -> None:
-    """The move errors.classify's outcome calls for. Whatever may have reached the provider
-    is never resent blind."""
-    outcome = classify(exc)
-    status_code = getattr(exc, "status_code", None)
-    report = Report(message_of(exc), status_code)
-    if outcome == Outcome.RETRY:
-        log.warning("send.retryable", error=report.text, status=status_code)
-        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        if retry_after:
-            await _pause_account(rt, route, retry_after)
-        await batches.retry(
-            rt, claimed, route.policy, Report(report.text, status_code, retry_after)
-        )
-    elif outcome.final:
-        log.warning("send.rejected", error=report.text, status=status_code)
-        await batches.fail(rt, claimed, report)
-    elif outcome == Outcome.DEADLINE:
-        log.error("send.deadline_exceeded")
-        reason = f"sem resposta completa em {rt.settings.send_deadline:.0f} s; o fornecedor "
-        await batches.unknown(
-            rt, claimed, route.policy, Report(reason + "pode ter recebido o lote")
-        )
-    elif outcome == Outcome.UNKNOWN:
-        log.error("send.outcome_unknown", error=report.text)
-        await batches.unknown(rt, claimed, route.policy, report)
-    else:
-        # Our own failure mid-send: the request may or may not have left.
-        log.error("send.crashed", exc_info=exc)
-        report = Report(f"erro interno durante o envio: {exc!r}")
-        await batches.unknown(rt, claimed, route.policy, report)
-
-
-async def _pause_account(rt: Runtime, route: Route, retry_after: float) -> None:
-    """The provider asked us to wait: every worker sending for this account waits."""
-    seconds = min(retry_after, route.policy.retry_after_cap)
-    try:
-        await rt.limiter.pause(route.account, seconds)
-    except Exception:
-        # Redis unreachable: this batch still waits its Retry-After (its due time).
-        log.exception("send.pause_failed", account=route.account)
-    else:
-        log.warning("send.account_paused", seconds=seconds)
-
-
-async def _with_db_retries(write: Callable[[], Awaitable[None]], tries: int = 4) -> None:
-    """The provider has answered: a database blip must not turn a known outcome into an
-    unknown one, so the write is tried again for a few seconds."""
-    for attempt in range(1, tries + 1):
-        try:
-            await write()
-            return
-        except (DBAPIError, OSError):
-            if attempt == tries:
-                raise
-            log.warning("send.outcome_write_retry", attempt=attempt)
-            await asyncio.sleep(attempt)
+def _attempt_of(rt: Runtime, route: Route) -> Attempt:
+    no_answer = f"sem resposta completa em {rt.settings.send_deadline:.0f} s; o fornecedor "
+    return Attempt(
+        "send",
+        route.account,
+        route.policy,
+        no_answer + "pode ter recebido o lote",
+        "erro interno durante o envio",
+    )
 
 
 async def expire_stale_send(rt: Runtime, claimed: Claimed) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -20,11 +21,11 @@ import structlog
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
+from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.followups import FollowUp, step_spec
 from disparo.campaigns.models import BatchStatus, Campaign, CampaignStatus
 from disparo.config import Settings
-from disparo.errors import Outcome, classify, message_of
-from disparo.providers.base import Provider, ProviderCode, RetryableError
+from disparo.providers.base import Provider, ProviderCode
 from disparo.providers.policy import ProviderPolicy, account_id, policy_for, step_key
 from disparo.providers.steps import RunsSecondStep, StepRequest
 from disparo.runtime import Runtime
@@ -91,19 +92,23 @@ async def _attempt(
     async def fetch(path: str) -> Mapping[str, Any]:
         return await rt.wordpress.fetch_credentials(path, env_id)
 
+    account = ""  # known once the credentials are: the limit a Retry-After pauses
     try:
         async with asyncio.timeout(claim_deadline(rt.settings, spec)):
             credentials = await rt.wordpress.credentials_for(provider, env_id)
-            await _take_slot(rt, provider, credentials)
+            account = account_id(provider, credentials)
+            await _take_slot(rt, provider, account)
             with outbound.calling(campaign.provider):
                 answer = await provider.run_step(rt.http, credentials, request, fetch)
     except _NoSlot as late:
         await batches.give_back(rt, claimed, late.wait)  # nothing left: no attempt spent
     except Exception as exc:
-        await _failed(rt, step_policy(rt.settings, campaign.provider, spec), claimed, exc)
+        policy = step_policy(rt.settings, campaign.provider, spec)
+        attempt = Attempt("step", account, policy, "sem resposta a tempo", "erro interno no passo")
+        await with_db_retries(functools.partial(record_failure, rt, claimed, attempt, exc))
     else:
         log.info("step.done")
-        await batches.step_done(rt, claimed, answer)
+        await with_db_retries(lambda: batches.step_done(rt, claimed, answer))
 
 
 def claim_deadline(settings: Settings, spec: FollowUp) -> float:
@@ -120,38 +125,14 @@ class _NoSlot(Exception):
         self.wait = wait
 
 
-async def _take_slot(rt: Runtime, provider: Provider, credentials: object) -> None:
+async def _take_slot(rt: Runtime, provider: Provider, account: str) -> None:
     """One request of the account, under its send policy's limit (a step adds no recipients:
     its send counted them). Without the slot, the 1,000 starts of a 1,000-batch campaign,
     all due at once, would leave at once."""
-    account, policy = account_id(provider, credentials), policy_for(rt.settings, provider)
+    policy = policy_for(rt.settings, provider)
     wait = await rt.limiter.try_acquire(account, policy, 0, rt.settings.rate_limit_max_wait)
     if wait:
         raise _NoSlot(wait)
-
-
-async def _failed(rt: Runtime, policy: ProviderPolicy, claimed: Claimed, exc: Exception) -> None:
-    """Refusals end the step; what the provider did not act on is retried; what it may
-    have acted on is retried only when the step is idempotent (its policy deduplicates)."""
-    outcome = classify(exc)
-    status_code = getattr(exc, "status_code", None)
-    if outcome == Outcome.RETRY:
-        log.warning("step.retryable", error=message_of(exc), status=status_code)
-        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        await batches.retry(rt, claimed, policy, Report(message_of(exc), status_code, retry_after))
-    elif outcome.final:
-        log.warning("step.rejected", error=message_of(exc), status=status_code)
-        await batches.fail(rt, claimed, Report(message_of(exc), status_code))
-    else:
-        if outcome == Outcome.DEADLINE:
-            reason = "sem resposta a tempo"
-        elif outcome == Outcome.UNKNOWN:
-            reason = message_of(exc)
-        else:
-            log.error("step.crashed", exc_info=exc)
-            reason = f"erro interno no passo: {exc!r}"
-        log.error("step.outcome_unknown", error=reason, idempotent=policy.deduplicates)
-        await batches.unknown(rt, claimed, policy, Report(reason, status_code))
 
 
 async def expire_stale_step(rt: Runtime, claimed: Claimed) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
-from disparo.campaigns.dead_workers import judge_abandoned_send, judge_dead_claims
+from disparo.campaigns.dead_workers import judge_abandoned, judge_dead_claims
 from disparo.campaigns.liveness import requeue_unsent, stamp_request
 from disparo.campaigns.models import BatchStatus, Campaign, CampaignStatus, ProviderBatch
 from disparo.migrations import upgrade
@@ -143,12 +143,12 @@ async def test_a_second_judge_leaves_a_live_claim_alone(runtime: Runtime) -> Non
     # Sweepers S1 and S2 both saw A's claim; S1 judged it first; live B claimed since.
     key = await _campaign(runtime)
     seen = await _claim(runtime, key, "w-A")
-    await judge_abandoned_send(runtime, seen)  # S1
+    await judge_abandoned(runtime, seen)  # S1
     live = await _claim(runtime, key, "w-B")
-    await judge_abandoned_send(runtime, seen)  # S2, unstamped: not requeued under B
+    await judge_abandoned(runtime, seen)  # S2, unstamped: not requeued under B
     assert (await _batch(runtime, key)).status == BatchStatus.SENDING
     assert await stamp_request(runtime, live)
-    await judge_abandoned_send(runtime, seen)  # S2, stamped: not UNKNOWN under B
+    await judge_abandoned(runtime, seen)  # S2, stamped: not UNKNOWN under B
     after = await _batch(runtime, key)
     assert (after.status, after.claimed_by, after.attempts) == (
         BatchStatus.SENDING,
@@ -168,7 +168,7 @@ class _RacedWatch:
     async def dead(self, holders: Iterable[str]) -> set[str]:
         assert set(holders) == {"w-A"}
         seen = self.key.claimed((await _batch(self.rt, self.key)).attempts, "w-A")
-        await judge_abandoned_send(self.rt, seen)
+        await judge_abandoned(self.rt, seen)
         self.live = await _claim(self.rt, self.key, "w-B")
         assert await stamp_request(self.rt, self.live)
         return {"w-A"}

@@ -1,8 +1,8 @@
 """Dead workers' claims, judged in seconds (the fence that keeps a presumed-dead worker from
 sending afterwards is liveness.py). Every heartbeat interval a maintenance worker looks for
-SENDING batches whose holder's heartbeat is gone: a send is sent again when provably unsent,
-else judged by today's rule (UNKNOWN, or retried when the provider deduplicates); a second
-step is judged as a stale step."""
+SENDING batches whose holder's heartbeat is gone: a send or a second step is run again when
+provably unsent, else judged by today's rule (UNKNOWN, or retried when the provider
+deduplicates or the step is idempotent)."""
 
 from __future__ import annotations
 
@@ -24,12 +24,17 @@ from disparo.runtime import Runtime
 log = structlog.get_logger(__name__)
 
 
-async def judge_abandoned_send(rt: Runtime, claimed: Claimed) -> None:
-    """A send batch whose worker is gone: sent again when provably unsent, else today's
-    rule (UNKNOWN, or retried when the provider deduplicates). Nothing when `claimed`, the
-    claim the judge saw, no longer holds the batch."""
-    if not await requeue_unsent(rt, claimed):
+async def judge_abandoned(rt: Runtime, claimed: Claimed) -> None:
+    """A batch (a send or a second step) whose worker is gone: run again when provably
+    unsent, else today's rule (UNKNOWN, or retried when the provider deduplicates or the
+    step is idempotent). Nothing when `claimed`, the claim the judge saw, no longer holds
+    the batch."""
+    if await requeue_unsent(rt, claimed):
+        return
+    if claimed.key.step == BatchStep.SEND:
         await expire_stale_send(rt, claimed)
+    else:
+        await expire_stale_step(rt, claimed)
 
 
 async def _claims_by_holder(rt: Runtime) -> dict[str, list[Claimed]]:
@@ -58,10 +63,7 @@ async def judge_dead_claims(rt: Runtime, watch: AbsenceWatch) -> int:
     for worker_id in sorted(dead):
         log.warning("liveness.worker_dead", worker_id=worker_id, batches=len(claims[worker_id]))
         for claimed in claims[worker_id]:
-            if claimed.key.step == BatchStep.SEND:
-                await judge_abandoned_send(rt, claimed)
-            else:
-                await expire_stale_step(rt, claimed)
+            await judge_abandoned(rt, claimed)
             judged += 1
     return judged
 

@@ -26,7 +26,7 @@ import structlog
 from sqlalchemy import CursorResult, select, update
 
 from disparo.campaigns.batches import Claimed, claim_is_current
-from disparo.campaigns.models import BatchStatus, CampaignStatus, ProviderBatch
+from disparo.campaigns.models import BatchStatus, BatchStep, CampaignStatus, ProviderBatch
 from disparo.campaigns.outcomes import batch_job, cancel_batch, record_attempt
 from disparo.campaigns.repository import lock_campaign
 from disparo.db.base import utcnow
@@ -83,10 +83,10 @@ async def _set_request_at(rt: Runtime, claimed: Claimed, value: datetime | None)
 
 
 async def requeue_unsent(rt: Runtime, claimed: Claimed) -> bool:
-    """A send batch whose claim, the one the judge saw, never stamped a request: back to
-    PENDING (the claim not counted against the attempt limit) and enqueued again. False when
-    it is not such a batch (it was stamped, finished, claimed again since, or claimed by a
-    release without stamps)."""
+    """A batch (a send or a second step) whose claim, the one the judge saw, never stamped a
+    request: back to PENDING (the claim not counted against the attempt limit) and enqueued
+    again. False when it is not such a batch (it was stamped, finished, claimed again since,
+    or claimed by a release without stamps)."""
     async with rt.sessions() as session, session.begin():
         campaign = await lock_campaign(session, claimed.key.campaign_id)
         batch = await session.scalar(
@@ -100,7 +100,8 @@ async def requeue_unsent(rt: Runtime, claimed: Claimed) -> bool:
         )
         if batch is None:
             return False
-        log.warning("send.requeued_unsent", batch=batch.sequence, holder=batch.claimed_by)
+        kind = "send" if batch.step == BatchStep.SEND else "step"
+        log.warning(f"{kind}.requeued_unsent", batch=batch.sequence, holder=batch.claimed_by)
         if campaign.status == CampaignStatus.CANCELLED:
             await cancel_batch(session, campaign, batch)
             return True

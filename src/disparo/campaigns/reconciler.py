@@ -9,12 +9,12 @@ import structlog
 from sqlalchemy import exists, func, or_, select
 
 from disparo.campaigns.batches import SEEN_CLAIM, seen_claim
-from disparo.campaigns.dead_workers import judge_abandoned_send
+from disparo.campaigns.dead_workers import judge_abandoned
 from disparo.campaigns.followups import STEP_QUEUES, step_spec
 from disparo.campaigns.models import BatchStatus, BatchStep, Campaign, CampaignStatus, ProviderBatch
 from disparo.campaigns.outcomes import batch_job
 from disparo.campaigns.service import dispatch_job
-from disparo.campaigns.steps import claim_deadline, expire_stale_step
+from disparo.campaigns.steps import claim_deadline
 from disparo.db.base import utcnow
 from disparo.queues.jobs import PendingJob, requeue
 from disparo.runtime import Runtime
@@ -121,7 +121,7 @@ async def _expire_stale_sends(rt: Runtime) -> int:
         )
         stale = [seen_claim(row) for row in rows]
     for claimed in stale:
-        await judge_abandoned_send(rt, claimed)  # sent again if provably unsent
+        await judge_abandoned(rt, claimed)  # sent again if provably unsent
     return len(stale)
 
 
@@ -145,5 +145,5 @@ async def _expire_stale_steps(rt: Runtime) -> int:
         )
         stale = [seen_claim(row) for row in rows]
     for claimed in stale:
-        await expire_stale_step(rt, claimed)
+        await judge_abandoned(rt, claimed)  # run again if provably unsent
     return len(stale)

@@ -23,6 +23,7 @@ from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
 from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.followups import FollowUp, step_spec
+from disparo.campaigns.liveness import stamp_and_take_slot
 from disparo.campaigns.models import BatchStatus, Campaign, CampaignStatus
 from disparo.config import Settings
 from disparo.providers.base import Provider, ProviderCode
@@ -97,7 +98,8 @@ async def _attempt(
         async with asyncio.timeout(claim_deadline(rt.settings, spec)):
             credentials = await rt.wordpress.credentials_for(provider, env_id)
             account = account_id(provider, credentials)
-            await _take_slot(rt, provider, account)
+            if not await _stamp_with_slot(rt, provider, account, claimed):
+                return  # judged while this worker was away: another claim runs it
             with outbound.calling(campaign.provider):
                 answer = await provider.run_step(rt.http, credentials, request, fetch)
     except _NoSlot as late:
@@ -125,18 +127,26 @@ class _NoSlot(Exception):
         self.wait = wait
 
 
-async def _take_slot(rt: Runtime, provider: Provider, account: str) -> None:
-    """One request of the account, under its send policy's limit (a step adds no recipients:
-    its send counted them). Without the slot, the 1,000 starts of a 1,000-batch campaign,
-    all due at once, would leave at once."""
+async def _stamp_with_slot(rt: Runtime, provider: Provider, account: str, claimed: Claimed) -> bool:
+    """Stamp the step's request and take one slot of the account's send limit, as a send
+    does (liveness.py): a worker that dies before the stamp provably ran nothing, so its step
+    is run again rather than left UNKNOWN, and one judged while it was away runs nothing.
+    A step adds no recipients (its send counted them). Without the slot, the 1,000 starts of
+    a 1,000-batch campaign, all due at once, would leave at once. False: the claim is lost."""
     policy = policy_for(rt.settings, provider)
-    wait = await rt.limiter.try_acquire(account, policy, 0, rt.settings.rate_limit_max_wait)
+
+    async def slot(take: bool, wait: float) -> float:
+        return await rt.limiter.try_acquire(account, policy, 0, wait, take=take)
+
+    wait = await stamp_and_take_slot(rt, claimed, slot)
     if wait:
         raise _NoSlot(wait)
+    return wait is not None
 
 
 async def expire_stale_step(rt: Runtime, claimed: Claimed) -> None:
-    """A step still SENDING after its worker died: run again if idempotent, else UNKNOWN.
+    """A step still SENDING, stamped, after its worker died: run again if idempotent, else
+    UNKNOWN.
     Nothing when `claimed`, the claim the judge saw, no longer holds the step."""
     async with rt.sessions() as session:
         campaign = await session.get(Campaign, claimed.key.campaign_id)

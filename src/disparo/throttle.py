@@ -17,6 +17,16 @@ from redis.exceptions import RedisError
 
 log = structlog.get_logger(__name__)
 
+# One step, so a process that stops between the two cannot leave a counter without expiry
+# (that bucket would be refused for good); a counter found without one gets it now.
+_COUNT_FAILURE = """
+local count = redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Throttle:
@@ -36,18 +46,19 @@ class Throttle:
             count = await self.client.get(self._key(bucket))
             if count is None or int(count) < self.limit:
                 return 0
-            ttl = await self.client.ttl(self._key(bucket))
+            ttl = int(await self.client.ttl(self._key(bucket)))
+            if ttl < 0:  # a counter without expiry would refuse this bucket for good
+                ttl = max(1, int(self.window))
+                await self.client.expire(self._key(bucket), ttl)
         except RedisError as exc:
             log.warning("throttle.unavailable", kind=self.kind, error=type(exc).__name__)
             return 0
-        return max(1, int(ttl))
+        return max(1, ttl)
 
     async def failed(self, bucket: str) -> None:
-        key = self._key(bucket)
+        window = max(1, int(self.window))
         try:
-            count = await self.client.incr(key)
-            if int(count) == 1:
-                await self.client.expire(key, max(1, int(self.window)))
+            await self.client.eval(_COUNT_FAILURE, 1, self._key(bucket), window)
         except RedisError as exc:
             log.warning("throttle.unavailable", kind=self.kind, error=type(exc).__name__)
 

@@ -152,6 +152,25 @@ async def test_the_per_key_throttle_counts_one_key_across_clients(redis_prefix: 
         await client.aclose()
 
 
+async def test_a_throttled_counter_always_expires(redis_prefix: str) -> None:
+    """INCR and EXPIRE are one step, and a counter found without expiry (a process stopped
+    between the two, in an older release) gets one: no bucket is refused for good."""
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        throttle = Throttle(client, redis_prefix, "signin-client", 2, 30)
+        await throttle.failed("10.0.0.1")
+        (counter,) = [key async for key in client.scan_iter(f"{redis_prefix}:*")]
+        assert 0 < await client.ttl(counter) <= 30
+        await client.persist(counter)  # the expiry lost, as if the process had stopped
+        await throttle.failed("10.0.0.1")  # the limit is reached
+        assert 0 < await client.ttl(counter) <= 30
+        await client.persist(counter)
+        assert 1 <= await throttle.retry_after("10.0.0.1") <= 30
+        assert 0 < await client.ttl(counter) <= 30
+    finally:
+        await client.aclose()
+
+
 @SQLITE
 async def test_keys_without_the_dashboard_scope_cannot_sign_in(
     stack_factory: StackFactory,

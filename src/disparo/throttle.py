@@ -47,7 +47,9 @@ class Throttle:
             if count is None or int(count) < self.limit:
                 return 0
             ttl = int(await self.client.ttl(self._key(bucket)))
-            if ttl < 0:  # a counter without expiry would refuse this bucket for good
+            if ttl == -2:  # expired, or cleared by a success, since the GET
+                return 0
+            if ttl == -1:  # a counter without expiry would refuse this bucket for good
                 ttl = max(1, int(self.window))
                 await self.client.expire(self._key(bucket), ttl)
         except RedisError as exc:

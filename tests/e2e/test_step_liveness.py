@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+from disparo.campaigns import liveness
 from disparo.campaigns.batches import SEEN_CLAIM, seen_claim
 from disparo.campaigns.dead_workers import judge_abandoned
 from disparo.campaigns.models import BatchAttempt, BatchStatus, BatchStep, ProviderBatch
@@ -74,3 +76,30 @@ async def test_a_start_judged_before_its_request_left_runs_once(
             .order_by(BatchAttempt.id)))  # fmt: skip
     assert outcomes == ["requeued", "sent"]
     assert start.attempts - start.uncounted_attempts == 1
+
+
+async def test_a_database_error_at_the_stamp_retries_the_step_never_unknown(
+    stack_factory: StackFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing left before the stamp: a step that is not idempotent (here the start, made so
+    by its policy) is tried again, not left UNKNOWN for an operator."""
+    stack = await planned_start(
+        stack_factory, provider_policies={"GOSAC:start": {"deduplicates": False}}
+    )
+    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
+    real_stamp = liveness._set_request_at
+
+    async def database_gone(*args: Any) -> bool:
+        monkeypatch.setattr(liveness, "_set_request_at", real_stamp)  # once
+        raise OperationalError("UPDATE provider_batches", {}, ConnectionResetError())
+
+    monkeypatch.setattr(liveness, "_set_request_at", database_gone)
+    await run_step(stack.runtime, campaign.id, BatchStep.START, 0)
+
+    start = await _start(stack)
+    assert start.status == BatchStatus.PENDING and start.due_at is not None
+    assert gosac(stack).requests_to("start") == []
+    async with stack.runtime.sessions() as session:
+        outcomes = list(await session.scalars(
+            select(BatchAttempt.outcome).where(BatchAttempt.batch_id == start.id)))  # fmt: skip
+    assert outcomes == ["retry"]

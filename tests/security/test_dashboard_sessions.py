@@ -5,6 +5,7 @@ and nothing in the cookie or in Redis from which a key could be derived."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -117,6 +118,38 @@ async def test_redis_keeps_a_session_record_only_a_little_past_its_idle_timeout(
         await client.aclose()
 
 
+class SignOutDuringUse:
+    """A Redis client whose GET is followed at once by a sign-out: the other API process's
+    DEL landing between this use's read and its write."""
+
+    def __init__(self, client: aioredis.Redis, settings: Any, session_id: str) -> None:
+        self._client, self._settings, self._session_id = client, settings, session_id
+
+    async def get(self, key: str) -> Any:
+        value = await self._client.get(key)
+        await sessions.end(self._client, self._settings, self._session_id)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+async def test_a_sign_out_during_a_use_is_not_undone_by_it(
+    redis_prefix: str, tmp_path: Path
+) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path}/unused.db", redis_prefix, tmp_path)
+    key = ApiKey(name="key1", secret=API_KEY, scopes=frozenset(Scope))
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        session = await sessions.create(client, settings, b"secret", key)
+        racing = SignOutDuringUse(client, settings, session.id)
+        await sessions.load(racing, settings, b"secret", session.id, [key])  # the use
+        assert [key async for key in client.scan_iter(f"{redis_prefix}:*")] == []
+        assert await sessions.load(client, settings, b"secret", session.id, [key]) is None
+    finally:
+        await client.aclose()
+
+
 @SQLITE
 async def test_brute_force_is_throttled_and_logged(stack_factory: StackFactory) -> None:
     stack = await stack_factory(with_worker=False, signin_failure_limit=3)
@@ -167,6 +200,8 @@ async def test_a_throttled_counter_always_expires(redis_prefix: str) -> None:
         await client.persist(counter)
         assert 1 <= await throttle.retry_after("10.0.0.1") <= 30
         assert 0 < await client.ttl(counter) <= 30
+        await throttle.clear("10.0.0.1")  # a success: not throttled, nothing left behind
+        assert await throttle.retry_after("10.0.0.1") == 0
     finally:
         await client.aclose()
 

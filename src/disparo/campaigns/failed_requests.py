@@ -26,11 +26,12 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """The request that failed: `kind` names it in log events ("send", "step"), `account`
-    is the limit a Retry-After pauses ("" when it failed before the account was known)."""
+    is the limit a Retry-After pauses."""
 
     kind: str
     account: str
-    policy: ProviderPolicy
+    policy: ProviderPolicy  # its retries and what an unknown outcome becomes
+    pause_cap: float  # the longest a Retry-After pauses the account (its send policy's cap)
     no_answer_reason: str  # the report when no whole answer came in time
     crash_reason: str  # the report's start when our own code failed mid-request
 
@@ -43,7 +44,7 @@ async def record_failure(rt: Runtime, claimed: Claimed, attempt: Attempt, exc: E
     if outcome == Outcome.RETRY:
         log.warning(f"{attempt.kind}.retryable", error=text, status=status_code)
         retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        if retry_after and attempt.account:
+        if retry_after:
             await _pause_account(rt, attempt, retry_after)
         await batches.retry(rt, claimed, attempt.policy, Report(text, status_code, retry_after))
         return
@@ -65,7 +66,7 @@ async def record_failure(rt: Runtime, claimed: Claimed, attempt: Attempt, exc: E
 
 async def _pause_account(rt: Runtime, attempt: Attempt, retry_after: float) -> None:
     """The provider asked us to wait: every worker sending for this account waits."""
-    seconds = min(retry_after, attempt.policy.retry_after_cap)
+    seconds = min(retry_after, attempt.pause_cap)
     try:
         await rt.limiter.pause(attempt.account, seconds)
     except Exception:

@@ -138,6 +138,7 @@ def _attempt_of(rt: Runtime, route: Route) -> Attempt:
         "send",
         route.account,
         route.policy,
+        route.policy.retry_after_cap,
         no_answer + "pode ter recebido o lote",
         "erro interno durante o envio",
     )

@@ -26,7 +26,8 @@ from disparo.campaigns.followups import FollowUp, step_spec
 from disparo.campaigns.liveness import stamp_and_take_slot
 from disparo.campaigns.models import BatchStatus, Campaign, CampaignStatus
 from disparo.config import Settings
-from disparo.providers.base import Provider, ProviderCode
+from disparo.errors import classify, message_of
+from disparo.providers.base import Provider, ProviderCode, RetryableError
 from disparo.providers.policy import ProviderPolicy, account_id, policy_for, step_key
 from disparo.providers.steps import RunsSecondStep, StepRequest
 from disparo.runtime import Runtime
@@ -93,24 +94,49 @@ async def _attempt(
     async def fetch(path: str) -> Mapping[str, Any]:
         return await rt.wordpress.fetch_credentials(path, env_id)
 
-    account = ""  # known once the credentials are: the limit a Retry-After pauses
+    account: str | None = None  # set once the request may leave: then the provider may act
     try:
         async with asyncio.timeout(claim_deadline(rt.settings, spec)):
             credentials = await rt.wordpress.credentials_for(provider, env_id)
-            account = account_id(provider, credentials)
-            if not await _stamp_with_slot(rt, provider, account, claimed):
+            limited = account_id(provider, credentials)
+            if not await _stamp_with_slot(rt, provider, limited, claimed):
                 return  # judged while this worker was away: another claim runs it
+            account = limited
             with outbound.calling(campaign.provider):
                 answer = await provider.run_step(rt.http, credentials, request, fetch)
     except _NoSlot as late:
         await batches.give_back(rt, claimed, late.wait)  # nothing left: no attempt spent
     except Exception as exc:
         policy = step_policy(rt.settings, campaign.provider, spec)
-        attempt = Attempt("step", account, policy, "sem resposta a tempo", "erro interno no passo")
-        await with_db_retries(functools.partial(record_failure, rt, claimed, attempt, exc))
+        if account is None:
+            await with_db_retries(
+                functools.partial(_failed_before_request, rt, claimed, policy, exc)
+            )
+        else:
+            cap = policy_for(rt.settings, provider).retry_after_cap  # it pauses the account
+            attempt = Attempt(
+                "step", account, policy, cap, "sem resposta a tempo", "erro interno no passo"
+            )
+            await with_db_retries(functools.partial(record_failure, rt, claimed, attempt, exc))
     else:
         log.info("step.done")
         await with_db_retries(lambda: batches.step_done(rt, claimed, answer))
+
+
+async def _failed_before_request(
+    rt: Runtime, claimed: Claimed, policy: ProviderPolicy, exc: Exception
+) -> None:
+    """Before its request (the credentials, the stamp, the wait for a slot) nothing left:
+    a refusal (credentials missing) ends the step, anything else is tried again, never
+    UNKNOWN. No account is paused: a Retry-After here came from WordPress, not the provider."""
+    outcome, text = classify(exc), message_of(exc)
+    status_code = getattr(exc, "status_code", None)
+    log.warning("step.failed_before_request", error=text, status=status_code)
+    if outcome.final:
+        await batches.fail(rt, claimed, Report(text, status_code))
+        return
+    retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+    await batches.retry(rt, claimed, policy, Report(text, status_code, retry_after))
 
 
 def claim_deadline(settings: Settings, spec: FollowUp) -> float:

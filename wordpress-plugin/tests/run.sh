@@ -41,9 +41,17 @@ FAKE_DISPARO_DIR="$fake_dir" setsid php "$here/bin/tls-disparo.php" "$tls_port" 
   "$work/tls-key.pem" >"$work/tls-disparo.log" 2>&1 &
 pids+=($!)
 answers() { php -r 'exit(@file_get_contents($argv[1]) === false ? 1 : 0);' "$1"; }
+listens() { php -r 'exit(@stream_socket_client("tcp://127.0.0.1:" . $argv[1]) === false ? 1 : 0);' "$1"; }
 for _ in $(seq 50); do
   answers "http://127.0.0.1:$wp_port/wp-login.php" && break
   sleep 0.1
+done
+# The TLS tests assert why a dispatch was refused: "not listening yet" must not be a reason.
+for port in "$fake_port" "$tls_port"; do
+  for _ in $(seq 50); do
+    listens "$port" && break
+    sleep 0.1
+  done
 done
 
 echo "plugin: phpunit"

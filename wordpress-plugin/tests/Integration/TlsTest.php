@@ -63,6 +63,9 @@ final class TlsTest extends SiteTestCase
             remove_filter('http_request_args', [self::class, 'insecureArgs']);
         }
         $this->assertFalse($result->ok);
+        // Refused for its certificate, as without the filters: not for any other reason.
+        $this->assertSame('microservice_unreachable', $result->code);
+        $this->assertMatchesRegularExpression('/SSL|certificate/i', $result->message);
         $this->assertSame([], $this->disparoRequests());
     }
 

@@ -56,11 +56,9 @@ class Heartbeat:
         self._client, self.worker_id = client, worker_id
         self._key = heartbeat_key(prefix, worker_id)
         self._ttl_ms = max(1, int(ttl * 1000))
-        self.last_beat = 0.0  # time.monotonic() of the last refresh Redis took
 
     async def beat(self) -> None:
         await self._client.set(self._key, str(os.getpid()), px=self._ttl_ms)
-        self.last_beat = time.monotonic()
 
     async def run(self, interval: float, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -113,3 +113,28 @@ async def test_a_provider_outage_is_retried_then_sent_once(stack_factory: StackF
     assert (final["status"], final["sent_messages"]) == ("COMPLETED", 2)
     assert [r.response_status for r in otima(stack).requests] == [503, 503, 200]
     assert len(otima(stack).delivered) == 2  # nobody got it twice
+
+
+async def test_a_campaign_without_a_template_fails_with_erro_validacao(
+    stack_factory: StackFactory,
+) -> None:
+    """CONTRACTS 5.7: no template code in the message or the credentials → erro_validacao,
+    and nothing reaches Ótima."""
+    stack = await stack_factory()
+    rows = sample_rows(CAMPAIGN, 2)
+    for row in rows:
+        mensagem = json.loads(row["mensagem"])
+        del mensagem["template_code"]
+        row["mensagem"] = json.dumps(mensagem)
+    stack.wordpress.add_campaign(CAMPAIGN, rows)
+
+    await dispatch(stack, CAMPAIGN)
+    final = await wait_final(stack, CAMPAIGN, webhooks=2)
+
+    assert final["status"] == "FAILED" and final["sent_messages"] == 0
+    assert otima(stack).requests == []
+    hooks = stack.wordpress.webhooks_for(CAMPAIGN)
+    assert [h["status"] for h in hooks] == ["processando", "erro_validacao"]
+    _, batches, _ = await campaign_rows(stack, CAMPAIGN)
+    assert [b.status for b in batches] == ["FAILED"]
+    assert "template_code" in str(batches[0].last_error)

@@ -22,6 +22,9 @@ from disparo.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
+# What WordPress hears when a refusal ends its campaign (every other refusal: erro_envio).
+_REFUSAL_WEBHOOK = {Outcome.CREDENTIALS: "erro_credenciais", Outcome.INVALID: "erro_validacao"}
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
@@ -50,7 +53,8 @@ async def record_failure(rt: Runtime, claimed: Claimed, attempt: Attempt, exc: E
         return
     if outcome.final:
         log.warning(f"{attempt.kind}.rejected", error=text, status=status_code)
-        await batches.fail(rt, claimed, Report(text, status_code))
+        webhook = _REFUSAL_WEBHOOK.get(outcome, "erro_envio")
+        await batches.fail(rt, claimed, Report(text, status_code, webhook=webhook))
         return
     if outcome == Outcome.DEADLINE:
         log.error(f"{attempt.kind}.deadline_exceeded")

@@ -30,6 +30,13 @@ class RejectedError(ProviderError):
     """The provider refused the request (4xx other than 408/429): resending cannot help."""
 
 
+class InvalidBatchError(ProviderError):
+    """The rows cannot make a valid request (e.g. no template): nothing was sent, and a
+    campaign this ends tells WordPress erro_validacao."""
+
+    outcome = Outcome.INVALID
+
+
 class RetryableError(ProviderError):
     """The provider did not act on the request (connect error, 408, 429, 5xx): safe to resend."""
 

@@ -13,6 +13,7 @@ from disparo.errors import CredentialsError
 from disparo.http_server import start_server
 from disparo.providers.base import (
     BatchRequest,
+    InvalidBatchError,
     OutcomeUnknownError,
     Recipient,
     RejectedError,
@@ -138,7 +139,7 @@ async def test_no_template_refuses_the_batch_before_sending(
     sim: tuple[WhatsappOtimaSimulator, WhatsappOtimaCredentials], http: httpx.AsyncClient
 ) -> None:
     simulator, credentials = sim
-    with pytest.raises(RejectedError, match="template_code"):
+    with pytest.raises(InvalidBatchError, match="template_code"):
         await provider().send(http, credentials, batch(recipient(1, "Olá, texto livre")))
     assert simulator.requests == []
 

@@ -11,7 +11,12 @@ import httpx
 
 from disparo.errors import CredentialsError
 from disparo.parsing import json_or_none
-from disparo.providers.base import BatchRequest, BatchSettings, RejectedError, SendResult
+from disparo.providers.base import (
+    BatchRequest,
+    BatchSettings,
+    InvalidBatchError,
+    SendResult,
+)
 from disparo.providers.http import body_text, post_json
 from disparo.providers.otima import OtimaAccount
 from disparo.providers.whatsapp_otima.mapper import (
@@ -81,7 +86,7 @@ class WhatsappOtimaProvider(BatchSettings):
         except BrokerCodeError as exc:
             raise CredentialsError(str(exc), ["broker_code"]) from exc
         except MappingError as exc:
-            raise RejectedError(str(exc)) from exc
+            raise InvalidBatchError(str(exc)) from exc
         response = await post_json(
             client,
             credentials.api_url + HSM_PATH,

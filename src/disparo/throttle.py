@@ -17,14 +17,24 @@ from redis.exceptions import RedisError
 
 log = structlog.get_logger(__name__)
 
-# One step, so a process that stops between the two cannot leave a counter without expiry
-# (that bucket would be refused for good); a counter found without one gets it now.
+# INCR and its expiry in one step: a process that stops between the two cannot leave a
+# counter that never expires (that bucket would be refused for good).
 _COUNT_FAILURE = """
 local count = redis.call('INCR', KEYS[1])
 if redis.call('TTL', KEYS[1]) < 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[1])
 end
 return count
+"""
+
+# Seconds left of a bucket at or over its limit, else 0; one round trip, so the counter
+# cannot vanish between reading it and reading its expiry.
+_SECONDS_REFUSED = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count < tonumber(ARGV[1]) then
+  return 0
+end
+return math.max(0, redis.call('TTL', KEYS[1]))
 """
 
 
@@ -43,19 +53,11 @@ class Throttle:
     async def retry_after(self, bucket: str) -> int:
         """Seconds this bucket must wait (0: not throttled)."""
         try:
-            count = await self.client.get(self._key(bucket))
-            if count is None or int(count) < self.limit:
-                return 0
-            ttl = int(await self.client.ttl(self._key(bucket)))
-            if ttl == -2:  # expired, or cleared by a success, since the GET
-                return 0
-            if ttl == -1:  # a counter without expiry would refuse this bucket for good
-                ttl = max(1, int(self.window))
-                await self.client.expire(self._key(bucket), ttl)
+            seconds = await self.client.eval(_SECONDS_REFUSED, 1, self._key(bucket), self.limit)
         except RedisError as exc:
             log.warning("throttle.unavailable", kind=self.kind, error=type(exc).__name__)
             return 0
-        return max(1, ttl)
+        return int(seconds)
 
     async def failed(self, bucket: str) -> None:
         window = max(1, int(self.window))

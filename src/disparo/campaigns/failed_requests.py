@@ -29,7 +29,9 @@ _REFUSAL_WEBHOOK = {Outcome.CREDENTIALS: "erro_credenciais", Outcome.INVALID: "e
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """The request that failed: `kind` names it in log events ("send", "step"), `account`
-    is the limit a Retry-After pauses."""
+    is the limit a Retry-After pauses. `request_left` False: it failed before its request
+    could leave (the credentials, the stamp, the wait for a slot), so nothing reached the
+    provider whatever the error says."""
 
     kind: str
     account: str
@@ -37,6 +39,7 @@ class Attempt:
     pause_cap: float  # the longest a Retry-After pauses the account (its send policy's cap)
     no_answer_reason: str  # the report when no whole answer came in time
     crash_reason: str  # the report's start when our own code failed mid-request
+    request_left: bool = True
 
 
 async def record_failure(rt: Runtime, claimed: Claimed, attempt: Attempt, exc: Exception) -> None:
@@ -44,17 +47,17 @@ async def record_failure(rt: Runtime, claimed: Claimed, attempt: Attempt, exc: E
     outcome = classify(exc)
     status_code = getattr(exc, "status_code", None)
     text = message_of(exc)
-    if outcome == Outcome.RETRY:
-        log.warning(f"{attempt.kind}.retryable", error=text, status=status_code)
-        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        if retry_after:
-            await _pause_account(rt, attempt, retry_after)
-        await batches.retry(rt, claimed, attempt.policy, Report(text, status_code, retry_after))
-        return
     if outcome.final:
         log.warning(f"{attempt.kind}.rejected", error=text, status=status_code)
         webhook = _REFUSAL_WEBHOOK.get(outcome, "erro_envio")
         await batches.fail(rt, claimed, Report(text, status_code, webhook=webhook))
+        return
+    if outcome == Outcome.RETRY or not attempt.request_left:
+        log.warning(f"{attempt.kind}.retryable", error=text, status=status_code)
+        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+        if retry_after and attempt.request_left:  # before it, the Retry-After was WordPress's
+            await _pause_account(rt, attempt, retry_after)
+        await batches.retry(rt, claimed, attempt.policy, Report(text, status_code, retry_after))
         return
     if outcome == Outcome.DEADLINE:
         log.error(f"{attempt.kind}.deadline_exceeded")

@@ -18,7 +18,6 @@ win.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -30,6 +29,7 @@ from disparo.campaigns.models import BatchStatus, BatchStep, CampaignStatus, Pro
 from disparo.campaigns.outcomes import batch_job, cancel_batch, record_attempt
 from disparo.campaigns.repository import lock_campaign
 from disparo.db.base import utcnow
+from disparo.providers.policy import ProviderPolicy
 from disparo.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -38,18 +38,19 @@ REQUEUED_REASON = "o worker parou antes de enviar o lote; enviado de novo"
 
 
 async def stamp_and_take_slot(
-    rt: Runtime,
-    claimed: Claimed,
-    slot: Callable[[bool, float], Awaitable[float]],
+    rt: Runtime, claimed: Claimed, account: str, policy: ProviderPolicy, recipients: int
 ) -> float | None:
-    """Wait for room in the rate limit unstamped (a crash meanwhile provably sent nothing),
-    stamp, then take the slot at once, so the stamp's round trip is not between the slot
-    and the request. A slot lost to another worker meanwhile clears the stamp (nothing
-    left) and the wait starts again. `slot(take, max_wait)` is the limiter (0: room, or
-    taken). Returns 0 when the request may leave, the wait when the batch must be given
-    back (unstamped), None when the claim is no longer ours."""
+    """Wait for room in the account's rate limit unstamped (a crash meanwhile provably sent
+    nothing), stamp, then take the slot at once, so the stamp's round trip is not between
+    the slot and the request. A slot lost to another worker meanwhile clears the stamp
+    (nothing left) and the wait starts again. Returns 0 when the request may leave, the wait
+    when the batch must be given back (unstamped), None when the claim is no longer ours."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + rt.settings.rate_limit_max_wait
+
+    async def slot(take: bool, max_wait: float) -> float:
+        return await rt.limiter.try_acquire(account, policy, recipients, max_wait, take=take)
+
     while True:
         ahead = await slot(False, max(0.0, deadline - loop.time()))
         if ahead:

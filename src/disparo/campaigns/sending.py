@@ -76,11 +76,7 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     # the limiter granted (not the jitter of the database round trips); the request is
     # stamped first (liveness.py).
     size = len(claimed.recipients)
-
-    async def slot(take: bool, wait: float) -> float:
-        return await rt.limiter.try_acquire(route.account, route.policy, size, wait, take=take)
-
-    wait = await stamp_and_take_slot(rt, claimed, slot)
+    wait = await stamp_and_take_slot(rt, claimed, route.account, route.policy, size)
     if wait is None:
         return  # judged while we were away (frozen, cut off): another claim sends it
     if wait:

@@ -26,8 +26,7 @@ from disparo.campaigns.followups import FollowUp, step_spec
 from disparo.campaigns.liveness import stamp_and_take_slot
 from disparo.campaigns.models import BatchStatus, Campaign, CampaignStatus
 from disparo.config import Settings
-from disparo.errors import classify, message_of
-from disparo.providers.base import Provider, ProviderCode, RetryableError
+from disparo.providers.base import Provider, ProviderCode
 from disparo.providers.policy import ProviderPolicy, account_id, policy_for, step_key
 from disparo.providers.steps import RunsSecondStep, StepRequest
 from disparo.runtime import Runtime
@@ -94,49 +93,32 @@ async def _attempt(
     async def fetch(path: str) -> Mapping[str, Any]:
         return await rt.wordpress.fetch_credentials(path, env_id)
 
-    account: str | None = None  # set once the request may leave: then the provider may act
+    account, left = "", False  # left: the request may have left, so the provider may have acted
     try:
         async with asyncio.timeout(claim_deadline(rt.settings, spec)):
             credentials = await rt.wordpress.credentials_for(provider, env_id)
-            limited = account_id(provider, credentials)
-            if not await _stamp_with_slot(rt, provider, limited, claimed):
+            account = account_id(provider, credentials)
+            if not await _stamp_with_slot(rt, provider, account, claimed):
                 return  # judged while this worker was away: another claim runs it
-            account = limited
+            left = True
             with outbound.calling(campaign.provider):
                 answer = await provider.run_step(rt.http, credentials, request, fetch)
     except _NoSlot as late:
         await batches.give_back(rt, claimed, late.wait)  # nothing left: no attempt spent
     except Exception as exc:
-        policy = step_policy(rt.settings, campaign.provider, spec)
-        if account is None:
-            await with_db_retries(
-                functools.partial(_failed_before_request, rt, claimed, policy, exc)
-            )
-        else:
-            cap = policy_for(rt.settings, provider).retry_after_cap  # it pauses the account
-            attempt = Attempt(
-                "step", account, policy, cap, "sem resposta a tempo", "erro interno no passo"
-            )
-            await with_db_retries(functools.partial(record_failure, rt, claimed, attempt, exc))
+        attempt = Attempt(
+            "step",
+            account,
+            step_policy(rt.settings, campaign.provider, spec),
+            policy_for(rt.settings, provider).retry_after_cap,  # a pause holds the account
+            "sem resposta a tempo",
+            "erro interno no passo",
+            request_left=left,
+        )
+        await with_db_retries(functools.partial(record_failure, rt, claimed, attempt, exc))
     else:
         log.info("step.done")
         await with_db_retries(lambda: batches.step_done(rt, claimed, answer))
-
-
-async def _failed_before_request(
-    rt: Runtime, claimed: Claimed, policy: ProviderPolicy, exc: Exception
-) -> None:
-    """Before its request (the credentials, the stamp, the wait for a slot) nothing left:
-    a refusal (credentials missing) ends the step, anything else is tried again, never
-    UNKNOWN. No account is paused: a Retry-After here came from WordPress, not the provider."""
-    outcome, text = classify(exc), message_of(exc)
-    status_code = getattr(exc, "status_code", None)
-    log.warning("step.failed_before_request", error=text, status=status_code)
-    if outcome.final:
-        await batches.fail(rt, claimed, Report(text, status_code))
-        return
-    retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-    await batches.retry(rt, claimed, policy, Report(text, status_code, retry_after))
 
 
 def claim_deadline(settings: Settings, spec: FollowUp) -> float:
@@ -160,11 +142,7 @@ async def _stamp_with_slot(rt: Runtime, provider: Provider, account: str, claime
     A step adds no recipients (its send counted them). Without the slot, the 1,000 starts of
     a 1,000-batch campaign, all due at once, would leave at once. False: the claim is lost."""
     policy = policy_for(rt.settings, provider)
-
-    async def slot(take: bool, wait: float) -> float:
-        return await rt.limiter.try_acquire(account, policy, 0, wait, take=take)
-
-    wait = await stamp_and_take_slot(rt, claimed, slot)
+    wait = await stamp_and_take_slot(rt, claimed, account, policy, 0)
     if wait:
         raise _NoSlot(wait)
     return wait is not None
@@ -172,8 +150,7 @@ async def _stamp_with_slot(rt: Runtime, provider: Provider, account: str, claime
 
 async def expire_stale_step(rt: Runtime, claimed: Claimed) -> None:
     """A step still SENDING, stamped, after its worker died: run again if idempotent, else
-    UNKNOWN.
-    Nothing when `claimed`, the claim the judge saw, no longer holds the step."""
+    UNKNOWN. Nothing when `claimed`, the claim the judge saw, no longer holds the step."""
     async with rt.sessions() as session:
         campaign = await session.get(Campaign, claimed.key.campaign_id)
     assert campaign is not None

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from disparo.admission import Admission, AdmissionLimits
 from disparo.api.webhooks import router as webhooks_router
 from disparo.apikeys import Scope
 from disparo.apischema import install_openapi
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     install_openapi(app, lambda schema: document_dispatch(schema, app.state.runtime.providers))
     app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"]))
+    # Added last, so it runs first: a refused request costs no body read and no key check.
+    app.add_middleware(Admission, limits=lambda scope: _admission_limits(scope["app"]))
     app.include_router(campaigns_router)
     app.include_router(controls_router)
     app.include_router(webhooks_router)
@@ -109,6 +112,16 @@ def refuse_unsafe(settings: Settings) -> None:
 def _body_limits(app: FastAPI) -> tuple[int, float]:
     settings = app.state.runtime.settings
     return settings.max_body_bytes, settings.body_timeout
+
+
+def _admission_limits(app: FastAPI) -> AdmissionLimits:
+    settings = app.state.runtime.settings
+    return AdmissionLimits(
+        in_flight=settings.api_max_in_flight,
+        queued=settings.api_max_queued,
+        wait=settings.api_queue_wait,
+        retry_after=1,
+    )
 
 
 def _add_docs(app: FastAPI) -> None:

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     # A request body must arrive whole within this many seconds (408 otherwise).
     body_timeout: float = Field(default=30.0, gt=0)
+    # Load shedding (disparo.admission), per API process: requests at work at once (0: no
+    # limit; the default is the database pool's 10 + 10), how many more may wait for a place
+    # and for how long; past that, 503 with Retry-After instead of a queue behind the pool.
+    api_max_in_flight: int = Field(default=20, ge=0)
+    api_max_queued: int = Field(default=64, ge=0)
+    api_queue_wait: float = Field(default=0.5, ge=0)
     # Wrong X-API-KEYs from one client address: after this many in auth_failure_window
     # seconds, that client gets 429 until the window passes.
     auth_failure_limit: int = Field(default=20, ge=1)

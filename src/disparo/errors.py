@@ -15,7 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = structlog.get_logger(__name__)
 
@@ -183,6 +185,20 @@ def install_error_handlers(app: FastAPI) -> None:
         # Dashboard sessions, throttles and queues live in Redis.
         log.error("api.redis_unavailable", error=type(exc).__name__)
         return JSONResponse(error_body(503, "Redis indisponível; tente novamente"), 503)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed busy past the pool's wait: busy, not broken.
+        log.warning("api.database_pool_exhausted")
+        body = error_body(503, "disparo está sobrecarregado; tente novamente em instantes")
+        return JSONResponse(body, 503, headers={"Retry-After": "1"})
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        # The client left before its body arrived: nobody reads this answer, and it is no
+        # error of ours (under load, thousands of these must not each log a traceback).
+        log.debug("api.client_gone", path=request.url.path)
+        return JSONResponse(error_body(400, "O cliente desconectou"), 400)
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:

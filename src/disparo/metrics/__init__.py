@@ -44,6 +44,10 @@ RATE_LIMIT_WAIT_SECONDS = Counter(
     "Seconds of those waits.",
     ["provider"],
 )
+API_REQUESTS_SHED = Counter(
+    "disparo_api_requests_shed",
+    "API requests refused with 503 because the process was at capacity (disparo.admission).",
+)
 
 
 def outcome_of(error: BaseException | None) -> str:

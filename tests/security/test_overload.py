@@ -57,6 +57,14 @@ class HeldRequest:
         self.close()
         return answer
 
+    async def send_rest_and_leave(self) -> None:
+        """The whole body, then gone without reading the answer (a client-side timeout)."""
+        assert self._writer is not None
+        self._writer.write(self._body[10:])
+        await self._writer.drain()
+        await asyncio.sleep(0.2)  # read by the server (uvicorn drops a body cut by EOF)
+        self._writer.close()
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
@@ -136,3 +144,28 @@ async def test_a_client_that_leaves_mid_body_is_no_error(stack_factory: StackFac
     events = [entry["event"] for entry in logs]
     assert "api.unhandled_error" not in events
     assert not [entry for entry in logs if entry.get("exc_info")]
+
+
+async def test_a_dispatch_whose_client_gave_up_is_created_once(
+    stack_factory: StackFactory,
+) -> None:
+    """WordPress timed out and retries: the retry finds the campaign the first one made."""
+    stack = await _stack(stack_factory)
+    held = HeldRequest(stack)
+    await held.start()
+    await held.send_rest_and_leave()
+    async with httpx.AsyncClient(
+        base_url=stack.api.url, headers={"X-API-KEY": KEY}, timeout=10
+    ) as api:
+        for _ in range(100):  # the abandoned request is still being served: wait for it
+            first = await api.get(f"/campaigns/{CAMPAIGN}/status")
+            if first.status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        assert first.status_code == 200
+        retried = await api.post("/campaigns/dispatch", json={"agendamento_id": CAMPAIGN})
+        listed = await api.get("/campaigns")
+    assert retried.status_code == 202
+    assert retried.json()["message"] == "Campanha já existe na fila"
+    assert retried.json()["campaign_id"] == first.json()["campaign_id"]
+    assert listed.json()["total"] == 1

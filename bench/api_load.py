@@ -80,16 +80,26 @@ class RawClient:
             ).encode()
         )
         async with self._connections:
-            reader, writer = self._idle.pop() if self._idle else await self._connect()
-            try:
-                async with asyncio.timeout(30):
-                    writer.write(head + body)
-                    answer = await _read_answer(reader)
-            except BaseException:
-                writer.close()
-                raise
-            self._idle.append((reader, writer))
-            return answer
+            if self._idle:
+                try:
+                    return await self._exchange(self._idle.pop(), head + body)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    pass  # the server closed it while idle (its keep-alive timeout): anew
+            return await self._exchange(await self._connect(), head + body)
+
+    async def _exchange(
+        self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+    ) -> Answer:
+        reader, writer = connection
+        try:
+            async with asyncio.timeout(30):
+                writer.write(request)
+                answer = await _read_answer(reader)
+        except BaseException:
+            writer.close()
+            raise
+        self._idle.append(connection)
+        return answer
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection("127.0.0.1", self._port)

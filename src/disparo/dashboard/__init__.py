@@ -3,12 +3,13 @@ JSON for live figures, no CDN and nothing to build."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette import types as asgi
+from starlette.datastructures import MutableHeaders
 
 from disparo.apikeys import Scope
 from disparo.dashboard.auth import CsrfRejected, ScopeRequired, Session, SignInRequired
@@ -41,14 +42,28 @@ def mount_dashboard(app: FastAPI) -> None:
     app.add_exception_handler(CampaignNotFound, _not_found)
     app.add_exception_handler(UnknownAction, _unknown_action)
 
-    @app.middleware("http")
-    async def dashboard_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith("/dashboard") and "/static/" not in request.url.path:
-            response.headers.update(SECURITY_HEADERS)
-        return response
+    app.add_middleware(DashboardHeaders)
+
+
+class DashboardHeaders:
+    """The security headers on every dashboard page. Pure ASGI: Starlette's
+    BaseHTTPMiddleware (`@app.middleware`) costs every API request a task and a stream."""
+
+    def __init__(self, app: asgi.ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/dashboard") or "/static/" in path:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: asgi.Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _wants_json(request: Request) -> bool:

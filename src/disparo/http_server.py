@@ -137,6 +137,9 @@ async def start_server(
         log_config=None,
         access_log=False,
         ws="none",
+        # The embedded servers (tests, simulators, `disparo dev`) keep h11 in the host's own
+        # loop; `disparo serve` runs httptools on uvloop, and tests/deploy drive that.
+        http="h11",
         timeout_graceful_shutdown=graceful_timeout_s,
     )
     server = _EmbeddedServer(config)

@@ -215,11 +215,9 @@ class Settings(BaseSettings):
         return ""
 
     @property
-    def inbound_keys(self) -> list[ApiKey]:
+    def inbound_keys(self) -> tuple[ApiKey, ...]:
         """DISPARO_API_KEYS with names and scopes (KeyConfigError when malformed)."""
-        from disparo.apikeys import parse_keys
-
-        return parse_keys(key.get_secret_value() for key in self.api_keys)
+        return _parsed_keys(tuple(key.get_secret_value() for key in self.api_keys))
 
     @property
     def secure_cookie(self) -> bool:
@@ -255,3 +253,11 @@ def to_async_url(url: str) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+@lru_cache(maxsize=16)
+def _parsed_keys(raws: tuple[str, ...]) -> tuple[ApiKey, ...]:
+    # Every request authenticates: parsing the keys once per distinct setting, not per call.
+    from disparo.apikeys import parse_keys
+
+    return tuple(parse_keys(raws))

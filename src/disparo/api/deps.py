@@ -13,7 +13,9 @@ MAX_BIGINT = 2**63 - 1  # larger numbers overflow the database's integers
 SAFE_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    # hand-off on every request for one attribute read.
     rt: Runtime = request.app.state.runtime
     return rt
 

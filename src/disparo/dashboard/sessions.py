@@ -18,7 +18,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,7 @@ async def create(client: Any, settings: Settings, secret: bytes, key: ApiKey) ->
 
 
 async def load(
-    client: Any, settings: Settings, secret: bytes, session_id: str, keys: list[ApiKey]
+    client: Any, settings: Settings, secret: bytes, session_id: str, keys: Sequence[ApiKey]
 ) -> Session | None:
     """The live session of this id, with its key's scopes of now; or None (unknown, idle too
     long, too old, or its key is gone or may no longer use the dashboard). A live one's idle

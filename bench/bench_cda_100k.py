@@ -1,11 +1,14 @@
-"""Benchmark: one CDA campaign through the whole pipeline on PostgreSQL.
+"""Benchmark: one CDA campaign through the whole pipeline on PostgreSQL, against the floor.
 
 The WordPress and CDA simulators and the API run in this process; the worker runs as its own
-`disparo worker` process, so its peak RSS (VmHWM) is the worker's alone. Prints seconds from
-accept to COMPLETED, recipients/s and the worker's peak RSS, and appends them to
-bench/results.jsonl.
+`disparo worker` process, so its peak RSS (VmHWM) is the worker's alone. Each of `--repeat`
+rounds sends one campaign through disparo (from `POST /campaigns/dispatch` until WordPress
+holds the `enviado` webhook) and one through `floor.py` (the bare fetch, check, COPY, POST and
+webhook, as its own process, against the same simulators and database). Prints the medians,
+the ratio disparo/floor (issue 13: ≤ 2×), recipients/s and the worker's peak RSS, and appends
+them to bench/results.jsonl.
 
-    .venv/bin/python bench/bench_cda_100k.py [--recipients 100000] [--database-url URL]
+    .venv/bin/python bench/bench_cda_100k.py [--recipients 100000] [--repeat 3] [--no-floor]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from floor import Stand, create_table
 from pydantic import SecretStr
 
 from disparo.app import create_app
@@ -50,12 +55,13 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(disparo), "worker"], env=env, stdout=None, stderr=subprocess.PIPE)
 
 
-async def run(recipients: int, admin_url: str, redis_url: str) -> dict[str, object]:
-    async with scratch_database(admin_url, "disparo_bench") as database_url:
-        return await _run(recipients, database_url, redis_url)
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    async with scratch_database(args.database_url, "disparo_bench") as database_url:
+        return await _run(args, database_url)
 
 
-async def _run(recipients: int, database_url: str, redis_url: str) -> dict[str, object]:
+async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
+    recipients, redis_url = args.recipients, args.redis_url
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     wordpress = WordPressSimulator(master_key=API_KEY)
     cda = CdaSimulator(api_key=CDA_KEY)
@@ -86,46 +92,88 @@ async def _run(recipients: int, database_url: str, redis_url: str) -> dict[str, 
     runtime = await open_runtime(settings)
     api = await start_server(create_app(runtime=runtime))
     worker = start_worker(env)
-    agendamento_id = "C" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    wordpress.seed_campaign(agendamento_id, recipients)
     await asyncio.sleep(3)  # let the worker connect
+    stand = Stand(wp_server.url, API_KEY, database_url)
+    await create_table(database_url)
+    rounds: list[dict[str, float]] = []
     try:
         async with httpx.AsyncClient(base_url=api.url, headers={"X-API-KEY": API_KEY}) as client:
-            started = time.perf_counter()
-            answer = await client.post(
-                "/campaigns/dispatch", json={"agendamento_id": agendamento_id}
-            )
-            answer.raise_for_status()
-            while True:
-                status = (await client.get(f"/campaigns/{agendamento_id}/status")).json()
-                if status["status"] in ("COMPLETED", "FAILED"):
-                    break
-                await asyncio.sleep(0.02)
-            seconds = time.perf_counter() - started
+            for number in range(args.repeat):
+                measured = {"disparo": await _disparo(client, wordpress, recipients, number)}
+                if not args.no_floor:
+                    measured["floor"] = await _floor(stand, wordpress, recipients, number)
+                print(
+                    f"round {number + 1}: "
+                    + ", ".join(f"{k} {v:.2f} s" for k, v in measured.items())
+                )
+                rounds.append(measured)
         rss = peak_rss_mb(worker.pid)
     finally:
         worker.terminate()
         # In a thread: the simulators live on this loop and the worker may still be
         # delivering its last webhook to them while it shuts down.
-        _, stderr = await asyncio.to_thread(worker.communicate, timeout=30)
+        await asyncio.to_thread(worker.communicate, timeout=30)
         await api.stop()
         await runtime.close()
         await cda_server.stop()
         await wp_server.stop()
-    if status["status"] != "COMPLETED":
-        raise SystemExit(f"campaign ended {status}; worker said:\n{stderr.decode()[-3000:]}")
     lines = sum(len(request.json["mensagens"]) for request in cda.requests)
-    return {
+    if lines != recipients * args.repeat * (1 if args.no_floor else 2):
+        raise SystemExit(f"the CDA simulator received {lines} lines in all")
+    seconds = statistics.median(r["disparo"] for r in rounds)
+    result: dict[str, object] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "recipients": recipients,
         "database": "postgresql",
-        "seconds_accept_to_completed": round(seconds, 3),
+        "repeat": args.repeat,
+        "seconds_accept_to_enviado": round(seconds, 3),
+        "each_disparo_s": [round(r["disparo"], 3) for r in rounds],
         "recipients_per_s": round(recipients / seconds),
         "worker_peak_rss_mb": round(rss, 1),
         "cda_requests": len(cda.requests),
-        "lines_received_by_cda": lines,
-        "sent_messages": status["sent_messages"],
     }
+    if not args.no_floor:
+        floor_seconds = statistics.median(r["floor"] for r in rounds)
+        result["floor_s"] = round(floor_seconds, 3)
+        result["each_floor_s"] = [round(r["floor"], 3) for r in rounds]
+        result["ratio_to_floor"] = round(seconds / floor_seconds, 2)
+    return result
+
+
+async def _disparo(
+    client: httpx.AsyncClient, wordpress: WordPressSimulator, recipients: int, number: int
+) -> float:
+    agendamento_id = f"C{datetime.now(UTC):%Y%m%d%H%M%S}{number:02d}"
+    wordpress.seed_campaign(agendamento_id, recipients)
+    started = time.perf_counter()
+    answer = await client.post("/campaigns/dispatch", json={"agendamento_id": agendamento_id})
+    answer.raise_for_status()
+    while not any(w.get("status") == "enviado" for w in wordpress.webhooks_for(agendamento_id)):
+        status = (await client.get(f"/campaigns/{agendamento_id}/status")).json()
+        if status["status"] in ("FAILED", "CANCELLED"):
+            raise SystemExit(f"campaign ended {status}")
+        await asyncio.sleep(0.02)
+    return time.perf_counter() - started
+
+
+async def _floor(
+    stand: Stand, wordpress: WordPressSimulator, recipients: int, number: int
+) -> float:
+    agendamento_id = f"F{datetime.now(UTC):%Y%m%d%H%M%S}{number:02d}"
+    wordpress.seed_campaign(agendamento_id, recipients)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HERE / "floor.py"),
+        "--stand",
+        json.dumps(stand.__dict__),
+        "--agendamento",
+        agendamento_id,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    if process.returncode:
+        raise SystemExit(f"floor.py failed ({process.returncode})")
+    return float(json.loads(out)["seconds"])
 
 
 def main() -> None:
@@ -136,8 +184,10 @@ def main() -> None:
         help="an admin URL: the benchmark creates and drops its own database",
     )  # fmt: skip
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-floor", action="store_true", help="disparo alone")
     args = parser.parse_args()
-    result = asyncio.run(run(args.recipients, args.database_url, args.redis_url))
+    result = asyncio.run(run(args))
     for key, value in result.items():
         print(f"{key:30} {value}")
     with (HERE / "results.jsonl").open("a") as out:

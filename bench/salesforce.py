@@ -20,6 +20,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -153,7 +154,7 @@ async def _bare(
     base_url: str, simulator: SalesforceSimulator, rows: list[Any], concurrency: int
 ) -> float:
     bodies = _bodies(rows)
-    path = HERE / f".bare-{uuid.uuid4().hex[:8]}.json"
+    path = Path(tempfile.gettempdir()) / f"disparo-bench-bare-{uuid.uuid4().hex[:8]}.json"
     path.write_bytes(orjson.dumps({"url": base_url, "bodies": bodies}))
     before = len(simulator.contacts)
     try:

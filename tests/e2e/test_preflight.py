@@ -3,6 +3,7 @@ same agendamento then records and sends, and it records and sends nothing itself
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,10 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.models import BatchStep, Campaign, CampaignMessage, ProviderBatch
 from disparo.campaigns.preflight import run_preflight
 from disparo.campaigns.preflight_report import reason_kind
 from disparo.devstack import DevStack
+from disparo.providers.rcs_otima.dev import otima_sample_rows
 from disparo.sim.samples import make_rows
 from tests.conftest import StackFactory
 from tests.e2e.helpers import CAMPAIGN, api, campaign_rows, dispatch, wait_final
@@ -159,3 +162,31 @@ async def test_salesforce_timing_follows_the_rate_limit_and_the_second_step(
     assert report.estimated_finish == opening + timedelta(seconds=2.2)
     assert report.second_step is not None and report.second_step.step == "mkc"
     assert report.second_step.at == opening + timedelta(seconds=2.2 + 1200)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_grouped_batches_and_the_missing_group_match_the_dispatch(
+    stack_factory: StackFactory,
+) -> None:
+    """Ótima RCS plans batches per customer_code: the preflight plans the same ones."""
+    otima = "O20250115093000"
+    stack = await stack_factory(with_worker=False, rcs_otima_batch_size=3)
+    rows = otima_sample_rows(otima, 9)
+    rows[8]["mensagem"] = json.dumps({"template_code": "x", "customer_code": ""})
+    rows[8]["id_carteira"] = ""
+    stack.wordpress.add_campaign(otima, rows)
+
+    report = (await preflight(stack, otima)).json()
+    assert await recorded_counts(stack) == (0, 0, 0)
+    await dispatch(stack, otima)
+    campaign, _, _ = await campaign_rows(stack, otima)
+    await run_dispatch(stack.runtime, campaign.id, last_attempt=True)
+    _, batches, messages = await campaign_rows(stack, otima)
+
+    assert report["batches"] == len(batches) == 4  # 4 rows per customer_code: 3 + 1 each
+    assert report["requests"] == 4
+    dispatched = Counter(reason_kind(m.skip_reason) for m in messages if m.skip_reason)
+    assert by_reason(report) == dict(dispatched)
+    assert list(dispatched) == [
+        "sem customer_code (na mensagem, no id_carteira ou nas credenciais)"
+    ]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from disparo.campaigns import row_plan
 from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.models import BatchStep, Campaign, CampaignMessage, ProviderBatch
 from disparo.campaigns.preflight import run_preflight
@@ -190,3 +192,44 @@ async def test_grouped_batches_and_the_missing_group_match_the_dispatch(
     assert list(dispatched) == [
         "sem customer_code (na mensagem, no id_carteira ou nas credenciais)"
     ]
+
+
+async def test_a_check_added_to_the_shared_rules_shows_up_in_both(
+    stack_factory: StackFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the opt-out check will do: look rows up by the chunk. Added once, in row_plan,
+    the preflight and the dispatch both skip the same rows for it."""
+    stack = await stack_factory(with_worker=False, cda_batch_size=4)
+    rows = make_rows(CAMPAIGN, 10)
+    rows[9]["telefone"] = rows[1]["telefone"]  # repeated: decided before the chunk check
+    stack.wordpress.add_campaign(CAMPAIGN, rows)
+    suppressed = {rows[1]["telefone"], rows[6]["telefone"]}
+    chunks: list[int] = []
+
+    async def opt_out(candidates: Sequence[row_plan.Candidate]) -> list[str | None]:
+        chunks.append(len(candidates))
+        return ["opt-out" if c.phone in suppressed else None for c in candidates]
+
+    monkeypatch.setattr(row_plan, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(row_plan, "chunk_checks", lambda rt, provider: [opt_out])
+
+    report = (await preflight(stack, CAMPAIGN)).json()
+    looked_up = list(chunks)
+    await dispatch(stack, CAMPAIGN)
+    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
+    await run_dispatch(stack.runtime, campaign.id, last_attempt=True)
+    _, batches, messages = await campaign_rows(stack, CAMPAIGN)
+
+    dispatched = Counter(reason_kind(m.skip_reason) for m in messages if m.skip_reason)
+    assert (
+        by_reason(report)
+        == dict(dispatched)
+        == {
+            "opt-out": 2,
+            "telefone repetido na campanha": 1,
+        }
+    )
+    assert [m.row_index for m in messages if m.skip_reason == "opt-out"] == [1, 6]
+    assert report["batches"] == len(batches) == 2  # 7 recipients in batches of 4
+    # One lookup per chunk of 3 rows; the last chunk (row 9, a repeat) has none to look up.
+    assert looked_up == [3, 3, 3]

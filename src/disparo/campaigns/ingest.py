@@ -35,7 +35,7 @@ from disparo.campaigns.row_plan import (
     chain,
     decide_rows,
     first_row,
-    grouping_for,
+    rules_for,
 )
 from disparo.campaigns.rows import extra_of, text
 from disparo.db.base import utcnow
@@ -134,7 +134,8 @@ async def _ingest(
             if not await _still_unplanned(session, campaign):
                 return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
-            decisions = decide_rows(chain(first, rows), tally, grouping_for(provider, credentials))
+            rules = rules_for(rt, provider, credentials)
+            decisions = decide_rows(chain(first, rows), tally, rules)
             records = _records(decisions, campaign.id, started, provider.needs_row_extra)
             await _bulk_insert(session, records)
             campaign.body_text = text(first, "mensagem")

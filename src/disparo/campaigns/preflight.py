@@ -29,7 +29,7 @@ from disparo.campaigns.row_plan import (
     chain,
     decide_rows,
     first_row,
-    grouping_for,
+    rules_for,
 )
 from disparo.campaigns.rows import text
 from disparo.campaigns.service import served_provider
@@ -84,9 +84,9 @@ async def _read(
     report.env_id = env_id
     report.body_text = text(first, "mensagem")[:500]
     credentials = await _credentials(rt, provider, env_id, report)
-    grouping = grouping_for(provider, credentials) if credentials is not None else None
+    rules = rules_for(rt, provider, credentials)
     skipped, warnings = ReasonTally(), ReasonTally()
-    async for decision in decide_rows(chain(first, rows), tally, grouping):
+    async for decision in decide_rows(chain(first, rows), tally, rules):
         if decision.skip_reason is not None:
             skipped.add(decision.skip_reason, decision.index, decision.phone)
         elif not text(decision.row, "nome").strip():

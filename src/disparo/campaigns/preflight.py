@@ -34,6 +34,7 @@ from disparo.campaigns.row_plan import (
 from disparo.campaigns.rows import text
 from disparo.campaigns.service import served_provider
 from disparo.db.base import utcnow
+from disparo.errors import Outcome, classify
 from disparo.providers.base import GroupsRecipients, Provider
 from disparo.providers.policy import policy_for
 from disparo.runtime import Runtime
@@ -48,11 +49,13 @@ async def run_preflight(
     agendamento_id: str,
     *,
     now: datetime | None = None,
-    next_allowed: NextAllowed = always_allowed,
+    next_allowed: NextAllowed | None = None,
 ) -> PreflightReport:
     """The report of a dispatch that does not happen. An unknown prefix or a provider not
-    served is the dispatch's 400; everything WordPress answers wrong is in the report."""
+    served is the dispatch's 400; everything WordPress answers wrong is in the report.
+    `next_allowed` defaults to the provider's send window (send_window_of)."""
     code = served_provider(rt, agendamento_id)
+    next_allowed = next_allowed or send_window_of(rt, code)
     provider = rt.providers[code]
     started = time.perf_counter()
     report = PreflightReport(agendamento_id=agendamento_id, provider=code)
@@ -61,6 +64,8 @@ async def run_preflight(
     try:
         await _read(rt, provider, rows, tally, report)
     except Exception as exc:  # WordPress down or its answer unusable: said, not raised
+        if classify(exc) == Outcome.CRASHED:
+            log.exception("preflight.crashed", agendamento_id=agendamento_id)
         report.problems.append(problem_of(exc))
     finally:
         await rows.aclose()
@@ -143,6 +148,13 @@ def _fill_plan(
     report.recipients_per_second = policy.recipients_per_second
     follow_up = follow_up_for(rt.settings, str(provider.code))
     report.set_timing(timing(tally.batch_counts, policy, now, follow_up, next_allowed))
+
+
+def send_window_of(rt: Runtime, provider_code: str) -> NextAllowed:
+    """The next moment this provider may send, at or after a given one: the seam of the
+    send windows, which connect it as `lambda at: next_opening(window, at)` with the
+    provider's window from its policy. Until then sending is always allowed."""
+    return always_allowed
 
 
 def requests_for(provider: Provider, recipients: int) -> int:

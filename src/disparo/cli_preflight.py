@@ -52,7 +52,8 @@ def print_report(report: PreflightReport) -> None:
         )
     if report.second_step:
         console.print(
-            f"segunda etapa {report.second_step.step}: {report.second_step.at:%Y-%m-%d %H:%M:%S %Z}"
+            f"segunda etapa {report.second_step.step} ({report.second_step.runs}×): "
+            f"{report.second_step.at:%Y-%m-%d %H:%M:%S %Z}"
         )
     console.print("credenciais: " + ("[green]ok[/]" if report.credentials_ok else "[red]falha[/]"))
     for problem in report.problems:

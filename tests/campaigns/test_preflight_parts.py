@@ -54,6 +54,9 @@ def test_timing_starts_at_the_next_allowed_moment_and_the_second_step_waits_its_
     assert planned.earliest_start == opening
     assert planned.estimated_finish == opening + timedelta(seconds=2.2)
     assert planned.second_step_at == opening + timedelta(seconds=2.2 + 1200)
+    assert planned.second_step_runs == 1
+    per_batch = FollowUp("start", 120.0, 30.0, 3, True, True, "X", None, "erro", False)
+    assert timing([10] * 4, ProviderPolicy(), NOW, per_batch).second_step_runs == 4
     assert (unlimited.earliest_start, unlimited.estimated_finish) == (NOW, NOW)
     assert unlimited.second_step is None
 

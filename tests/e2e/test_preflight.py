@@ -164,6 +164,7 @@ async def test_salesforce_timing_follows_the_rate_limit_and_the_second_step(
     assert report.estimated_finish == opening + timedelta(seconds=2.2)
     assert report.second_step is not None and report.second_step.step == "mkc"
     assert report.second_step.at == opening + timedelta(seconds=2.2 + 1200)
+    assert report.second_step.runs == 1  # one automation run per agendamento
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -34,6 +34,8 @@ class Timing:
     # The delayed second step (GOSAC start, Marketing Cloud run): its name and due time.
     second_step: str | None = None
     second_step_at: datetime | None = None
+    # GOSAC starts each send batch's campaign; Marketing Cloud runs once per agendamento.
+    second_step_runs: int = 0
 
 
 def send_seconds(batch_counts: Sequence[int], policy: ProviderPolicy) -> float:
@@ -72,4 +74,5 @@ def timing(
     if follow_up is None or not batch_counts:
         return Timing(start, finish, seconds)
     step_at = next_allowed(finish + timedelta(seconds=follow_up.delay_s))
-    return Timing(start, finish, seconds, follow_up.step, step_at)
+    runs = len(batch_counts) if follow_up.per_send_batch else 1
+    return Timing(start, finish, seconds, follow_up.step, step_at, runs)

@@ -81,6 +81,7 @@ def problem_of(error: BaseException, phase: str | None = None) -> Problem:
 class SecondStep(BaseModel):
     step: str
     at: datetime
+    runs: int = Field(description="requests of the step: one per send batch (GOSAC) or one")
 
 
 class PreflightReport(BaseModel):
@@ -119,4 +120,6 @@ class PreflightReport(BaseModel):
         self.estimated_finish = value.estimated_finish
         self.send_seconds = round(value.send_seconds, 3)
         if value.second_step and value.second_step_at:
-            self.second_step = SecondStep(step=value.second_step, at=value.second_step_at)
+            self.second_step = SecondStep(
+                step=value.second_step, at=value.second_step_at, runs=value.second_step_runs
+            )

@@ -57,6 +57,7 @@ final class PreflightTest extends SiteTestCase
         $this->assertNotFalse($form);
         $this->assertGreaterThan(strpos($page, 'disparo-preflight-figures'), $form, 'the report comes first');
         $this->assertStringContainsString('Confirmar aprovação', $page);
+        $this->assertStringContainsString('Segunda etapa (mkc, 1×)', $page);
 
         [$request] = $this->disparoRequests();
         $this->assertSame('/campaigns/preflight', $request['path']);
@@ -126,7 +127,7 @@ final class PreflightTest extends SiteTestCase
             'requests' => 1,
             'earliest_start' => '2026-03-02T11:00:00Z',
             'estimated_finish' => '2026-03-02T11:00:02Z',
-            'second_step' => null,
+            'second_step' => ['step' => 'mkc', 'at' => '2026-03-02T11:20:02Z', 'runs' => 1],
             'credentials_ok' => true,
             'would_dispatch' => true,
             'problems' => [['phase' => 'dados', 'message' => '<script>alert(1)</script>', 'blocking' => false]],

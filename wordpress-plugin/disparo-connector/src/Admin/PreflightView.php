@@ -32,7 +32,8 @@ final class PreflightView
         self::row('Fim estimado', self::when($report['estimated_finish'] ?? ''), 'estimated_finish');
         $step = $report['second_step'] ?? null;
         if (is_array($step)) {
-            $label = 'Segunda etapa (' . self::text($step['step'] ?? '') . ')';
+            $runs = self::number($step['runs'] ?? 1);
+            $label = sprintf('Segunda etapa (%s, %s×)', self::text($step['step'] ?? ''), $runs);
             self::row($label, self::when($step['at'] ?? ''), 'second_step');
         }
         self::row('Credenciais', !empty($report['credentials_ok']) ? 'ok' : 'com problema', 'credentials');

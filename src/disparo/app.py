@@ -20,6 +20,7 @@ from disparo.bodylimit import BodyLimit
 from disparo.campaigns.control_endpoints import router as controls_router
 from disparo.campaigns.endpoints import document_dispatch
 from disparo.campaigns.endpoints import router as campaigns_router
+from disparo.campaigns.preflight_endpoints import router as preflight_router
 from disparo.config import Settings, get_settings
 from disparo.dashboard import mount_dashboard
 from disparo.errors import install_error_handlers
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(Admission, limits=lambda scope: _admission_limits(scope["app"]))
     app.include_router(campaigns_router)
     app.include_router(controls_router)
+    app.include_router(preflight_router)
     app.include_router(webhooks_router)
     app.include_router(audit_router)
     _add_docs(app)

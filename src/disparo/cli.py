@@ -353,6 +353,16 @@ def _add_observe_commands() -> None:
 _add_observe_commands()
 
 
+# What a dispatch would do, doing none of it (issue 15).
+def _add_preflight_command() -> None:
+    from disparo.cli_preflight import preflight
+
+    app.command("preflight")(preflight)
+
+
+_add_preflight_command()
+
+
 def main() -> None:
     app()
 

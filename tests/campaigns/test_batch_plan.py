@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from disparo.campaigns.ingest import IngestTally
+from disparo.campaigns.row_plan import IngestTally
 
 
 def plan(batch_size: int, groups: list[str]) -> tuple[list[int], list[int]]:

@@ -94,6 +94,8 @@ async def test_campaign_from_wordpress_rows_to_provider_and_back(
 
     notice = await wordpress.approve_as_admin(agendamento_id)
     assert "enviada ao disparo" in notice
+    # Before confirming, the admin saw disparo's preflight of these very rows.
+    assert f"Um disparo agora enviaria para {SEEDED} destinatários." in wordpress.last_review
 
     async def settled() -> bool:
         """Every step ran (the second one too) and WordPress took every webhook."""

@@ -5,6 +5,7 @@ and like an administrator through its login page and admin screens."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
 import re
@@ -37,6 +38,8 @@ class WordPressSite:
     path: Path
     database: str
     server: subprocess.Popen[bytes]
+    # The review screen approve_as_admin last confirmed on (it shows disparo's preflight).
+    last_review: str = ""
 
     def wp(self, command: str, argument: Any = "", *, check: bool = True) -> str:
         """Run one wp.php command against the site (options, seed, rows, approve)."""
@@ -59,8 +62,9 @@ class WordPressSite:
         return list(json.loads(await self.wp_async("rows", agendamento_id)))
 
     async def approve_as_admin(self, agendamento_id: str) -> str:
-        """Log in, open the Disparo screen and press "Aprovar" on the campaign's row, as a
-        person would; returns the notice the screen shows afterwards."""
+        """Log in, open the Disparo screen, follow the campaign's row to its review screen
+        (kept in `last_review`) and confirm there, as a person would; returns the notice the
+        screen shows afterwards."""
         async with httpx.AsyncClient(base_url=self.url, timeout=60) as client:
             await client.get("/wp-login.php")
             login = await client.post(
@@ -78,7 +82,16 @@ class WordPressSite:
                 rf'<tr data-agendamento="{re.escape(agendamento_id)}">(.*?)</tr>', page.text, re.S
             )
             assert row is not None, f"{agendamento_id} is not listed for approval"
-            nonce = re.search(r'name="_wpnonce" value="([^"]+)"', row.group(1))
+            # The row leads to the review screen: disparo's preflight, then the approve form.
+            link = re.search(r'href="([^"]+review=[^"]+)"', row.group(1))
+            assert link is not None
+            review = await client.get(html.unescape(link.group(1)))
+            self.last_review = review.text
+            form = re.search(
+                rf'data-review="{re.escape(agendamento_id)}">(.*?)</form>', review.text, re.S
+            )
+            assert form is not None, review.text[:500]
+            nonce = re.search(r'name="_wpnonce" value="([^"]+)"', form.group(1))
             assert nonce is not None
             answer = await client.post(
                 "/wp-admin/admin-post.php",

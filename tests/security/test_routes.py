@@ -83,6 +83,7 @@ def test_each_api_route_has_the_scope_its_work_needs() -> None:
     found = routes()
     expected = {
         ("POST", "/campaigns/dispatch"): Scope.DISPATCH,
+        ("POST", "/campaigns/preflight"): Scope.READ,
         ("GET", "/campaigns/{key}/status"): Scope.READ,
         ("GET", "/campaigns"): Scope.READ,
         ("GET", "/campaigns/{key}/messages"): Scope.READ,

@@ -57,14 +57,16 @@ def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> C
 
 
 def document_dispatch(schema: dict[str, Any], served: Iterable[str]) -> None:
-    """Say in the OpenAPI document what the API takes: an agendamento_id (surrounding
-    whitespace is stripped) starting with the prefix of a provider this disparo serves; and
-    which answers feed which calls (links)."""
+    """Say in the OpenAPI document what the dispatch and the preflight take: an agendamento_id
+    (surrounding whitespace is stripped) starting with the prefix of a provider this disparo
+    serves; and which answers feed which calls (links)."""
     served = set(served)
     prefixes = "".join(sorted(p + p.lower() for p, code in BY_PREFIX.items() if code in served))
-    body = schema["paths"]["/campaigns/dispatch"]["post"]["requestBody"]["content"]
-    field = body["application/json"]["schema"]["properties"]["agendamento_id"]
-    field["pattern"] = rf"^\s*[{prefixes}][^\x00-\x1f\x7f]*$"
+    # The preflight takes the dispatch's body and refuses the same prefixes.
+    for path in ("/campaigns/dispatch", "/campaigns/preflight"):
+        body = schema["paths"][path]["post"]["requestBody"]["content"]
+        field = body["application/json"]["schema"]["properties"]["agendamento_id"]
+        field["pattern"] = rf"^\s*[{prefixes}][^\x00-\x1f\x7f]*$"
     # Links from a dispatch to what can be done with the campaign it made. (Links from the
     # dead-letter and webhook lists led a stateful test nowhere: those lists start empty.)
     key = {"key": "$response.body#/campaign_id"}

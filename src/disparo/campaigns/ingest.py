@@ -7,8 +7,7 @@ flat whatever the campaign size.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -29,13 +28,21 @@ from disparo.campaigns.models import (
 )
 from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
 from disparo.campaigns.repository import lock_campaign
-from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of, extra_of, text
+from disparo.campaigns.row_plan import (
+    IngestTally,
+    RowDecision,
+    ValidationFailed,
+    chain,
+    decide_rows,
+    first_row,
+    rules_for,
+)
+from disparo.campaigns.rows import extra_of, text
 from disparo.db.base import utcnow
 from disparo.errors import Outcome, classify, message_of
-from disparo.providers.base import GroupsRecipients, Provider, ProviderCode
+from disparo.providers.base import Provider, ProviderCode
 from disparo.queues.jobs import PendingJob, enqueue_all
 from disparo.runtime import Runtime
-from disparo.wordpress.client import NoDataError
 
 log = structlog.get_logger(__name__)
 
@@ -45,52 +52,6 @@ COLUMNS = (
     "skip_reason", "created_at",
 )  # fmt: skip
 SQLITE_CHUNK = 2_000
-NOT_AN_OBJECT = CheckedRow("", "linha não é um objeto JSON")
-
-
-class ValidationFailed(Exception):
-    """The rows cannot make a campaign: erro_validacao."""
-
-    outcome = Outcome.INVALID  # read by disparo.errors.classify
-
-
-@dataclass
-class IngestTally:
-    """What went into the database while the rows streamed past."""
-
-    batch_size: int
-    total: int = 0
-    skipped: int = 0
-    batch_counts: list[int] = field(default_factory=list)
-    # The batch still filling, per group of recipients ("" when the provider has no groups).
-    _filling: dict[str, int] = field(default_factory=dict)
-
-    def place(self, group: str = "") -> int:
-        """The batch of the next valid recipient: batches fill in row order, each with
-        recipients of one group only."""
-        sequence = self._filling.get(group)
-        if sequence is None or self.batch_counts[sequence] >= self.batch_size:
-            sequence = len(self.batch_counts)
-            self.batch_counts.append(0)
-            self._filling[group] = sequence
-        self.batch_counts[sequence] += 1
-        return sequence
-
-
-@dataclass(frozen=True)
-class Grouping:
-    """How a grouping provider (GroupsRecipients) splits rows, with its credentials bound."""
-
-    group_of: Callable[[Mapping[str, Any]], str | None]
-    missing_reason: str
-
-
-def grouping_for(provider: Provider, credentials: Any) -> Grouping | None:
-    if not isinstance(provider, GroupsRecipients):
-        return None
-    return Grouping(
-        lambda row: provider.recipient_group(row, credentials), provider.ungrouped_reason
-    )
 
 
 async def run_dispatch(rt: Runtime, campaign_id: uuid.UUID, *, last_attempt: bool) -> None:
@@ -165,14 +126,7 @@ async def _ingest(
     try:
         # First row and credentials before the write transaction: on SQLite that holds the
         # one write lock, and the API should not wait for WordPress through it.
-        first = await anext(rows, None)
-        if first is None:
-            raise NoDataError("WordPress devolveu uma lista vazia para este agendamento")
-        if not isinstance(first, dict):
-            raise ValidationFailed("a primeira linha devolvida pelo WordPress não é um objeto")
-        env_id = env_id_of(first)
-        if not env_id:
-            raise ValidationFailed("a primeira linha não tem idgis_ambiente nem id_carteira")
+        first, env_id = await first_row(rows)
         # Fail early with erro_credenciais; each send fetches them again (never stored).
         credentials = await rt.wordpress.credentials_for(provider, env_id)
         async with rt.sessions() as session, session.begin():
@@ -180,14 +134,9 @@ async def _ingest(
             if not await _still_unplanned(session, campaign):
                 return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
-            records = _records(
-                _chain(first, rows),
-                campaign.id,
-                tally,
-                started,
-                provider.needs_row_extra,
-                grouping_for(provider, credentials),
-            )
+            rules = rules_for(rt, provider, credentials)
+            decisions = decide_rows(chain(first, rows), tally, rules)
+            records = _records(decisions, campaign.id, started, provider.needs_row_extra)
             await _bulk_insert(session, records)
             campaign.body_text = text(first, "mensagem")
             jobs = await _plan(session, rt, campaign, env_id, tally)
@@ -203,45 +152,23 @@ async def _ingest(
     return jobs
 
 
-async def _chain(first: dict[str, Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    yield first
-    async for row in rest:
-        yield row
-
-
 async def _records(
-    rows: AsyncIterator[Any],
+    decisions: AsyncIterator[RowDecision],
     campaign_id: uuid.UUID,
-    tally: IngestTally,
     now: datetime,
     keep_extra: bool,
-    grouping: Grouping | None = None,
 ) -> AsyncIterator[tuple[Any, ...]]:
-    checker = RowChecker()
-    async for item in rows:
-        # Anything but an object cannot be a recipient; it is kept, SKIPPED, not dropped.
-        row = item if isinstance(item, dict) else {}
-        checked = checker.check(row) if row else NOT_AN_OBJECT
-        group = ""
-        if checked.skip_reason is None and grouping is not None:
-            group = grouping.group_of(row) or ""
-            if not group:
-                checked = CheckedRow(checked.phone, grouping.missing_reason)
-        index = tally.total
-        tally.total += 1
-        if checked.skip_reason is None:
-            batch_seq: int | None = tally.place(group)
-            status = MessageStatus.PENDING.value
-        else:
-            tally.skipped += 1
-            batch_seq = None
-            status = MessageStatus.SKIPPED.value
+    """The campaign_messages rows of the decisions, in COLUMNS order."""
+    pending, skipped = MessageStatus.PENDING.value, MessageStatus.SKIPPED.value
+    async for d in decisions:
+        row = d.row
+        status = skipped if d.batch_seq is None else pending
         yield (
-            campaign_id, index, batch_seq, checked.phone, text(row, "nome")[:255],
+            campaign_id, d.index, d.batch_seq, d.phone, text(row, "nome")[:255],
             text(row, "cpf_cnpj")[:32], text(row, "id_carteira")[:100],
             text(row, "idgis_ambiente")[:100], text(row, "idcob_contrato")[:100],
             text(row, "mensagem"), extra_of(row) if keep_extra else None, status, 0,
-            checked.skip_reason, now,
+            d.skip_reason, now,
         )  # fmt: skip
 
 

@@ -35,7 +35,9 @@ def dispatch_job(settings: Settings, campaign: Campaign) -> PendingJob:
     )
 
 
-async def dispatch(rt: Runtime, agendamento_id: str) -> DispatchOutcome:
+def served_provider(rt: Runtime, agendamento_id: str) -> str:
+    """The code of the provider serving this agendamento, or the 400 a dispatch (and a
+    preflight) answers: an unknown prefix, or a provider this disparo does not serve."""
     provider = identify_provider(agendamento_id)
     if provider is None:
         raise BadRequest(
@@ -43,6 +45,11 @@ async def dispatch(rt: Runtime, agendamento_id: str) -> DispatchOutcome:
         )
     if provider not in rt.providers:
         raise BadRequest(f"o fornecedor {provider} ainda não é atendido por este disparo")
+    return provider
+
+
+async def dispatch(rt: Runtime, agendamento_id: str) -> DispatchOutcome:
+    provider = served_provider(rt, agendamento_id)
     existing = await _existing(rt, agendamento_id)
     if existing is not None:
         return DispatchOutcome(existing, created=False)

@@ -136,7 +136,8 @@ class SendResult:
 
 class Provider(Protocol):
     """Optional attributes read with getattr (providers/policy.py): `retry_policy`,
-    `deduplicates`, `account_id(credentials)`."""
+    `deduplicates`, `account_id(credentials)`; and `max_recipients_per_request` for an
+    adapter that splits a batch into several HTTP requests (the preflight counts them)."""
 
     code: ProviderCode
     credentials_path: str

@@ -39,6 +39,9 @@ class OtimaProvider(BatchSettings):
     credentials_path = "rcs_otima"
     needs_row_extra = True  # variables, midia_campanha
     ungrouped_reason = "sem customer_code (na mensagem, no id_carteira ou nas credenciais)"
+    # A batch (one customer_code) goes out in requests of this many messages: the
+    # preflight counts requests with it (Provider's optional attribute).
+    max_recipients_per_request = MAX_MESSAGES
 
     def __init__(
         self,

@@ -7,15 +7,20 @@ namespace Disparo\Connector\Admin;
 use DateTimeImmutable;
 use Disparo\Connector\Options;
 use Disparo\Connector\Plugin;
+use Disparo\Connector\Preflight;
 use Disparo\Connector\Rows;
 use Disparo\Connector\Scheduler;
 use Exception;
 
-/** Campaigns awaiting approval: approve now, or schedule for later (WP-Cron). */
+/**
+ * Campaigns awaiting approval. Each row leads to its review screen: disparo's preflight (what
+ * a dispatch would do, nothing sent) above the form that approves now or schedules for later.
+ */
 final class CampaignsPage
 {
     public const SLUG = 'disparo-campanhas';
     public const ACTION = 'disparo_connector_approve';
+    public const REVIEW = 'disparo_connector_review';
 
     public static function register(): void
     {
@@ -39,6 +44,18 @@ final class CampaignsPage
     public static function nonceAction(string $agendamentoId): string
     {
         return self::ACTION . '_' . $agendamentoId;
+    }
+
+    public static function reviewNonceAction(string $agendamentoId): string
+    {
+        return self::REVIEW . '_' . $agendamentoId;
+    }
+
+    /** The review screen of one campaign (its link carries a nonce: it calls disparo). */
+    public static function reviewUrl(string $agendamentoId): string
+    {
+        $url = add_query_arg(['page' => self::SLUG, 'review' => $agendamentoId], admin_url('admin.php'));
+        return wp_nonce_url($url, self::reviewNonceAction($agendamentoId));
     }
 
     public static function handleApprove(): void
@@ -84,6 +101,11 @@ final class CampaignsPage
         if (!current_user_can('manage_options')) {
             wp_die(esc_html__('Acesso negado.', 'disparo-connector'), '', ['response' => 403]);
         }
+        $review = sanitize_text_field(wp_unslash((string) ($_GET['review'] ?? '')));
+        if ($review !== '') {
+            self::renderReview($review);
+            return;
+        }
         $schedules = Options::schedules();
         $errors = Options::dispatchErrors();
         echo '<div class="wrap"><h1>Campanhas aguardando aprovação</h1>';
@@ -122,12 +144,46 @@ final class CampaignsPage
         echo '<td>' . esc_html((string) $campaign['total']) . '</td>';
         echo '<td>' . esc_html((string) $campaign['data_cadastro']) . '</td>';
         echo '<td>' . esc_html($situation) . '</td><td>';
+        printf(
+            '<a class="button button-primary button-small" href="%s">%s</a>',
+            esc_url(self::reviewUrl($id)),
+            esc_html('Verificar e aprovar')
+        );
+        echo '</td></tr>';
+    }
+
+    /** The preflight report, then the approve form: the admin confirms having seen it. */
+    private static function renderReview(string $agendamentoId): void
+    {
+        $nonce = sanitize_text_field(wp_unslash((string) ($_GET['_wpnonce'] ?? '')));
+        if (!wp_verify_nonce($nonce, self::reviewNonceAction($agendamentoId))) {
+            $expired = esc_html__('Link expirado: volte à lista de campanhas.', 'disparo-connector');
+            wp_die($expired, '', ['response' => 403]);
+        }
+        echo '<div class="wrap"><h1>' . esc_html('Aprovar ' . $agendamentoId) . '</h1>';
+        printf(
+            '<p><a href="%s">%s</a></p>',
+            esc_url(admin_url('admin.php?page=' . self::SLUG)),
+            esc_html('← Campanhas aguardando aprovação')
+        );
+        SettingsPage::renderWarnings();
+        echo '<h2>Verificação do disparo (nada é enviado)</h2>';
+        $checked = Preflight::check($agendamentoId);
+        if ($checked['report'] !== null) {
+            PreflightView::render($checked['report']);
+        } else {
+            printf(
+                '<div class="notice notice-warning inline disparo-preflight-error"><p>%s</p></div>',
+                esc_html('Não foi possível verificar a campanha: ' . $checked['message'])
+            );
+        }
+        echo '<div class="disparo-approve" data-review="' . esc_attr($agendamentoId) . '">';
         echo '<form method="post" action="' . esc_url(admin_url('admin-post.php')) . '">';
-        wp_nonce_field(self::nonceAction($id));
+        wp_nonce_field(self::nonceAction($agendamentoId));
         echo '<input type="hidden" name="action" value="' . esc_attr(self::ACTION) . '">';
-        echo '<input type="hidden" name="agendamento_id" value="' . esc_attr($id) . '">';
+        echo '<input type="hidden" name="agendamento_id" value="' . esc_attr($agendamentoId) . '">';
         echo '<label>Agendar para <input type="datetime-local" name="schedule_at"></label> ';
-        submit_button('Aprovar', 'primary small', 'submit', false);
-        echo '</form></td></tr>';
+        submit_button('Confirmar aprovação', 'primary', 'submit', false);
+        echo '</form></div></div>';
     }
 }

@@ -1,0 +1,196 @@
+"""The per-row decision of a dispatch, shared by the ingest and the preflight.
+
+`decide_rows` is the one place that says, row by row, whether a recipient is sent (and in
+which batch) or SKIPPED (and why). The ingest records its decisions; the preflight only
+counts them. A check added here, or to `chunk_checks` (checks that look rows up by the
+thousand, such as a suppression list), therefore shows up in both, with the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of
+from disparo.errors import Outcome
+from disparo.providers.base import GroupsRecipients, Provider
+from disparo.runtime import Runtime
+from disparo.wordpress.client import NoDataError
+
+NOT_AN_OBJECT = CheckedRow("", "linha não é um objeto JSON")
+# Rows decided together: a chunk check makes one lookup per chunk, not one per row.
+CHUNK_ROWS = 1_000
+
+
+class ValidationFailed(Exception):
+    """The rows cannot make a campaign: erro_validacao."""
+
+    outcome = Outcome.INVALID  # read by disparo.errors.classify
+
+
+@dataclass
+class IngestTally:
+    """The batches planned while the rows streamed past."""
+
+    batch_size: int
+    total: int = 0
+    skipped: int = 0
+    batch_counts: list[int] = field(default_factory=list)
+    # The batch still filling, per group of recipients ("" when the provider has no groups).
+    _filling: dict[str, int] = field(default_factory=dict)
+
+    def place(self, group: str = "") -> int:
+        """The batch of the next valid recipient: batches fill in row order, each with
+        recipients of one group only."""
+        sequence = self._filling.get(group)
+        if sequence is None or self.batch_counts[sequence] >= self.batch_size:
+            sequence = len(self.batch_counts)
+            self.batch_counts.append(0)
+            self._filling[group] = sequence
+        self.batch_counts[sequence] += 1
+        return sequence
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """How a grouping provider (GroupsRecipients) splits rows, with its credentials bound."""
+
+    group_of: Callable[[Mapping[str, Any]], str | None]
+    missing_reason: str
+
+
+def grouping_for(provider: Provider, credentials: Any) -> Grouping | None:
+    if not isinstance(provider, GroupsRecipients):
+        return None
+    return Grouping(
+        lambda row: provider.recipient_group(row, credentials), provider.ungrouped_reason
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RowDecision:
+    """One row and what the dispatch does with it: `batch_seq` None means SKIPPED."""
+
+    index: int
+    row: Mapping[str, Any]  # {} when the row was not an object
+    phone: str
+    skip_reason: str | None
+    batch_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A row that passed the row checks, as a chunk check sees it (phone normalised)."""
+
+    row: Mapping[str, Any]
+    phone: str
+
+
+# Given a chunk of candidates, the skip reason of each (None keeps it), in the same order.
+ChunkCheck = Callable[[Sequence[Candidate]], Awaitable[Sequence[str | None]]]
+
+
+def chunk_checks(rt: Runtime, provider: Provider) -> list[ChunkCheck]:
+    """The chunk checks of a dispatch through this provider. None yet: the suppression
+    list's lookup (opt-out) belongs here, e.g. `[suppressed_reasons(rt)]`."""
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class RowRules:
+    """Everything that decides the rows of one dispatch besides the rows themselves."""
+
+    grouping: Grouping | None = None
+    checks: Sequence[ChunkCheck] = ()
+
+
+def rules_for(rt: Runtime, provider: Provider, credentials: Any) -> RowRules:
+    """The rules of a dispatch through this provider: the ingest and the preflight both
+    take theirs here. Without credentials (the preflight's, when WordPress refused them) a
+    grouping provider's groups cannot be told."""
+    grouping = grouping_for(provider, credentials) if credentials is not None else None
+    return RowRules(grouping, chunk_checks(rt, provider))
+
+
+async def first_row(rows: AsyncIterator[Any]) -> tuple[dict[str, Any], str]:
+    """The campaign's first row and its environment id, or the error that fails the
+    dispatch (no rows, a first row that is not an object, no environment id)."""
+    first = await anext(rows, None)
+    if first is None:
+        raise NoDataError("WordPress devolveu uma lista vazia para este agendamento")
+    if not isinstance(first, dict):
+        raise ValidationFailed("a primeira linha devolvida pelo WordPress não é um objeto")
+    env_id = env_id_of(first)
+    if not env_id:
+        raise ValidationFailed("a primeira linha não tem idgis_ambiente nem id_carteira")
+    return first, env_id
+
+
+async def chain(first: dict[str, Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    yield first
+    async for row in rest:
+        yield row
+
+
+@dataclass(slots=True)
+class _Undecided:
+    row: Mapping[str, Any]
+    phone: str
+    reason: str | None
+    group: str
+
+
+async def decide_rows(
+    rows: AsyncIterator[Any],
+    tally: IngestTally,
+    rules: RowRules = RowRules(),
+) -> AsyncIterator[RowDecision]:
+    """Every row's decision, in row order, placing the sendable ones in `tally`'s batches:
+    the row checks (phone, repeats), the provider's grouping, then the chunk checks.
+    New checks belong here (or in chunk_checks), so that the preflight reports them."""
+    checker = RowChecker()
+    chunk: list[_Undecided] = []
+    async for item in rows:
+        chunk.append(_check_row(item, checker, rules.grouping))
+        if len(chunk) >= CHUNK_ROWS:
+            for decision in await _decide(chunk, tally, rules.checks):
+                yield decision
+            chunk = []
+    for decision in await _decide(chunk, tally, rules.checks):
+        yield decision
+
+
+def _check_row(item: Any, checker: RowChecker, grouping: Grouping | None) -> _Undecided:
+    # Anything but an object cannot be a recipient; it is kept, SKIPPED, not dropped.
+    row = item if isinstance(item, dict) else {}
+    checked = checker.check(row) if row else NOT_AN_OBJECT
+    group = ""
+    if checked.skip_reason is None and grouping is not None:
+        group = grouping.group_of(row) or ""
+        if not group:
+            checked = CheckedRow(checked.phone, grouping.missing_reason)
+    return _Undecided(row, checked.phone, checked.skip_reason, group)
+
+
+async def _decide(
+    chunk: list[_Undecided], tally: IngestTally, checks: Sequence[ChunkCheck]
+) -> list[RowDecision]:
+    for check in checks:
+        alive = [entry for entry in chunk if entry.reason is None]
+        if not alive:
+            break
+        reasons = await check([Candidate(entry.row, entry.phone) for entry in alive])
+        for entry, reason in zip(alive, reasons, strict=True):
+            entry.reason = reason
+    decisions = []
+    for entry in chunk:
+        index = tally.total
+        tally.total += 1
+        batch_seq: int | None = None
+        if entry.reason is None:
+            batch_seq = tally.place(entry.group)
+        else:
+            tally.skipped += 1
+        decisions.append(RowDecision(index, entry.row, entry.phone, entry.reason, batch_seq))
+    return decisions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
@@ -16,6 +16,11 @@ from disparo.apikeys import Scope
 from disparo.apischema import install_openapi
 from disparo.audit.endpoints import router as audit_router
 from disparo.bodylimit import BodyLimit
+from disparo.campaigns.callback_endpoints import (
+    MAX_CALLBACK_BODY,
+    close_callback_writer,
+)
+from disparo.campaigns.callback_endpoints import router as callbacks_router
 from disparo.campaigns.control_endpoints import router as controls_router
 from disparo.campaigns.endpoints import document_dispatch
 from disparo.campaigns.endpoints import router as campaigns_router
@@ -44,6 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if runtime is not None:
             app.state.runtime = runtime
             yield
+            await close_callback_writer(app.state)
             await close_redis_client(app.state)
             return
         chosen = settings or get_settings()
@@ -56,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             if metrics_server is not None:
                 await metrics_server.stop()
+            await close_callback_writer(app.state)
             await close_redis_client(app.state)
             await app.state.runtime.close()
 
@@ -71,11 +78,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     install_openapi(app, lambda schema: document_dispatch(schema, app.state.runtime.providers))
-    app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"]))
+    app.add_middleware(BodyLimit, limits=_body_limits)
     app.include_router(campaigns_router)
     app.include_router(controls_router)
     app.include_router(webhooks_router)
     app.include_router(audit_router)
+    app.include_router(callbacks_router)
     _add_docs(app)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)
@@ -106,8 +114,10 @@ def refuse_unsafe(settings: Settings) -> None:
         raise SystemExit("disparo refuses to start:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _body_limits(app: FastAPI) -> tuple[int, float]:
-    settings = app.state.runtime.settings
+def _body_limits(scope: dict[str, Any]) -> tuple[int, float]:
+    settings = scope["app"].state.runtime.settings
+    if str(scope.get("path", "")).startswith("/callbacks/"):  # anyone may post there
+        return min(settings.max_body_bytes, MAX_CALLBACK_BODY), settings.body_timeout
     return settings.max_body_bytes, settings.body_timeout
 
 

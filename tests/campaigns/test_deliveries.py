@@ -63,7 +63,9 @@ async def new_campaign(sessions: SessionFactory, recipients: int) -> uuid.UUID:
     return campaign.id
 
 
-async def states(sessions: SessionFactory, campaign_id: uuid.UUID) -> dict[str, tuple]:
+async def states(
+    sessions: SessionFactory, campaign_id: uuid.UUID
+) -> dict[str, tuple[str | None, datetime | None, str | None]]:
     async with sessions() as session:
         rows = await session.execute(
             select(
@@ -234,6 +236,7 @@ def test_parsing_the_assumed_bodies() -> None:
     )
     reply = parse_reply(cid, {"phone": "5511900000001", "message": "SAIR"}, received)
     assert (reply.text, reply.received_at) == ("SAIR", received)
+    bad: object
     for bad in ({"phone": "5511900000001", "status": "LOST"}, {"status": "SENT"}, [], "x"):
         with pytest.raises(CallbackProblem):
             parse_status(cid, bad, received)

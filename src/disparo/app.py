@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from fastapi import Depends, FastAPI, Request
@@ -16,11 +16,7 @@ from disparo.apikeys import Scope
 from disparo.apischema import install_openapi
 from disparo.audit.endpoints import router as audit_router
 from disparo.bodylimit import BodyLimit
-from disparo.campaigns.callback_endpoints import (
-    MAX_CALLBACK_BODY,
-    close_callback_writer,
-)
-from disparo.campaigns.callback_endpoints import router as callbacks_router
+from disparo.campaigns.callback_endpoints import CallbackReceiver, close_callback_writer
 from disparo.campaigns.control_endpoints import router as controls_router
 from disparo.campaigns.endpoints import document_dispatch
 from disparo.campaigns.endpoints import router as campaigns_router
@@ -78,16 +74,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     install_openapi(app, lambda schema: document_dispatch(schema, app.state.runtime.providers))
-    app.add_middleware(BodyLimit, limits=_body_limits)
+    app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"]))
     app.include_router(campaigns_router)
     app.include_router(controls_router)
     app.include_router(webhooks_router)
     app.include_router(audit_router)
-    app.include_router(callbacks_router)
     _add_docs(app)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)
     mount_dashboard(app)
+    # Last, so it is the outermost: Ótima's callbacks skip every layer below (issue 14).
+    app.add_middleware(CallbackReceiver, state=app.state)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
@@ -114,10 +111,8 @@ def refuse_unsafe(settings: Settings) -> None:
         raise SystemExit("disparo refuses to start:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _body_limits(scope: dict[str, Any]) -> tuple[int, float]:
-    settings = scope["app"].state.runtime.settings
-    if str(scope.get("path", "")).startswith("/callbacks/"):  # anyone may post there
-        return min(settings.max_body_bytes, MAX_CALLBACK_BODY), settings.body_timeout
+def _body_limits(app: FastAPI) -> tuple[int, float]:
+    settings = app.state.runtime.settings
     return settings.max_body_bytes, settings.body_timeout
 
 

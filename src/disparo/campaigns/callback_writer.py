@@ -32,6 +32,10 @@ from disparo.metrics import record_delivery_callbacks
 log = structlog.get_logger(__name__)
 
 MAX_FLUSH = 2_000  # callbacks per transaction
+# Transactions at once: while one waits for its commit (an fsync), the next is written. Safe
+# because the precedence is a maximum (order does not matter) and each flush takes its row
+# locks in one order (deliveries.apply_statuses sorts), so two flushes cannot deadlock.
+MAX_CONCURRENT_FLUSHES = 3
 
 
 class CallbackWriteFailed(Exception):
@@ -48,29 +52,39 @@ class CallbackWriter:
     """One per API process (and event loop). `sessions()` opens a session; the flush owns
     its transaction."""
 
-    def __init__(self, sessions: Callable[[], AsyncSession], *, max_flush: int = MAX_FLUSH):
+    def __init__(
+        self,
+        sessions: Callable[[], AsyncSession],
+        *,
+        max_flush: int = MAX_FLUSH,
+        max_concurrent: int = MAX_CONCURRENT_FLUSHES,
+    ):
         self._sessions = sessions
         self._max_flush = max_flush
+        self._max_concurrent = max_concurrent
         self._waiting: list[_Waiting] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushers: set[asyncio.Task[None]] = set()
         self.flushes = 0  # how many transactions so far (tests, the bench)
 
     async def submit(self, item: Item) -> None:
         """Return once `item` is committed; raise CallbackWriteFailed if its flush failed."""
         waiting = _Waiting(item, asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_all(), name="callback-writer")
+        if len(self._flushers) < self._max_concurrent:
+            flusher = asyncio.create_task(self._flush_all(), name="callback-writer")
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushers.discard)
         # A caller that goes away (client disconnect) must not cancel the shared flush.
         await asyncio.shield(waiting.done)
 
     async def close(self) -> None:
         """Finish what is waiting (shutdown)."""
-        if self._flusher is not None:
+        while self._flushers:
             with contextlib.suppress(Exception):
-                await self._flusher
+                await asyncio.gather(*list(self._flushers))
 
     async def _flush_all(self) -> None:
+        await asyncio.sleep(0)  # let the callbacks of this loop turn join the first flush
         while self._waiting:
             batch = self._waiting[: self._max_flush]
             del self._waiting[: self._max_flush]

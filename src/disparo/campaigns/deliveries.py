@@ -144,14 +144,16 @@ _APPLY = (
 
 
 async def apply_statuses(session: AsyncSession, updates: Sequence[StatusUpdate]) -> None:
-    """In arrival order, so two receipts of one recipient in the same flush are judged one
-    after the other like any two."""
+    """The result is the maximum of (rank, time) whatever the order, so the receipts go in
+    the order of their rows (then rank and time): concurrent flushes lock rows in the same
+    order and cannot deadlock."""
     if not updates:
         return
+    ordered = sorted(updates, key=lambda u: (str(u.campaign_id), u.phone, RANK[u.status], u.at))
     params = [
         {"cid": u.campaign_id, "p": u.phone, "rank": RANK[u.status], "st": u.status}
         | {"at": u.at, "why": u.reason}
-        for u in updates
+        for u in ordered
     ]
     await session.execute(_APPLY, params)
 

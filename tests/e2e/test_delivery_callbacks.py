@@ -25,7 +25,8 @@ from disparo.logs import configure_logging
 from disparo.providers.rcs_otima.dev import otima_sample_rows
 from disparo.providers.whatsapp_otima.dev import sample_rows
 from disparo.sim.otima_callbacks import CallbackFirer, CallbackPlan
-from tests.conftest import make_settings
+from tests.conftest import API_KEY, make_settings
+from tests.dashboard.helpers import browser, sign_in
 from tests.e2e.helpers import api, campaign_rows, dispatch, wait_final
 from tests.support import clean_settings
 
@@ -34,7 +35,12 @@ pytestmark = pytest.mark.e2e
 SECRET = "segredo-dos-callbacks-0123456789"
 # Rates well above a real vendor's, so that a short campaign shows every behaviour.
 PLAN = CallbackPlan(
-    seed=14, duplicate_rate=0.3, out_of_order_rate=0.4, never_rate=0.1, reply_rate=0.3
+    seed=14,
+    fail_rate=0.15,
+    duplicate_rate=0.3,
+    out_of_order_rate=0.4,
+    never_rate=0.1,
+    reply_rate=0.3,
 )
 CASES = {
     "RCS_OTIMA": ("O20250115093000", otima_sample_rows, "rcs_otima_batch_size"),
@@ -117,6 +123,11 @@ async def test_every_callback_lands_and_shows(
         replies = await session.scalar(select(func.count()).select_from(CampaignReply))
     assert replies == len(fired.replies) > 0
     assert 'disparo_delivery_callbacks_total{status="READ"}' in metrics
+    async with browser(stack) as client:
+        await sign_in(client, API_KEY)
+        page = (await client.get(f"/dashboard/campaigns/{agendamento}")).text
+    for state, count in fired.counts().items():
+        assert f'data-field="delivery-{state}">{count:,}</dd>' in page
 
     out = capsys.readouterr().out
     assert [json.loads(line) for line in out.splitlines() if line.startswith("{")]

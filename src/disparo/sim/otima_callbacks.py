@@ -1,8 +1,9 @@
 """How a simulated Ótima calls back the URLs it was given (url_callback_status and
 url_callback_mo, CONTRACTS 5.5's ASSUMED bodies), like a real vendor: each message gets SENT,
 then DELIVERED (or FAILED), then perhaps READ, each after a short delay; some get a repeat,
-some arrive newest first, some never come; some recipients reply. Everything is drawn from
-one seeded generator, so a test knows what must land.
+some arrive newest first, some never come; some recipients reply. Each message's fate is
+drawn from a generator seeded by the plan's seed and its phone, so it is the same whatever
+order concurrent batches reach the simulator in, and a test knows what must land.
 
 Only loopback URLs are called: a simulator never posts to a host on the network.
 """
@@ -62,19 +63,19 @@ class CallbackFirer:
     def __init__(self, plan: CallbackPlan | None = None) -> None:
         self.plan = plan or CallbackPlan()
         self.fired = FiredCallbacks()
-        self._rng = random.Random(self.plan.seed)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def message_accepted(self, message: dict[str, Any], phone: str, outcome: str) -> None:
         """`outcome`: DELIVERED, or FALLBACK (reached by the provider's SMS instead)."""
         status_url, mo_url = message.get("url_callback_status"), message.get("url_callback_mo")
+        rng = random.Random(f"{self.plan.seed}:{phone}")
         if _callable(status_url):
-            self._start(self._statuses(str(status_url), message, phone, outcome))
-        if _callable(mo_url) and self._rng.random() < self.plan.reply_rate:
-            text = self._rng.choice(["SAIR", "Obrigado", "Quem é?", "PARAR"])
+            self._start(self._statuses(rng, str(status_url), message, phone, outcome))
+        if _callable(mo_url) and rng.random() < self.plan.reply_rate:
+            text = rng.choice(["SAIR", "Obrigado", "Quem é?", "PARAR"])
             self.fired.replies.append((phone, text))
             body = {"phone": phone, "message": text, "date": _vendor_date(2)}
-            self._start(self._post_all(str(mo_url), [body]))
+            self._start(self._post_all(rng, str(mo_url), [body]))
 
     async def drain(self) -> None:
         """Wait until every callback planned so far was sent (or given up)."""
@@ -82,11 +83,11 @@ class CallbackFirer:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _statuses(
-        self, url: str, message: dict[str, Any], phone: str, outcome: str
+        self, rng: random.Random, url: str, message: dict[str, Any], phone: str, outcome: str
     ) -> Coroutine[Any, Any, None]:
-        rng, plan = self._rng, self.plan
+        plan = self.plan
         if rng.random() < plan.never_rate:
-            return self._post_all(url, [])
+            return self._post_all(rng, url, [])
         if outcome == "DELIVERED" and rng.random() < plan.fail_rate:
             outcome = "FAILED"
         steps = ["SENT", outcome]
@@ -102,16 +103,16 @@ class CallbackFirer:
             bodies.append(dict(rng.choice(bodies)))
         if rng.random() < plan.out_of_order_rate:
             bodies.reverse()
-        return self._post_all(url, bodies)
+        return self._post_all(rng, url, bodies)
 
     def _start(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _post_all(self, url: str, bodies: list[dict[str, Any]]) -> None:
+    async def _post_all(self, rng: random.Random, url: str, bodies: list[dict[str, Any]]) -> None:
         """One message's callbacks one after the other, so their order is the order sent."""
-        delays = [self._rng.uniform(0, self.plan.max_delay) for _ in bodies]
+        delays = [rng.uniform(0, self.plan.max_delay) for _ in bodies]
         if not bodies:
             return
         async with httpx.AsyncClient(timeout=10) as client:

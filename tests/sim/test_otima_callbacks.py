@@ -57,7 +57,7 @@ async def test_fates_do_not_depend_on_arrival_order_and_all_are_posted() -> None
     newest_first = [
         phone
         for phone in per_phone
-        if [b["status"] for b in statuses if b["phone"] == phone][0] != "SENT"
+        if next(b["status"] for b in statuses if b["phone"] == phone) != "SENT"
     ]
     assert newest_first  # some arrive out of order
 

@@ -78,7 +78,10 @@ class CallbackReceiver:
             return 400, error_body(400, str(exc))
         writer = writer_of(self.state)
         try:
-            await asyncio.gather(*(writer.submit(item) for item in items))
+            if len(items) == 1:  # the usual case: no gather task
+                await writer.submit(items[0])
+            else:
+                await asyncio.gather(*(writer.submit(item) for item in items))
         except CallbackWriteFailed:
             return 503, error_body(503, "Não gravado; reenvie")
         return 200, {"success": True, "received": len(items)}

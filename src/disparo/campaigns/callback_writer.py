@@ -74,8 +74,9 @@ class CallbackWriter:
             flusher = asyncio.create_task(self._flush_all(), name="callback-writer")
             self._flushers.add(flusher)
             flusher.add_done_callback(self._flushers.discard)
-        # A caller that goes away (client disconnect) must not cancel the shared flush.
-        await asyncio.shield(waiting.done)
+        # A caller that goes away (client disconnect) cancels only its own future: the flush
+        # is a task of its own, and _settle skips futures already done.
+        await waiting.done
 
     async def close(self) -> None:
         """Finish what is waiting (shutdown)."""

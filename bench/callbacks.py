@@ -6,8 +6,9 @@ serve` (one process), and fires one DELIVERED status callback per recipient (plu
 in `--reply-every`) at `--rate` per second, over keep-alive connections with a minimal HTTP
 client (httpx would spend more CPU than the server on 2 cores). Latency is measured from
 each callback's scheduled time, so a server falling behind shows in the p99 instead of
-slowing the sender. Prints the achieved rate, p50/p99/max and what landed, and appends
-them to bench/results.jsonl.
+slowing the sender. Prints the achieved rate, p50/p99/max, the server's CPU per callback
+(the figure that does not depend on what else the machine runs) and what landed, and
+appends them to bench/results.jsonl.
 
     .venv/bin/python bench/callbacks.py [--rate 2000] [--seconds 5] [--connections 64]
 """
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -106,7 +108,7 @@ async def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("disparo serve did not start")
 
 
-def request_bytes(path: str, body: dict[str, object]) -> bytes:
+def request_bytes(path: str, body: Mapping[str, object]) -> bytes:
     payload = orjson.dumps(body)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -171,6 +173,12 @@ async def landed(database_url: str, campaign_id: uuid.UUID) -> tuple[int, int]:
     return int(delivered), int(replies)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -200,7 +208,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         try:
             await wait_listening(port, api)
             requests = callbacks_for(campaign_id, recipients, args.reply_every)
+            cpu_before = cpu_seconds(api.pid)
             latencies, statuses, elapsed = await fire(port, requests, args.rate, args.connections)
+            server_cpu = cpu_seconds(api.pid) - cpu_before
         finally:
             api.send_signal(signal.SIGINT)  # lets a profiled server write its dump
             api.wait(timeout=30)
@@ -216,6 +226,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "max_ms": round(max(latencies) * 1000, 1),
+        # The server's CPU per callback, whatever else the machine runs: the rate one core
+        # would sustain is 1000 / this.
+        "server_cpu_ms_per_callback": round(server_cpu / len(requests) * 1000, 3),
+        "load_average_1m": os.getloadavg()[0],
         "delivered_in_db": delivered,
         "replies_in_db": replies,
         "all_landed": delivered == recipients and replies == expected_replies,

@@ -5,11 +5,13 @@ carry the campaign's URLs only when disparo has a public address."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 
 from pydantic import SecretStr
 
 from disparo.campaigns.callback_tokens import callback_urls, campaign_of_token, token_for
+from disparo.logs import MaskingFilter
 from disparo.production import config_problems
 from disparo.providers.base import BatchRequest, Recipient
 from disparo.providers.rcs_otima.adapter import OtimaProvider
@@ -87,3 +89,17 @@ def test_rcs_prefers_the_campaigns_urls_to_the_fixed_ones() -> None:
     assert provider._callbacks_of(batch) == ("https://fixed/s", "")
     own = dataclasses.replace(batch, callback_urls=("https://own/s", "https://own/m"))
     assert provider._callbacks_of(own) == ("https://own/s", "https://own/m")
+
+
+def test_an_access_log_line_shows_no_token() -> None:
+    """`disparo serve` writes no access log; one turned on (uvicorn's, a proxy's format)
+    still goes through the masking filter every stdlib handler gets."""
+    token = token_for(SETTINGS, uuid.uuid4())
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", f"/callbacks/otima/{token}/status", "1.1", 200),
+        None,
+    )  # fmt: skip
+    MaskingFilter().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "POST /callbacks/otima/***/status HTTP/1.1" 200'

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from disparo.campaigns import deliveries
+from disparo.campaigns import replies as replies_module
 from disparo.campaigns.callback_writer import CallbackWriteFailed, CallbackWriter
 from disparo.campaigns.deliveries import (
     RANK,
@@ -22,9 +22,9 @@ from disparo.campaigns.deliveries import (
     apply_statuses,
     parse_reply,
     parse_status,
-    store_replies,
 )
 from disparo.campaigns.models import Campaign, CampaignMessage, CampaignReply
+from disparo.campaigns.replies import store_replies
 from disparo.config import to_async_url
 from disparo.db.engine import SessionFactory, create_engine, create_session_factory
 from disparo.migrations import upgrade
@@ -200,13 +200,15 @@ async def test_replies_stored_on_their_recipient_and_handed_to_the_hook(
     async def hook(_: object, replies: list[Reply]) -> None:
         seen.extend(replies)
 
-    monkeypatch.setattr(deliveries, "after_replies_stored", hook)
+    monkeypatch.setattr(replies_module, "after_replies_stored", hook)
     replies = [
         Reply(campaign_id, phone(1), "SAIR", at(3)),
         Reply(campaign_id, "5511988887777", "quem é?", at(4)),  # not a recipient
     ]
     async with sessions() as session, session.begin():
-        await store_replies(session, replies)
+        await store_replies(session, [*replies, replies[0]])  # a repeat in the same flush
+    async with sessions() as session, session.begin():
+        await store_replies(session, replies[1:])  # a repeat later
     async with sessions() as session:
         rows = (await session.scalars(select(CampaignReply).order_by(CampaignReply.id))).all()
         recipient = await session.scalar(

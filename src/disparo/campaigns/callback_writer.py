@@ -20,13 +20,8 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from disparo.campaigns.deliveries import (
-    Item,
-    Reply,
-    StatusUpdate,
-    apply_statuses,
-    store_replies,
-)
+from disparo.campaigns.deliveries import Item, Reply, StatusUpdate, apply_statuses
+from disparo.campaigns.replies import store_replies
 from disparo.metrics import record_delivery_callbacks
 
 log = structlog.get_logger(__name__)

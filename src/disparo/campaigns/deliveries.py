@@ -1,6 +1,8 @@
 """Delivery receipts and replies as Ótima calls them back (CONTRACTS 5.5, 5.7, ASSUMED
 bodies), and how they are written: many at once, one transaction (callback_writer.py).
 
+Replies are stored by replies.py.
+
 Precedence (a repeat, or an older status arriving late, never downgrades a newer one):
 
     rank 1  SENT        the provider handed it on
@@ -15,17 +17,17 @@ time; the same status at the same time again changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from disparo.campaigns.models import CampaignMessage, CampaignReply
-from disparo.campaigns.replies import after_replies_stored
+from disparo.campaigns.models import CampaignMessage
 from disparo.campaigns.rows import normalize_phone
 from disparo.db.base import UTCDateTime
 
@@ -56,6 +58,12 @@ class Reply:
     phone: str
     text: str
     received_at: datetime
+
+    @property
+    def key(self) -> str:
+        """Same campaign, phone, time and text: the same reply (a vendor's repeat)."""
+        parts = (str(self.campaign_id), self.phone, self.received_at.isoformat(), self.text)
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 # One callback, as the writer takes it.
@@ -156,30 +164,3 @@ async def apply_statuses(session: AsyncSession, updates: Sequence[StatusUpdate])
         for u in ordered
     ]
     await session.execute(_APPLY, params)
-
-
-async def store_replies(session: AsyncSession, replies: Sequence[Reply]) -> None:
-    """Each reply as a row, tied to the recipient of its phone when the campaign has one."""
-    if not replies:
-        return
-    recipients: dict[tuple[uuid.UUID, str], int] = {}
-    for campaign_id in {r.campaign_id for r in replies}:
-        phones = {r.phone for r in replies if r.campaign_id == campaign_id}
-        found = await session.execute(
-            select(CampaignMessage.id, CampaignMessage.phone).where(
-                CampaignMessage.campaign_id == campaign_id, CampaignMessage.phone.in_(phones)
-            )
-        )
-        recipients.update({(campaign_id, phone): id_ for id_, phone in found})
-    rows = [
-        {
-            "campaign_id": r.campaign_id,
-            "message_id": recipients.get((r.campaign_id, r.phone)),
-            "phone": r.phone,
-            "text": r.text,
-            "received_at": r.received_at,
-        }
-        for r in replies
-    ]
-    await session.execute(insert(CampaignReply), rows)
-    await after_replies_stored(session, replies)

@@ -156,6 +156,8 @@ class CampaignReply(Base):
     phone: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # sha256 of campaign, phone, time and text: a vendor's repeat is stored once.
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class ProviderBatch(Base):

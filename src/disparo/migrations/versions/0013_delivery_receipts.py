@@ -44,6 +44,8 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=64), nullable=False),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_campaign_replies_dedupe_key")),
     )
     op.create_index("ix_campaign_replies_campaign", "campaign_replies", ["campaign_id", "id"])
     op.create_index("ix_campaign_replies_message_id", "campaign_replies", ["message_id"])

@@ -242,3 +242,36 @@ def test_parsing_the_assumed_bodies() -> None:
     for bad in ({"phone": "5511900000001", "status": "LOST"}, {"status": "SENT"}, [], "x"):
         with pytest.raises(CallbackProblem):
             parse_status(cid, bad, received)
+
+
+async def test_a_callback_the_database_refuses_fails_alone(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id = await new_campaign(sessions, 5)
+    poison = phone(3)
+
+    async def refusing(session: object, updates: list[StatusUpdate]) -> None:
+        if any(u.phone == poison for u in updates):
+            raise ValueError("refused by the database")
+        await apply_statuses(session, updates)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("disparo.campaigns.callback_writer.apply_statuses", refusing)
+    writer = CallbackWriter(sessions, max_concurrent=1)
+    results = await asyncio.gather(
+        *(
+            writer.submit(StatusUpdate(campaign_id, phone(n), "READ", at(1), None))
+            for n in range(5)
+        ),
+        return_exceptions=True,
+    )
+    assert [isinstance(r, CallbackWriteFailed) for r in results] == [False] * 3 + [True, False]
+    found = await states(sessions, campaign_id)
+    assert [found[phone(n)][0] for n in range(5)] == ["READ"] * 3 + [None, "READ"]
+
+
+async def test_replies_of_a_deleted_campaign_are_dropped(sessions: SessionFactory) -> None:
+    gone = uuid.uuid4()  # its token still checks out, but there is no such campaign
+    async with sessions() as session, session.begin():
+        await store_replies(session, [Reply(gone, phone(1), "SAIR", at(1))])
+    async with sessions() as session:
+        assert (await session.scalars(select(CampaignReply))).all() == []

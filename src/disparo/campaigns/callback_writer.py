@@ -87,14 +87,28 @@ class CallbackWriter:
             await self._flush(batch)
 
     async def _flush(self, batch: list[_Waiting]) -> None:
-        items = [w.item for w in batch]
         try:
-            await self._write(items)
+            await self._write_settled(batch)
+        except BaseException:
+            # Cancelled (shutdown): nobody may wait forever; unanswered, the vendor resends.
+            _settle(batch, CallbackWriteFailed("interrompido"))
+            raise
+
+    async def _write_settled(self, batch: list[_Waiting]) -> None:
+        """Write the batch; if that fails, each callback alone, so that one the database
+        refuses fails by itself and does not take the others with it at every resend."""
+        try:
+            await self._write([w.item for w in batch])
         except Exception as exc:
             log.error("callbacks.write_failed", callbacks=len(batch), error=type(exc).__name__)
-            _settle(batch, CallbackWriteFailed(type(exc).__name__))
+            if len(batch) == 1:
+                _settle(batch, CallbackWriteFailed(type(exc).__name__))
+                return
+            for waiting in batch:
+                await self._write_settled([waiting])
             return
         self.flushes += 1
+        items = [w.item for w in batch]
         record_delivery_callbacks(
             [i.status for i in items if isinstance(i, StatusUpdate)],
             sum(isinstance(i, Reply) for i in items),

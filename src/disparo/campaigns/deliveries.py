@@ -81,6 +81,11 @@ def vendor_time(value: object, received: datetime) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VENDOR_ZONE)).astimezone(UTC)
 
 
+def _storable(text: str) -> str:
+    """Without NUL, which PostgreSQL refuses in text (the whole flush would fail)."""
+    return text.replace("\x00", "").strip()
+
+
 def _phone_of(body: Mapping[str, Any]) -> str:
     raw = body.get("phone") or body.get("whatsapp")
     phone = normalize_phone(raw) if isinstance(raw, str | int) else None
@@ -95,7 +100,7 @@ def _reason_of(body: Mapping[str, Any], status: str) -> str | None:
     for name in ("reason", "status_description", "error", "message"):
         value = body.get(name)
         if isinstance(value, str) and value.strip():
-            return value.strip()[:MAX_REASON]
+            return _storable(value)[:MAX_REASON]
     return "Falha informada pela Ótima" if status == "FAILED" else None
 
 
@@ -116,7 +121,10 @@ def parse_reply(campaign_id: uuid.UUID, body: object, received: datetime) -> Rep
     if not isinstance(text, str):
         raise CallbackProblem("message ausente")
     return Reply(
-        campaign_id, _phone_of(body), text[:MAX_REPLY], vendor_time(body.get("date"), received)
+        campaign_id,
+        _phone_of(body),
+        _storable(text)[:MAX_REPLY],
+        vendor_time(body.get("date"), received),
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.deliveries import Reply
-from disparo.campaigns.models import CampaignMessage, CampaignReply
+from disparo.campaigns.models import Campaign, CampaignMessage, CampaignReply
 
 
 async def after_replies_stored(session: AsyncSession, replies: Sequence[Reply]) -> None:
@@ -44,9 +44,16 @@ async def store_replies(session: AsyncSession, replies: Sequence[Reply]) -> None
 
 
 async def _not_stored_yet(session: AsyncSession, replies: Sequence[Reply]) -> list[Reply]:
-    """One of each, none already stored. Two flushes storing the same new reply at once:
-    the unique key fails the later one, whose callbacks are answered 503 and resent."""
+    """One of each, none already stored, none of a campaign that no longer exists (its
+    token still checks out: answered 200, kept nowhere). Two flushes storing the same new
+    reply at once: the unique key fails the later one, whose callbacks are resent."""
     unique = list({r.key: r for r in replies}.values())
+    existing = set(
+        await session.scalars(
+            select(Campaign.id).where(Campaign.id.in_({r.campaign_id for r in unique}))
+        )
+    )
+    unique = [r for r in unique if r.campaign_id in existing]
     if not unique:
         return []
     stored = set(

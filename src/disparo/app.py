@@ -17,6 +17,7 @@ from disparo.apikeys import Scope
 from disparo.apischema import install_openapi
 from disparo.audit.endpoints import router as audit_router
 from disparo.bodylimit import BodyLimit
+from disparo.campaigns.callback_endpoints import CallbackReceiver, close_callback_writer
 from disparo.campaigns.control_endpoints import router as controls_router
 from disparo.campaigns.endpoints import document_dispatch
 from disparo.campaigns.endpoints import router as campaigns_router
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if runtime is not None:
             app.state.runtime = runtime
             yield
+            await close_callback_writer(app.state)
             await close_redis_client(app.state)
             return
         chosen = settings or get_settings()
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             if metrics_server is not None:
                 await metrics_server.stop()
+            await close_callback_writer(app.state)
             await close_redis_client(app.state)
             await app.state.runtime.close()
 
@@ -85,6 +88,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)
     mount_dashboard(app)
+    # Last, so it is the outermost: Ótima's callbacks skip every layer below (issue 14).
+    app.add_middleware(CallbackReceiver, state=app.state)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

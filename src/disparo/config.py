@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     # the recipients an RCS provider reports it cannot reach; empty: no re-send, they fail.
     rcs_sms_fallback_provider: str = ""
 
+    # --- delivery receipts (issue 14): the providers' status and reply callbacks ---
+    # The address providers reach this API at (e.g. https://disparo.example.com). Set: the
+    # Ótima requests carry url_callback_status/url_callback_mo with a per-campaign token;
+    # empty: those fields are left out and nothing calls back.
+    public_url: str = ""
+    # HMAC key the per-campaign callback tokens are derived from (nothing is stored). Required
+    # in production with DISPARO_PUBLIC_URL; in development, derived from the API keys.
+    callback_secret: SecretStr | None = None
+
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 

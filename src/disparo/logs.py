@@ -107,7 +107,13 @@ def remember_settings_secrets(settings: Settings) -> None:
     from sqlalchemy.engine import make_url
 
     values = _inbound_secrets(settings)
-    for secret in (settings.wordpress_api_key, settings.webhook_secret, settings.dashboard_secret):
+    secrets = (
+        settings.wordpress_api_key,
+        settings.webhook_secret,
+        settings.dashboard_secret,
+        settings.callback_secret,
+    )
+    for secret in secrets:
         if secret is not None:
             values.append(secret.get_secret_value())
     for url in (settings.database_url, settings.redis_url):

@@ -45,6 +45,8 @@ def config_problems(settings: Settings) -> list[str]:
         problems.append("DISPARO_WEBHOOK_SECRET: not set (webhooks to WordPress go unsigned)")
     if not _value(settings.dashboard_secret):
         problems.append("DISPARO_DASHBOARD_SECRET: not set")
+    if settings.public_url and not _value(settings.callback_secret):
+        problems.append("DISPARO_CALLBACK_SECRET: not set (DISPARO_PUBLIC_URL asks for callbacks)")
     if settings.outbound_unacked_timeout >= settings.heartbeat_ttl:
         problems.append(
             "DISPARO_OUTBOUND_UNACKED_TIMEOUT: not below DISPARO_HEARTBEAT_TTL (a request cut"

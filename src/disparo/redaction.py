@@ -39,6 +39,9 @@ _AUTH_SCHEME = re.compile(
     r"\b(Bearer|Basic|Token|Integration)\s+(?=[^\s]*[\d._~+/=!-])[A-Za-z0-9._~+/=!-]{8,}", re.I
 )
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@", re.I)
+# The per-campaign token in a callback URL disparo gives providers (/callbacks/otima/<token>/
+# status): masked wherever the URL shows up (a logged request body, a stored answer).
+_CALLBACK_TOKEN = re.compile(r"(/callbacks/[a-z_]+/)[^/\s\"'?#\\]+", re.I)
 _HEADER_SECRET = re.compile(
     r"((?:^|[\s{,'\"])" + _NAME + r"['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+", re.I
 )
@@ -128,6 +131,8 @@ def mask_text(text: str) -> str:
         text = _mask_indexed(text, index)
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", text)
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    if "/callbacks/" in text:
+        text = _CALLBACK_TOKEN.sub(lambda m: f"{m.group(1)}{MASK}", text)
     if not SECRET_NAME.search(text):
         return text  # one quick pass spares the name patterns (the slow ones) most texts
     text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', text)

@@ -752,6 +752,9 @@ async def test_messages_are_paged_by_id(stack_factory: StackFactory) -> None:
         "skip_reason": None,
         "sent_at": None,
         "channel": None,
+        "delivery_status": None,
+        "delivery_at": None,
+        "delivery_reason": None,
     }
     assert [item["id"] for item in failed.json()["items"]] == [ids[1], ids[4]]
     assert_bad_request(bad)

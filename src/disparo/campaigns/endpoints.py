@@ -32,7 +32,11 @@ READ = [Depends(RequireScope(Scope.READ))]
 DISPATCH = [Depends(RequireScope(Scope.DISPATCH))]
 
 
-def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> CampaignStatusOut:
+def status_of(
+    campaign: Campaign,
+    errors: list[MessageError] | None = None,
+    delivery: dict[str, int] | None = None,
+) -> CampaignStatusOut:
     total = campaign.total_messages
     # Math.round of the original (half up), not Python's half-to-even.
     progress = math.floor(campaign.sent_messages / total * 100 + 0.5) if total else 0
@@ -53,6 +57,7 @@ def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> C
         error_message=campaign.error_message,
         errors=errors or None,
         paused_at=campaign.paused_at,
+        delivery=delivery or None,
     )
 
 
@@ -118,11 +123,12 @@ async def campaign_status(key: str, rt: RuntimeDep) -> CampaignStatusOut:
         if campaign is None:
             raise NotFound("Campanha não encontrada")
         failed = await repository.failed_messages(session, campaign.id)
+        delivery = await repository.delivery_counts(session, campaign.id)
     errors = [
         MessageError(phone=m.phone, error=m.last_error or "Erro desconhecido", attempts=m.attempts)
         for m in failed
     ]
-    return status_of(campaign, errors)
+    return status_of(campaign, errors, delivery)
 
 
 @router.get("/campaigns", response_model=CampaignPage, dependencies=READ)

@@ -101,6 +101,8 @@ class CampaignMessage(Base):
         # Keyset pages (migration 0005): the whole campaign, and one status of it.
         Index("ix_campaign_messages_page", "campaign_id", "id"),
         Index("ix_campaign_messages_status", "campaign_id", "status", "id"),
+        # Delivery receipts name a recipient by its phone (migration 0013).
+        Index("ix_campaign_messages_phone", "campaign_id", "phone"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -129,6 +131,33 @@ class CampaignMessage(Base):
     skip_reason: Mapped[str | None] = mapped_column(String(255))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The provider's latest word on the handset (campaigns/deliveries.py): SENT, DELIVERED,
+    # READ, FAILED or FALLBACK, when the provider said so, and why for FAILED. NULL: no
+    # receipt (yet). Migration 0013.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_reason: Mapped[str | None] = mapped_column(String(255))
+
+
+class CampaignReply(Base):
+    """A recipient's answer (Ótima's url_callback_mo): stored as it came, one row a reply."""
+
+    __tablename__ = "campaign_replies"
+    __table_args__ = (Index("ix_campaign_replies_campaign", "campaign_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    # The recipient the phone belongs to; NULL when the campaign has no such phone.
+    message_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("campaign_messages.id", ondelete="CASCADE"), index=True
+    )
+    phone: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # sha256 of campaign, phone, time and text: a vendor's repeat is stored once.
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class ProviderBatch(Base):

@@ -61,6 +61,20 @@ async def failed_messages(
     ).all()
 
 
+async def delivery_counts(session: AsyncSession, campaign_id: uuid.UUID) -> dict[str, int]:
+    """Recipients by the provider's latest delivery receipt (DELIVERED, READ...); those
+    without one are not counted."""
+    rows = await session.execute(
+        select(CampaignMessage.delivery_status, func.count())
+        .where(
+            CampaignMessage.campaign_id == campaign_id,
+            CampaignMessage.delivery_status.is_not(None),
+        )
+        .group_by(CampaignMessage.delivery_status)
+    )
+    return {str(status): int(count) for status, count in rows}
+
+
 def _campaign_filter(
     query: Select[Any], status: CampaignStatus | None, provider: str | None
 ) -> Select[Any]:
@@ -103,6 +117,10 @@ class MessageView:
     sent_at: datetime | None
     # RCS campaigns: "RCS" or "SMS" (the fallback); null for providers with one channel.
     channel: str | None = None
+    # The provider's latest delivery receipt (campaigns/deliveries.py), when it sent one.
+    delivery_status: str | None = None
+    delivery_at: datetime | None = None
+    delivery_reason: str | None = None
 
 
 # A message of an accepted batch keeps PENDING in its own row: one UPDATE of 100,000 rows
@@ -191,6 +209,9 @@ async def list_messages(
             skip_reason=m.skip_reason,
             sent_at=_utc(sent_at),
             channel=channel,
+            delivery_status=m.delivery_status,
+            delivery_at=m.delivery_at,
+            delivery_reason=m.delivery_reason,
         )
         for m, effective, sent_at, attempts, channel in rows
     ]

@@ -71,6 +71,9 @@ class CampaignStatusOut(BaseModel):
     errors: list[MessageError] | None = None
     # Present only while an operator has the campaign paused.
     paused_at: datetime | None = None
+    # Recipients by the provider's latest delivery receipt (SENT, DELIVERED, READ, FAILED,
+    # FALLBACK); present once a receipt has arrived (providers with status callbacks).
+    delivery: dict[str, int] | None = None
 
 
 class CampaignPage(BaseModel):

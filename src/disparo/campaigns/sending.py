@@ -13,6 +13,7 @@ import structlog
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
+from disparo.campaigns.callback_tokens import callback_urls
 from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.fallback import batch_provider, batch_text, no_route_reason
 from disparo.campaigns.liveness import stamp_and_take_slot
@@ -109,6 +110,7 @@ async def _send_claimed(
         claimed.recipients,
         campaign_text=campaign_text,
         idempotency_key=f"{campaign.id}:{BatchStep.SEND.value}:{sequence}",
+        callback_urls=callback_urls(rt.settings, campaign.id),
     )
     log.info("send.request", recipients=len(claimed.recipients))
     try:

@@ -136,6 +136,7 @@ async def campaign_page(
         attempts = await attempt_histories(db, [b["id"] for b in live["batches"]])
         steps = await queries.second_steps(db, campaign.id)
         hooks = await queries.webhooks(db, campaign.id)
+        deliveries = await repository.delivery_counts(db, campaign.id)
     preview = await actions.preview(runtime_of(request), campaign)
     response = render(
         request,
@@ -154,6 +155,7 @@ async def campaign_page(
         errors=errors,
         steps=[batch_view(step) for step in steps],
         webhooks=hooks,
+        deliveries=deliveries,
         batches_after=batches_after,
         when=when,
     )

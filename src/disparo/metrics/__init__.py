@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter as Tally
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from time import monotonic
 
@@ -81,3 +82,19 @@ def record_rate_limit_wait(account: str, seconds: float) -> None:
 
 def record_retry(provider: str) -> None:
     RETRIES.labels(provider).inc()
+
+
+DELIVERY_CALLBACKS = Counter(
+    "disparo_delivery_callbacks",
+    "Delivery receipts committed from the providers' status callbacks, by the status they "
+    "reported (a repeat or an older status is counted here but changes nothing).",
+    ["status"],
+)
+REPLIES = Counter("disparo_replies", "Recipients' replies (MO callbacks) stored.")
+
+
+def record_delivery_callbacks(statuses: Iterable[str], replies: int) -> None:
+    for status, count in Tally(statuses).items():
+        DELIVERY_CALLBACKS.labels(status).inc(count)
+    if replies:
+        REPLIES.inc(replies)

@@ -119,6 +119,9 @@ class BatchRequest:
     # The same for every attempt at this batch: adapters that declare `deduplicates` send
     # it where their provider honours one (an idempotency key, a client message id).
     idempotency_key: str = ""
+    # (status, reply) URLs the provider calls back with this campaign's delivery receipts
+    # and replies; ("", "") when disparo has no public URL (the fields are left out).
+    callback_urls: tuple[str, str] = ("", "")
 
 
 @dataclass(slots=True)

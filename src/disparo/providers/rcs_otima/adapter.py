@@ -57,6 +57,11 @@ class OtimaProvider(BatchSettings):
         )
         self._callbacks = callbacks
 
+    def _callbacks_of(self, batch: BatchRequest) -> tuple[str, str]:
+        """The campaign's own URLs (with its token) when disparo has a public URL, else the
+        fixed ones of the settings, if any."""
+        return batch.callback_urls if any(batch.callback_urls) else self._callbacks
+
     def parse_credentials(self, raw: Mapping[str, Any]) -> OtimaCredentials:
         return OtimaCredentials.parse("Ótima RCS", raw, DEFAULT_API_URL)
 
@@ -79,7 +84,7 @@ class OtimaProvider(BatchSettings):
         first = batch.recipients[0]
         try:
             campaign = campaign_of(
-                batch.campaign_text or first.message, first, defaults, self._callbacks
+                batch.campaign_text or first.message, first, defaults, self._callbacks_of(batch)
             )
             requests = build_requests(campaign, batch.recipients, credentials.customer_code)
         except MappingError as exc:

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 
 from disparo.sim import json_response
 from disparo.sim.otima import OtimaBulkSimulator, messages_problem, variables_problem
+from disparo.sim.otima_callbacks import CallbackFirer, CallbackPlan
 
 __all__ = ["API_PREFIX", "OtimaSimulator"]
 
@@ -100,8 +101,12 @@ def _body_problem(path: str, body: dict[str, Any]) -> str | None:
 class OtimaSimulator(OtimaBulkSimulator):
     """In-memory Ótima RCS bulk endpoints with fault injection (routes: their paths)."""
 
-    def __init__(self, token: str = "tok_exemplo_otima") -> None:
+    def __init__(
+        self, token: str = "tok_exemplo_otima", callbacks: CallbackPlan | None = None
+    ) -> None:
         super().__init__(token)
+        #: Calls back the url_callback_status / url_callback_mo of accepted messages.
+        self.callbacks = CallbackFirer(callbacks)
         #: Phones whose handsets cannot receive RCS.
         self.not_rcs_capable: set[str] = set()
         #: phone -> how each message reached it: "RCS", or "SMS" (the provider's fallback).
@@ -117,8 +122,10 @@ class OtimaSimulator(OtimaBulkSimulator):
             phone = message["phone"]
             if phone not in self.not_rcs_capable:
                 self.deliveries.setdefault(phone, []).append("RCS")
+                self.callbacks.message_accepted(message, phone, "DELIVERED")
             elif "fallback" in message:
                 self.deliveries.setdefault(phone, []).append("SMS")
+                self.callbacks.message_accepted(message, phone, "FALLBACK")
                 by_sms.append(phone)
             else:
                 not_rcs.append(phone)

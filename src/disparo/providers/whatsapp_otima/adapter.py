@@ -82,7 +82,12 @@ class WhatsappOtimaProvider(BatchSettings):
         }
         try:
             campaign = campaign_of(batch.campaign_text or batch.recipients[0].message, defaults)
-            body = build_body(campaign, batch.recipients, with_phone=self._send_phone)
+            body = build_body(
+                campaign,
+                batch.recipients,
+                with_phone=self._send_phone,
+                callbacks=batch.callback_urls,
+            )
         except BrokerCodeError as exc:
             raise CredentialsError(str(exc), ["broker_code"]) from exc
         except MappingError as exc:

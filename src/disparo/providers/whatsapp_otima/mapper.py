@@ -150,13 +150,25 @@ def message_for(campaign: HsmCampaign, recipient: Recipient, *, with_phone: bool
 
 
 def build_body(
-    campaign: HsmCampaign, recipients: Sequence[Recipient], *, with_phone: bool = False
+    campaign: HsmCampaign,
+    recipients: Sequence[Recipient],
+    *,
+    with_phone: bool = False,
+    callbacks: tuple[str, str] = ("", ""),
 ) -> HsmBody:
+    """`callbacks`: (url_callback_status, url_callback_mo), each left out when empty."""
+    messages = [message_for(campaign, r, with_phone=with_phone) for r in recipients]
+    status_url, mo_url = callbacks
+    for message in messages:
+        if status_url:
+            message["url_callback_status"] = status_url
+        if mo_url:
+            message["url_callback_mo"] = mo_url
     return HsmBody(
         broker_code=campaign.broker_code,
         customer_code=campaign.customer_code,
         template_code=campaign.template_code,
-        messages=[message_for(campaign, r, with_phone=with_phone) for r in recipients],
+        messages=messages,
     )
 
 

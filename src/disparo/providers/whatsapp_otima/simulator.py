@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request, Response
 
 from disparo.sim import json_response
 from disparo.sim.otima import OtimaBulkSimulator, messages_problem, variables_problem
+from disparo.sim.otima_callbacks import CallbackFirer, CallbackPlan
 
 __all__ = ["API_PREFIX", "HSM_PATH", "WhatsappOtimaSimulator"]
 
@@ -67,8 +68,12 @@ def _body_problem(body: dict[str, Any]) -> str | None:
 class WhatsappOtimaSimulator(OtimaBulkSimulator):
     """In-memory Ótima WhatsApp HSM endpoint with fault injection (route "hsm")."""
 
-    def __init__(self, token: str = "tok_exemplo_otima_wpp") -> None:
+    def __init__(
+        self, token: str = "tok_exemplo_otima_wpp", callbacks: CallbackPlan | None = None
+    ) -> None:
         super().__init__(token)
+        #: Calls back the url_callback_status / url_callback_mo of accepted messages.
+        self.callbacks = CallbackFirer(callbacks)
         #: National numbers that have no WhatsApp: answered FAILED, nothing delivered.
         self.without_whatsapp: set[str] = set()
         #: Every message accepted for delivery, in arrival order.
@@ -88,6 +93,7 @@ class WhatsappOtimaSimulator(OtimaBulkSimulator):
         if number in self.without_whatsapp:
             return entry | {"status": "FAILED", "status_description": "Número sem WhatsApp"}
         self.delivered.append(message)
+        self.callbacks.message_accepted(message, number, "DELIVERED")
         return entry | {"status": "SENT", "status_description": "Mensagem enviada"}
 
     async def _hsm(self, request: Request) -> Response:

@@ -20,6 +20,8 @@ class HsmMessage(TypedDict):
     extra_fields: dict[str, str]
     phone: NotRequired[str]
     date: NotRequired[str]
+    url_callback_status: NotRequired[str]
+    url_callback_mo: NotRequired[str]
 
 
 class HsmBody(TypedDict):

@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     install_openapi(app, lambda schema: document_dispatch(schema, app.state.runtime.providers))
     app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"]))
-    # Added last, so it runs first: a refused request costs no body read and no key check.
+    # Outside the body limit and the routes: a refused request costs no body read and no
+    # key check. (Added later, and so outside it: the dashboard headers and the callbacks.)
     app.add_middleware(Admission, limits=lambda scope: _admission_limits(scope["app"]))
     app.include_router(campaigns_router)
     app.include_router(controls_router)

@@ -21,10 +21,14 @@ from disparo.campaigns.schemas import (
     DispatchRequest,
     MessageError,
     MessagePage,
+    WindowWait,
 )
 from disparo.campaigns.service import dispatch
+from disparo.campaigns.windows import campaign_hold
+from disparo.db.base import utcnow
 from disparo.errors import NotFound
 from disparo.providers.registry import BY_PREFIX
+from disparo.runtime import Runtime
 from disparo.security import RequireScope
 
 router = APIRouter(tags=["campaigns"], responses=errors(*AUTH_ERRORS))
@@ -32,7 +36,18 @@ READ = [Depends(RequireScope(Scope.READ))]
 DISPATCH = [Depends(RequireScope(Scope.DISPATCH))]
 
 
-def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> CampaignStatusOut:
+def window_wait(rt: Runtime, campaign: Campaign) -> WindowWait | None:
+    hold = campaign_hold(rt.settings, rt.providers, campaign, utcnow())
+    if hold is None:
+        return None
+    return WindowWait(opens_at=hold.opens_at, opens_at_local=hold.label, timezone=hold.zone)
+
+
+def status_of(
+    campaign: Campaign,
+    errors: list[MessageError] | None = None,
+    waiting: WindowWait | None = None,
+) -> CampaignStatusOut:
     total = campaign.total_messages
     # Math.round of the original (half up), not Python's half-to-even.
     progress = math.floor(campaign.sent_messages / total * 100 + 0.5) if total else 0
@@ -53,6 +68,7 @@ def status_of(campaign: Campaign, errors: list[MessageError] | None = None) -> C
         error_message=campaign.error_message,
         errors=errors or None,
         paused_at=campaign.paused_at,
+        waiting_for_window=waiting,
     )
 
 
@@ -89,7 +105,7 @@ async def dispatch_campaign(request: Request, rt: RuntimeDep) -> JSONResponse:
     # learns nothing, not even whether its JSON parses.
     body = await parse_body(request, DispatchRequest)
     assert body is not None
-    outcome = await dispatch(rt, body.agendamento_id)
+    outcome = await dispatch(rt, body.agendamento_id, body.janela_envio)
     campaign = outcome.campaign
     accepted = DispatchAccepted(
         message="Campanha adicionada à fila" if outcome.created else "Campanha já existe na fila",
@@ -120,7 +136,7 @@ async def campaign_status(key: str, rt: RuntimeDep) -> CampaignStatusOut:
         MessageError(phone=m.phone, error=m.last_error or "Erro desconhecido", attempts=m.attempts)
         for m in failed
     ]
-    return status_of(campaign, errors)
+    return status_of(campaign, errors, window_wait(rt, campaign))
 
 
 @router.get("/campaigns", response_model=CampaignPage, dependencies=READ)
@@ -136,7 +152,10 @@ async def list_campaigns(
             session, status=status, provider=provider, limit=limit, offset=offset
         )
     return CampaignPage(
-        items=[status_of(campaign) for campaign in rows], total=total, limit=limit, offset=offset
+        items=[status_of(campaign, None, window_wait(rt, campaign)) for campaign in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -35,6 +35,14 @@ class DispatchRequest(BaseModel):
         ),
         BeforeValidator(_at_most_100_as_sent),
     ]
+    # The campaign's own send window (sendwindow.py's spec); absent or null: none, as the
+    # panel plugin sends it. Checked beyond its shape by the endpoint (400 naming it).
+    janela_envio: dict[str, Any] | None = Field(
+        None,
+        description='Hours in which the campaign may send, e.g. {"timezone": '
+        '"America/Sao_Paulo", "hours": {"mon-fri": "08:00-20:00", "sat": "08:00-14:00"}, '
+        '"holidays": ["2026-12-25"]}. Absent: only the provider\'s window applies.',
+    )
 
 
 class DispatchAccepted(BaseModel):
@@ -51,6 +59,12 @@ class MessageError(BaseModel):
     phone: str
     error: str
     attempts: int
+
+
+class WindowWait(BaseModel):
+    opens_at: datetime | None = Field(description="When sending resumes; null: never.")
+    opens_at_local: str = Field(description='The same in the window\'s zone: "Mon 08:00".')
+    timezone: str
 
 
 class CampaignStatusOut(BaseModel):
@@ -71,6 +85,8 @@ class CampaignStatusOut(BaseModel):
     errors: list[MessageError] | None = None
     # Present only while an operator has the campaign paused.
     paused_at: datetime | None = None
+    # Present only while its send window (its own, its provider's) holds the campaign.
+    waiting_for_window: WindowWait | None = None
 
 
 class CampaignPage(BaseModel):

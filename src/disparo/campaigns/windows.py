@@ -1,0 +1,115 @@
+"""Which send windows a campaign's batches obey, and whether one may start now.
+
+The pure window logic lives in disparo/sendwindow.py (below every layer, so the provider
+policy can parse its own window); it is re-exported here for callers that estimate a
+campaign's start (preflight): `next_opening(windows, at)`, `is_open(windows, at)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from disparo.campaigns.models import Campaign, CampaignStatus
+from disparo.config import Settings
+from disparo.providers.base import Provider
+from disparo.providers.policy import ProviderPolicy, policy_for
+from disparo.sendwindow import (
+    SendWindow,
+    WindowError,
+    always_open,
+    is_open,
+    next_opening,
+    opening_label,
+    parse_window,
+)
+
+__all__ = [
+    "CAMPAIGN_FIELD",
+    "SendWindow",
+    "WindowError",
+    "WindowHold",
+    "campaign_hold",
+    "campaign_window",
+    "check_campaign_window",
+    "hold_at",
+    "is_open",
+    "next_opening",
+    "windows_for",
+]
+
+# The dispatch body field that carries a campaign's own window (CONTRACTS 1, optional).
+CAMPAIGN_FIELD = "janela_envio"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowHold:
+    """Closed now: when the windows open together (None: never), shown in `zone`."""
+
+    opens_at: datetime | None
+    zone: str
+    label: str
+
+    @property
+    def reason(self) -> str:
+        if self.opens_at is None:
+            return "a janela de envio da campanha e a do fornecedor nunca abrem juntas"
+        return f"fora da janela de envio; abre {self.label} ({self.zone})"
+
+
+def campaign_window(settings: Settings, spec: Any) -> SendWindow:
+    """A campaign's own window, from the spec stored with it (WindowError if invalid)."""
+    return parse_window(
+        spec,
+        field=CAMPAIGN_FIELD,
+        default_zone=settings.send_window_timezone,
+        holidays=settings.holidays,
+    )
+
+
+def check_campaign_window(
+    settings: Settings, spec: Any, policy: ProviderPolicy, now: datetime
+) -> None:
+    """A dispatch's window: valid, and open some time together with its provider's."""
+    own = campaign_window(settings, spec)
+    windows = [own] + ([policy.send_window] if policy.send_window is not None else [])
+    if next_opening(windows, now) is None:
+        raise WindowError(f"{CAMPAIGN_FIELD}: never open together with the provider's send window")
+
+
+def windows_for(settings: Settings, campaign: Campaign, policy: ProviderPolicy) -> list[SendWindow]:
+    """The campaign's window (first: its zone is the one shown) and its provider's; the
+    holidays alone when neither has one."""
+    windows = []
+    if campaign.send_window is not None:
+        windows.append(campaign_window(settings, campaign.send_window))
+    if policy.send_window is not None:
+        windows.append(policy.send_window)
+    if not windows and settings.holidays:
+        windows.append(always_open(settings.send_window_timezone, settings.holidays))
+    return windows
+
+
+def hold_at(windows: list[SendWindow], now: datetime) -> WindowHold | None:
+    """None when a batch may start now; else how long it waits."""
+    if is_open(windows, now):
+        return None
+    opens_at = next_opening(windows, now)
+    shown = windows[0]
+    label = opening_label(shown, opens_at) if opens_at is not None else "nunca"
+    return WindowHold(opens_at, shown.zone, label)
+
+
+def campaign_hold(
+    settings: Settings, providers: Mapping[str, Provider], campaign: Campaign, now: datetime
+) -> WindowHold | None:
+    """What the campaign shows: held by its windows while it still has sends to start."""
+    if campaign.status not in (CampaignStatus.QUEUED, CampaignStatus.PROCESSING):
+        return None
+    if campaign.paused_at is not None:
+        return None  # paused says more than the window
+    provider = providers.get(campaign.provider)
+    policy = policy_for(settings, provider) if provider is not None else ProviderPolicy()
+    return hold_at(windows_for(settings, campaign, policy), now)

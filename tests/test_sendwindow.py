@@ -21,7 +21,9 @@ GMT_PLUS_3 = parse_window({**BUSINESS, "timezone": "Etc/GMT+3"}, field="w")  # U
 MORNINGS_NORONHA = parse_window(
     {"timezone": "America/Noronha", "hours": {"mon-fri": "09:00-12:00"}}, field="w"
 )
-NEW_YORK = parse_window({"timezone": "America/New_York", "hours": {"mon": "08:00-09:00"}}, field="w")
+NEW_YORK = parse_window(
+    {"timezone": "America/New_York", "hours": {"mon": "08:00-09:00"}}, field="w"
+)
 
 
 def utc(text: str) -> datetime:

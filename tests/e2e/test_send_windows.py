@@ -20,7 +20,8 @@ from disparo.campaigns.sending import run_send
 from disparo.campaigns.steps import run_step
 from disparo.db import base
 from disparo.devstack import DevStack
-from tests.conftest import StackFactory, wait_for
+from tests.conftest import API_KEY, StackFactory, wait_for
+from tests.dashboard.helpers import browser, sign_in
 from tests.e2e.helpers import CAMPAIGN, campaign_rows, dispatch, status, wait_final
 from tests.e2e.test_gosac_pipeline import CAMPAIGN as GOSAC_CAMPAIGN
 from tests.e2e.test_gosac_pipeline import gosac
@@ -65,6 +66,21 @@ async def window_holds(stack: DevStack) -> list[BatchAttempt]:
         return list(rows)
 
 
+async def dashboard_says(stack: DevStack, waiting: str) -> None:
+    """The campaign page, and the JSON its script polls, say whether the window holds it."""
+    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
+    async with browser(stack) as client:
+        await sign_in(client, API_KEY)
+        page = await client.get(f"/dashboard/campaigns/{campaign.id}")
+        live = (await client.get(f"/dashboard/api/campaigns/{campaign.id}")).json()
+    assert page.status_code == 200
+    assert live["campaign"]["window_wait"] == waiting
+    if waiting:
+        assert waiting in page.text
+    else:
+        assert "waiting for window" not in page.text
+
+
 async def test_a_weekend_holds_every_batch_until_monday(
     stack_factory: StackFactory, clock: Clock
 ) -> None:
@@ -91,6 +107,8 @@ async def test_a_weekend_holds_every_batch_until_monday(
         "timezone": "America/Sao_Paulo",
     }
 
+    await dashboard_says(stack, "waiting for window, opens Mon 08:00")
+
     clock.set("2026-12-06 20:00")  # Sunday: nothing is due, nothing is re-enqueued
     await reconciler.reconcile(stack.runtime)
     assert stack.cda.requests == []
@@ -102,6 +120,7 @@ async def test_a_weekend_holds_every_batch_until_monday(
     assert "waiting_for_window" not in final
     assert len(stack.cda.requests) == 3
     assert {b.attempts for b in await sends(stack)} == {1}  # the holds spent none
+    await dashboard_says(stack, "")
 
 
 async def test_a_campaign_window_spans_a_closing_a_holiday_and_an_opening(

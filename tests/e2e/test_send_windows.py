@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from disparo.campaigns import batches as batch_moves
 from disparo.campaigns import reconciler
 from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.models import BatchAttempt, BatchStatus, BatchStep, ProviderBatch
@@ -222,3 +223,36 @@ async def test_an_invalid_janela_envio_is_refused_naming_it(
     assert named in response.text
     async with stack.runtime.sessions() as session:
         assert (await session.scalars(select(ProviderBatch))).all() == []
+
+
+async def test_a_batch_claimed_before_the_closing_finishes_and_the_rest_wait(
+    stack_factory: StackFactory, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set("2026-12-04 22:59:59")  # Friday 19:59:59 in São Paulo: the last open second
+    stack = await stack_factory(
+        with_worker=False, cda_batch_size=2, provider_policies={"CDA": {"send_window": BUSINESS}}
+    )
+    stack.wordpress.seed_campaign(CAMPAIGN, 4)
+    await dispatch(stack, CAMPAIGN)
+    campaign, _, _ = await campaign_rows(stack, CAMPAIGN)
+    await run_dispatch(stack.runtime, campaign.id, last_attempt=True)
+
+    claim = batch_moves.claim
+
+    async def claim_then_close(rt: Any, key: Any) -> Any:
+        claimed = await claim(rt, key)
+        clock.set("2026-12-04 23:00:30")  # the window closes while this one is in flight
+        return claimed
+
+    monkeypatch.setattr(batch_moves, "claim", claim_then_close)
+    await run_send(stack.runtime, campaign.id, 0)
+    monkeypatch.setattr(batch_moves, "claim", claim)
+    await run_send(stack.runtime, campaign.id, 1)
+
+    first, second = await sends(stack)
+    assert first.status == BatchStatus.SENT and len(stack.cda.requests) == 1
+    assert (second.status, second.attempts, second.due_at) == (
+        BatchStatus.PENDING,
+        0,
+        utc("2026-12-05 11:00"),  # Saturday 08:00
+    )

@@ -3,12 +3,12 @@ refused with the field that is wrong. Fri 2026-12-04; São Paulo is UTC-3 all ye
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from disparo.campaigns.windows import is_open, next_opening
+from disparo.campaigns.windows import finish_time, is_open, next_opening
 from disparo.sendwindow import WindowError, always_open, opening_label, parse_window
 
 BUSINESS: dict[str, Any] = {
@@ -89,6 +89,36 @@ def test_several_ranges_in_a_day_and_24_00() -> None:
 def test_global_holidays_join_the_windows_own() -> None:
     window = parse_window(BUSINESS, field="w", holidays=[date(2026, 12, 7)])
     assert next_opening([window], utc("2026-12-06 12:00")) == utc("2026-12-08 11:00")
+
+
+FINISHES = [
+    # (windows, start (UTC), hours of sending, finish (UTC))
+    ("fits before the closing", [SAO_PAULO], "2026-12-04 12:00", 2, "2026-12-04 14:00"),
+    ("pauses Friday night, goes on Saturday", [SAO_PAULO], "2026-12-04 21:00", 3,
+     "2026-12-05 12:00"),
+    ("starts at the next opening", [SAO_PAULO], "2026-12-05 18:00", 1, "2026-12-07 12:00"),
+    ("skips Christmas", [SAO_PAULO], "2026-12-24 22:00", 2, "2026-12-26 12:00"),
+    ("intersection: three mornings", [SAO_PAULO, MORNINGS_NORONHA], "2026-12-04 11:00", 7,
+     "2026-12-08 12:00"),
+    ("no window", [], "2026-12-06 03:00", 30, "2026-12-07 09:00"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("windows", "start", "hours", "finish"),
+    [case[1:] for case in FINISHES],
+    ids=[case[0] for case in FINISHES],
+)
+def test_finish_time_pauses_while_closed(
+    windows: list[Any], start: str, hours: int, finish: str
+) -> None:
+    assert finish_time(windows, utc(start), timedelta(hours=hours)) == utc(finish)
+
+
+def test_finish_time_of_windows_that_never_meet() -> None:
+    mondays = parse_window({"hours": {"mon": "08:00-20:00"}}, field="w")
+    tuesdays = parse_window({"hours": {"tue": "08:00-20:00"}}, field="w")
+    assert finish_time([mondays, tuesdays], utc("2026-12-04 12:00"), timedelta(1)) is None
 
 
 REFUSED = [

@@ -71,6 +71,17 @@ class SendWindow:
                 return max(opens, at)
         return None
 
+    def closing_after(self, at: datetime) -> datetime | None:
+        """When the range open at `at` closes; None when the window is closed at `at`."""
+        at = at.astimezone(UTC)
+        day = at.astimezone(self.tz).date()
+        if day in self.holidays:
+            return None
+        for start, end in self.hours[day.weekday()]:
+            if self._instant(day, start) <= at < self._instant(day, end):
+                return self._instant(day, end)
+        return None
+
     def _instant(self, day: date, minute: int) -> datetime:
         if minute >= _MINUTES_PER_DAY:
             day, minute = day + timedelta(days=1), minute - _MINUTES_PER_DAY
@@ -102,6 +113,25 @@ def next_opening(windows: Sequence[SendWindow], at: datetime) -> datetime | None
             return None
         candidate = max(opening for opening in openings if opening is not None)
     return None
+
+
+def finish_time(
+    windows: Sequence[SendWindow], at: datetime, duration: timedelta
+) -> datetime | None:
+    """When `duration` of sending ends if it starts at the first opening from `at` and pauses
+    whenever a window closes (a preflight's estimated finish); None if the windows stop
+    opening first."""
+    left, moment = duration, at
+    while True:
+        opened = next_opening(windows, moment)
+        if opened is None:
+            return None
+        closings = [window.closing_after(opened) for window in windows]
+        closes = min((c for c in closings if c is not None), default=None)
+        if closes is None or opened + left <= closes:
+            return opened + left
+        left -= closes - opened
+        moment = closes
 
 
 def opening_label(window: SendWindow, at: datetime) -> str:

@@ -2,7 +2,8 @@
 
 The pure window logic lives in disparo/sendwindow.py (below every layer, so the provider
 policy can parse its own window); it is re-exported here for callers that estimate a
-campaign's start (preflight): `next_opening(windows, at)`, `is_open(windows, at)`.
+campaign's start and finish (preflight): `next_opening(windows, at)`, `is_open(windows, at)`,
+`finish_time(windows, at, duration)`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from disparo.sendwindow import (
     SendWindow,
     WindowError,
     always_open,
+    finish_time,
     is_open,
     next_opening,
     opening_label,
@@ -34,10 +36,12 @@ __all__ = [
     "campaign_hold",
     "campaign_window",
     "check_campaign_window",
+    "finish_time",
     "hold_at",
     "is_open",
     "next_opening",
     "windows_for",
+    "windows_from",
 ]
 
 # The dispatch body field that carries a campaign's own window (CONTRACTS 1, optional).
@@ -80,11 +84,17 @@ def check_campaign_window(
 
 
 def windows_for(settings: Settings, campaign: Campaign, policy: ProviderPolicy) -> list[SendWindow]:
-    """The campaign's window (first: its zone is the one shown) and its provider's; the
-    holidays alone when neither has one."""
+    """The windows a campaign's batches obey (windows_from its stored spec)."""
+    return windows_from(settings, campaign.send_window, policy)
+
+
+def windows_from(settings: Settings, spec: Any, policy: ProviderPolicy) -> list[SendWindow]:
+    """The campaign's window from its spec (a dispatch's janela_envio; None: none) first, as
+    its zone is the one shown, then its provider's; the holidays alone when neither has one.
+    A preflight, which has no campaign row yet, calls this with the body's field."""
     windows = []
-    if campaign.send_window is not None:
-        windows.append(campaign_window(settings, campaign.send_window))
+    if spec is not None:
+        windows.append(campaign_window(settings, spec))
     if policy.send_window is not None:
         windows.append(policy.send_window)
     if not windows and settings.holidays:

@@ -123,7 +123,7 @@ def test_finish_time_of_windows_that_never_meet() -> None:
 
 REFUSED = [
     ("not an object", "08:00-20:00", "janela_envio: expected an object"),
-    ("unknown field", {"hours": {"mon": "08:00-09:00"}, "days": 1}, "unknown field(s) days"),
+    ("unknown field", {"hours": {"mon": "08:00-09:00"}, "days": 1}, "unknown field(s) 'days'"),
     ("no hours", {"timezone": "UTC"}, "janela_envio.hours: expected"),
     ("unknown zone", {"timezone": "Mars/Base", "hours": {"mon": "08:00-09:00"}},
      "janela_envio.timezone: unknown time zone 'Mars/Base'"),
@@ -133,6 +133,14 @@ REFUSED = [
     ("past midnight", {"hours": {"mon": "08:00-24:30"}}, "is not a time of day"),
     ("ends before it starts", {"hours": {"mon": "20:00-08:00"}}, "ends before it starts"),
     ("empty list", {"hours": {"mon": []}}, "janela_envio.hours.mon: expected"),
+    ("a folder, not a zone", {"timezone": "America", "hours": {"mon": "08:00-09:00"}},
+     "unknown time zone 'America'"),
+    ("a path, not a zone", {"timezone": "../../etc/passwd", "hours": {"mon": "08:00-09:00"}},
+     "unknown time zone '../../etc/passwd'"),
+    ("a long value is cut", {"timezone": "A" * 5000, "hours": {"mon": "08:00-09:00"}},
+     "unknown time zone 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA…"),
+    ("too many ranges", {"hours": {"mon": [f"{h:02d}:00-{h:02d}:30" for h in range(24)],
+                                   "mon-tue": "23:40-23:50"}}, "at most 24 ranges a day"),
     ("bad holiday", {"hours": {"mon": "08:00-09:00"}, "holidays": ["25/12/2026"]},
      "janela_envio.holidays: '25/12/2026' is not a date"),
 ]  # fmt: skip

@@ -26,7 +26,12 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPEC_FIELDS = frozenset({"timezone", "hours", "holidays"})
 # How far ahead an opening is looked for: past this, a window (or an intersection) never opens.
 HORIZON_DAYS = 400
+# Bounds the work of finding an opening, whatever a dispatch body sends.
+MAX_RANGES_PER_DAY = 24
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+# What an IANA name looks like; anything else is refused before it reaches the file system.
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
+_SHOWN = 40  # characters of a refused value quoted back in its error
 _MINUTES_PER_DAY = 24 * 60
 
 
@@ -149,7 +154,7 @@ def parse_window(
     unknown = sorted(set(spec) - SPEC_FIELDS)
     if unknown:
         raise WindowError(
-            f"{field}: unknown field(s) {', '.join(map(str, unknown))}; "
+            f"{field}: unknown field(s) {', '.join(map(_shown, unknown))}; "
             f"known: {', '.join(sorted(SPEC_FIELDS))}"
         )
     zone = parse_zone(spec.get("timezone", default_zone), field=f"{field}.timezone")
@@ -162,10 +167,18 @@ def parse_zone(value: Any, *, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise WindowError(f"{field}: expected an IANA time zone name, e.g. {DEFAULT_ZONE}")
     try:
+        if len(value) > 64 or not _ZONE_NAME.match(value):
+            raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise WindowError(f"{field}: unknown time zone {value!r}") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, e.g. "America"
+        raise WindowError(f"{field}: unknown time zone {_shown(value)}") from None
     return value
+
+
+def _shown(value: Any) -> str:
+    """A refused value as its error quotes it: short, whatever was sent."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
 def parse_holidays(value: Any, *, field: str) -> list[date]:
@@ -176,7 +189,7 @@ def parse_holidays(value: Any, *, field: str) -> list[date]:
         try:
             days.append(date.fromisoformat(item))
         except (TypeError, ValueError):
-            raise WindowError(f"{field}: {item!r} is not a date (YYYY-MM-DD)") from None
+            raise WindowError(f"{field}: {_shown(item)} is not a date (YYYY-MM-DD)") from None
     return days
 
 
@@ -185,33 +198,36 @@ def _parse_hours(value: Any, *, field: str) -> tuple[tuple[tuple[int, int], ...]
         raise WindowError(f'{field}: expected e.g. {{"mon-fri": "08:00-20:00"}}')
     week: list[list[tuple[int, int]]] = [[] for _ in DAYS]
     for days, ranges in value.items():
+        weekdays = _parse_days(days, field=field)  # first: a valid key is short, safe to name
         listed = [ranges] if isinstance(ranges, str) else ranges
         if not isinstance(listed, list) or not listed:
             raise WindowError(f"{field}.{days}: expected 'HH:MM-HH:MM' or a list of them")
         parsed = [_parse_range(item, field=f"{field}.{days}") for item in listed]
-        for weekday in _parse_days(days, field=field):
+        for weekday in weekdays:
             week[weekday].extend(parsed)
+    if any(len(day) > MAX_RANGES_PER_DAY for day in week):
+        raise WindowError(f"{field}: at most {MAX_RANGES_PER_DAY} ranges a day")
     return tuple(tuple(sorted(day)) for day in week)
 
 
 def _parse_days(value: Any, *, field: str) -> range:
     first, _, last = str(value).lower().partition("-")
     if first not in DAYS or (last and last not in DAYS):
-        raise WindowError(f"{field}: {value!r} is not a day or day range ({', '.join(DAYS)})")
+        raise WindowError(f"{field}: {_shown(value)} is not a day or day range ({', '.join(DAYS)})")
     start, end = DAYS.index(first), DAYS.index(last or first)
     if end < start:
-        raise WindowError(f"{field}: {value!r} runs backwards; write e.g. 'mon-fri'")
+        raise WindowError(f"{field}: {_shown(value)} runs backwards; write e.g. 'mon-fri'")
     return range(start, end + 1)
 
 
 def _parse_range(value: Any, *, field: str) -> tuple[int, int]:
     match = _RANGE.match(value) if isinstance(value, str) else None
     if match is None:
-        raise WindowError(f"{field}: {value!r} is not 'HH:MM-HH:MM'")
+        raise WindowError(f"{field}: {_shown(value)} is not 'HH:MM-HH:MM'")
     h1, m1, h2, m2 = map(int, match.groups())
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if m1 > 59 or m2 > 59 or start >= _MINUTES_PER_DAY or end > _MINUTES_PER_DAY:
-        raise WindowError(f"{field}: {value!r} is not a time of day (00:00 to 24:00)")
+        raise WindowError(f"{field}: {_shown(value)} is not a time of day (00:00 to 24:00)")
     if end <= start:
-        raise WindowError(f"{field}: {value!r} ends before it starts")
+        raise WindowError(f"{field}: {_shown(value)} ends before it starts")
     return start, end

@@ -15,7 +15,7 @@ intersection: a batch starts only when every one of them is open.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -26,8 +26,9 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPEC_FIELDS = frozenset({"timezone", "hours", "holidays"})
 # How far ahead an opening is looked for: past this, a window (or an intersection) never opens.
 HORIZON_DAYS = 400
-# Bounds the work of finding an opening, whatever a dispatch body sends.
-MAX_RANGES_PER_DAY = 24
+# Bounds the work of finding an opening, whatever is sent: 7 keys of 8 ranges each (the
+# dispatch schema's limits) may all name one day.
+MAX_RANGES_PER_DAY = 56
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 # What an IANA name looks like; anything else is refused before it reaches the file system.
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
@@ -42,7 +43,8 @@ class WindowError(ValueError):
 @dataclass(frozen=True, slots=True)
 class SendWindow:
     zone: str
-    # Per weekday (Monday first): the open ranges as (start, end) minutes of the day.
+    # Per weekday (Monday first): the open ranges as (start, end) minutes of the day; an end
+    # past 1440 runs into the next day (an overnight range, "22:00-06:00").
     hours: tuple[tuple[tuple[int, int], ...], ...]
     holidays: frozenset[date] = frozenset()
 
@@ -54,42 +56,57 @@ class SendWindow:
         return SendWindow(self.zone, self.hours, self.holidays | frozenset(extra))
 
     def is_open(self, at: datetime) -> bool:
-        local = at.astimezone(self.tz)
-        if local.date() in self.holidays:
-            return False
-        minute = local.hour * 60 + local.minute + local.second / 60
-        return any(start <= minute < end for start, end in self.hours[local.weekday()])
+        return self.next_opening(at) == at.astimezone(UTC)
 
     def next_opening(self, at: datetime) -> datetime | None:
         """`at` if open then, else the first moment after it that is open; None if none
         within HORIZON_DAYS."""
         at = at.astimezone(UTC)
-        first_day = at.astimezone(self.tz).date() - timedelta(days=1)  # a range from yesterday
-        for offset in range(HORIZON_DAYS + 2):
-            day = first_day + timedelta(days=offset)
-            if day in self.holidays:
-                continue
-            for start, end in self.hours[day.weekday()]:
-                opens, closes = self._instant(day, start), self._instant(day, end)
-                if closes <= at:
-                    continue
-                return max(opens, at)
+        for opens, closes in self._ranges_from(at):
+            if closes > at:
+                start = self._past_holidays(max(opens, at), closes)
+                if start is not None:
+                    return start
         return None
 
     def closing_after(self, at: datetime) -> datetime | None:
-        """When the range open at `at` closes; None when the window is closed at `at`."""
+        """When the window, open at `at`, closes next; None when it is closed at `at`."""
         at = at.astimezone(UTC)
-        day = at.astimezone(self.tz).date()
-        if day in self.holidays:
+        if self.next_opening(at) != at:
             return None
-        for start, end in self.hours[day.weekday()]:
-            if self._instant(day, start) <= at < self._instant(day, end):
-                return self._instant(day, end)
-        return None
+        for opens, closes in self._ranges_from(at):
+            if opens <= at < closes:
+                return self._first_holiday_after(at, closes)
+        return None  # pragma: no cover (next_opening found it open)
+
+    def _ranges_from(self, at: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Every open range as UTC instants in order of opening, holidays not yet taken out,
+        from yesterday's (an overnight range reaches into today) for HORIZON_DAYS."""
+        first_day = at.astimezone(self.tz).date() - timedelta(days=1)
+        for offset in range(HORIZON_DAYS + 2):
+            day = first_day + timedelta(days=offset)
+            for start, end in self.hours[day.weekday()]:
+                yield self._instant(day, start), self._instant(day, end)
+
+    def _past_holidays(self, at: datetime, closes: datetime) -> datetime | None:
+        """`at`, or the first midnight after it ending a run of holidays, if before `closes`.
+        A holiday closes its whole local date, an overnight range's hours in it too."""
+        while at.astimezone(self.tz).date() in self.holidays:
+            at = self._instant(at.astimezone(self.tz).date(), _MINUTES_PER_DAY)
+            if at >= closes:
+                return None
+        return at
+
+    def _first_holiday_after(self, at: datetime, closes: datetime) -> datetime:
+        day = at.astimezone(self.tz).date() + timedelta(days=1)
+        while (midnight := self._instant(day, 0)) < closes:
+            if day in self.holidays:
+                return midnight
+            day += timedelta(days=1)
+        return closes
 
     def _instant(self, day: date, minute: int) -> datetime:
-        if minute >= _MINUTES_PER_DAY:
-            day, minute = day + timedelta(days=1), minute - _MINUTES_PER_DAY
+        day, minute = day + timedelta(days=minute // _MINUTES_PER_DAY), minute % _MINUTES_PER_DAY
         local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=self.tz)
         return local.astimezone(UTC)
 
@@ -210,17 +227,17 @@ def _parse_hours(value: Any, *, field: str) -> tuple[tuple[tuple[int, int], ...]
     return tuple(tuple(sorted(day)) for day in week)
 
 
-def _parse_days(value: Any, *, field: str) -> range:
+def _parse_days(value: Any, *, field: str) -> list[int]:
+    """A day or a day range, which may wrap around the week: "fri-mon" is Fri, Sat, Sun, Mon."""
     first, _, last = str(value).lower().partition("-")
     if first not in DAYS or (last and last not in DAYS):
         raise WindowError(f"{field}: {_shown(value)} is not a day or day range ({', '.join(DAYS)})")
     start, end = DAYS.index(first), DAYS.index(last or first)
-    if end < start:
-        raise WindowError(f"{field}: {_shown(value)} runs backwards; write e.g. 'mon-fri'")
-    return range(start, end + 1)
+    return [(start + offset) % 7 for offset in range((end - start) % 7 + 1)]
 
 
 def _parse_range(value: Any, *, field: str) -> tuple[int, int]:
+    """Minutes of the day; a range that ends before it starts runs past midnight."""
     match = _RANGE.match(value) if isinstance(value, str) else None
     if match is None:
         raise WindowError(f"{field}: {_shown(value)} is not 'HH:MM-HH:MM'")
@@ -228,6 +245,6 @@ def _parse_range(value: Any, *, field: str) -> tuple[int, int]:
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if m1 > 59 or m2 > 59 or start >= _MINUTES_PER_DAY or end > _MINUTES_PER_DAY:
         raise WindowError(f"{field}: {_shown(value)} is not a time of day (00:00 to 24:00)")
-    if end <= start:
-        raise WindowError(f"{field}: {_shown(value)} ends before it starts")
-    return start, end
+    if end == start:
+        raise WindowError(f"{field}: {_shown(value)} is empty (it ends as it starts)")
+    return start, end if end > start else end + _MINUTES_PER_DAY

@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse
 
 from disparo.api.deps import MAX_BIGINT, SAFE_TEXT, RuntimeDep
 from disparo.apikeys import Scope
-from disparo.apischema import AUTH_ERRORS, add_links, body_schema, errors, parse_body
+from disparo.apischema import (
+    AUTH_ERRORS,
+    add_links,
+    body_schema,
+    errors,
+    parse_body,
+    self_contained,
+)
 from disparo.campaigns import repository
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
 from disparo.campaigns.schemas import (
@@ -98,14 +105,15 @@ def document_dispatch(schema: dict[str, Any], served: Iterable[str]) -> None:
     status_code=202,
     response_model=DispatchAccepted,
     dependencies=DISPATCH,
-    openapi_extra=body_schema(DispatchRequest.model_json_schema(), required=True),
+    openapi_extra=body_schema(self_contained(DispatchRequest.model_json_schema()), required=True),
 )
 async def dispatch_campaign(request: Request, rt: RuntimeDep) -> JSONResponse:
     # The body is read here, after the API key check (RequireScope): a caller without a key
     # learns nothing, not even whether its JSON parses.
     body = await parse_body(request, DispatchRequest)
     assert body is not None
-    outcome = await dispatch(rt, body.agendamento_id, body.janela_envio)
+    window = body.janela_envio.spec() if body.janela_envio is not None else None
+    outcome = await dispatch(rt, body.agendamento_id, window)
     campaign = outcome.campaign
     accepted = DispatchAccepted(
         message="Campanha adicionada à fila" if outcome.created else "Campanha já existe na fila",

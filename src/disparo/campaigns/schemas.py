@@ -51,7 +51,7 @@ class JanelaEnvio(BaseModel):
 
     def spec(self) -> dict[str, Any]:
         """As sendwindow.parse_window reads it, and as it is stored with the campaign."""
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True, exclude_unset=True)
 
 
 class DispatchRequest(BaseModel):

@@ -11,17 +11,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import select
 
 from disparo.campaigns import batches as batch_moves
 from disparo.campaigns import reconciler
 from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.models import BatchAttempt, BatchStatus, BatchStep, ProviderBatch
+from disparo.campaigns.outcomes import batch_job
 from disparo.campaigns.sending import run_send
 from disparo.campaigns.steps import run_step
 from disparo.db import base
 from disparo.devstack import DevStack
-from tests.conftest import API_KEY, StackFactory, wait_for
+from tests.conftest import API_KEY, REDIS_URL, StackFactory, wait_for
 from tests.dashboard.helpers import browser, sign_in
 from tests.e2e.helpers import CAMPAIGN, campaign_rows, dispatch, status, wait_final
 from tests.e2e.test_gosac_pipeline import CAMPAIGN as GOSAC_CAMPAIGN
@@ -65,6 +67,32 @@ async def window_holds(stack: DevStack) -> list[BatchAttempt]:
     async with stack.runtime.sessions() as session:
         rows = await session.scalars(select(BatchAttempt).where(BatchAttempt.outcome == "window"))
         return list(rows)
+
+
+async def flush_redis(stack: DevStack) -> None:
+    """Every queue's jobs lost. disparo's own keys stay (heartbeats, rate limits): losing
+    those is liveness.py's and ratelimit.py's story (a live worker looks dead, the account
+    waits out one window), tested there; here the holds must survive the queues' loss."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    prefix = stack.runtime.settings.queue_prefix
+    try:
+        keys = [
+            key
+            async for key in client.scan_iter(f"{prefix}:*")
+            if not key.startswith(f"{prefix}:disparo-".encode())
+        ]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+async def enqueued(stack: DevStack) -> list[bool]:
+    """Whether Redis holds a job for each send batch still PENDING."""
+    campaign, batches, _ = await campaign_rows(stack, CAMPAIGN)
+    jobs = [batch_job(campaign, b) for b in batches if b.status == BatchStatus.PENDING]
+    queues = stack.runtime.queues
+    return [not await queues.needs_requeue(job.queue, job.job_id) for job in jobs]
 
 
 async def dashboard_says(stack: DevStack, waiting: str) -> None:
@@ -158,8 +186,15 @@ async def test_a_campaign_window_spans_a_closing_a_holiday_and_an_opening(
     await run_send(stack.runtime, campaign.id, 1)
     assert len(stack.cda.requests) == 1 and len(await window_holds(stack)) == 2
 
-    clock.set("2026-12-28 10:00")
-    await run_send(stack.runtime, campaign.id, 1)
+    # Redis flushed over the holiday: the hold is in the database, so nothing changes.
+    await flush_redis(stack)
+    await reconciler.reconcile(stack.runtime)
+    assert await enqueued(stack) == [False, False]  # not due: not enqueued
+
+    clock.set("2026-12-28 10:00:01")  # just past the opening (due_at < now)
+    await reconciler.reconcile(stack.runtime)
+    assert await enqueued(stack) == [True, True]  # due at the opening: enqueued again
+    await run_send(stack.runtime, campaign.id, 1)  # what the worker does with those jobs
     await run_send(stack.runtime, campaign.id, 2)
     assert {b.status for b in await sends(stack)} == {BatchStatus.SENT}
     assert len(stack.cda.requests) == 3

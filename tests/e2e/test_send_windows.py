@@ -232,12 +232,16 @@ async def test_a_gosac_start_obeys_the_providers_window(
         utc("2026-12-05 11:00"),  # Saturday 08:00
     )
     assert gosac(stack).requests_to("start") == []
+    completed = await status(stack, GOSAC_CAMPAIGN)
+    assert completed["status"] == "COMPLETED"
+    assert completed["waiting_for_window"]["opens_at_local"] == "Sat 08:00"
 
     clock.set("2026-12-05 11:00")
     await run_step(stack.runtime, campaign.id, BatchStep.START, 0)
     done = await start()
     assert done is not None and done.status == BatchStatus.SENT
     assert len(gosac(stack).requests_to("start")) == 1
+    assert "waiting_for_window" not in await status(stack, GOSAC_CAMPAIGN)
 
 
 @pytest.mark.parametrize(

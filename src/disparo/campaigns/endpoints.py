@@ -20,6 +20,7 @@ from disparo.apischema import (
     self_contained,
 )
 from disparo.campaigns import repository
+from disparo.campaigns.batch_queries import has_pending_steps
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
 from disparo.campaigns.schemas import (
     CampaignPage,
@@ -43,8 +44,10 @@ READ = [Depends(RequireScope(Scope.READ))]
 DISPATCH = [Depends(RequireScope(Scope.DISPATCH))]
 
 
-def window_wait(rt: Runtime, campaign: Campaign) -> WindowWait | None:
-    hold = campaign_hold(rt.settings, rt.providers, campaign, utcnow())
+def window_wait(
+    rt: Runtime, campaign: Campaign, *, steps_pending: bool = False
+) -> WindowWait | None:
+    hold = campaign_hold(rt.settings, rt.providers, campaign, utcnow(), steps_pending=steps_pending)
     if hold is None:
         return None
     return WindowWait(opens_at=hold.opens_at, opens_at_local=hold.label, timezone=hold.zone)
@@ -140,11 +143,14 @@ async def campaign_status(key: str, rt: RuntimeDep) -> CampaignStatusOut:
         if campaign is None:
             raise NotFound("Campanha não encontrada")
         failed = await repository.failed_messages(session, campaign.id)
+        steps_pending = campaign.status == CampaignStatus.COMPLETED and await has_pending_steps(
+            session, campaign.id
+        )
     errors = [
         MessageError(phone=m.phone, error=m.last_error or "Erro desconhecido", attempts=m.attempts)
         for m in failed
     ]
-    return status_of(campaign, errors, window_wait(rt, campaign))
+    return status_of(campaign, errors, window_wait(rt, campaign, steps_pending=steps_pending))
 
 
 @router.get("/campaigns", response_model=CampaignPage, dependencies=READ)

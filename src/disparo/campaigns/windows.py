@@ -113,10 +113,17 @@ def hold_at(windows: list[SendWindow], now: datetime) -> WindowHold | None:
 
 
 def campaign_hold(
-    settings: Settings, providers: Mapping[str, Provider], campaign: Campaign, now: datetime
+    settings: Settings,
+    providers: Mapping[str, Provider],
+    campaign: Campaign,
+    now: datetime,
+    *,
+    steps_pending: bool = False,
 ) -> WindowHold | None:
-    """What the campaign shows: held by its windows while it still has sends to start."""
-    if campaign.status not in (CampaignStatus.QUEUED, CampaignStatus.PROCESSING):
+    """What the campaign shows: held by its windows while it still has sends to start, or
+    (`steps_pending`, batch_queries.has_pending_steps) a completed one's second step."""
+    running = campaign.status in (CampaignStatus.QUEUED, CampaignStatus.PROCESSING)
+    if not running and not (steps_pending and campaign.status == CampaignStatus.COMPLETED):
         return None
     if campaign.paused_at is not None:
         return None  # paused says more than the window

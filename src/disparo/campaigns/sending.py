@@ -17,8 +17,7 @@ from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_r
 from disparo.campaigns.fallback import batch_provider, batch_text, no_route_reason
 from disparo.campaigns.liveness import stamp_and_take_slot
 from disparo.campaigns.models import TERMINAL_CAMPAIGN, BatchStatus, BatchStep, Campaign
-from disparo.campaigns.windows import hold_at, windows_for
-from disparo.db.base import utcnow
+from disparo.campaigns.windows import held_by_window
 from disparo.errors import CredentialsError, Outcome, classify, message_of
 from disparo.metrics import provider_request
 from disparo.providers.base import BatchRequest, Provider, ProviderCode
@@ -87,22 +86,6 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
         await batches.give_back(rt, claimed, wait)
         return
     await _send_claimed(rt, route, campaign, claimed, batch_text(campaign, batch.channel))
-
-
-async def held_by_window(
-    rt: Runtime, campaign: Campaign, policy: ProviderPolicy, key: BatchKey
-) -> bool:
-    """Checked before the claim, so a batch already in flight when a window closes finishes,
-    and one held spends no attempt. True: held (due at the opening) or, when the campaign's
-    and the provider's windows never open together, failed with that reason."""
-    hold = hold_at(windows_for(rt.settings, campaign, policy), utcnow())
-    if hold is None:
-        return False
-    if hold.opens_at is None:
-        await batches.fail(rt, key, Report(hold.reason))
-    else:
-        await batches.hold_for_window(rt, key, hold.opens_at, hold.reason)
-    return True
 
 
 async def _credentials_failed(

@@ -25,7 +25,7 @@ from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_r
 from disparo.campaigns.followups import FollowUp, step_spec
 from disparo.campaigns.liveness import stamp_and_take_slot
 from disparo.campaigns.models import BatchStatus, Campaign, CampaignStatus
-from disparo.campaigns.sending import held_by_window
+from disparo.campaigns.windows import held_by_window
 from disparo.config import Settings
 from disparo.providers.base import Provider, ProviderCode
 from disparo.providers.policy import ProviderPolicy, account_id, policy_for, step_key

@@ -1,9 +1,10 @@
-"""Which send windows a campaign's batches obey, and whether one may start now.
+"""Which send windows a campaign's batches obey, whether one may start now, and the gate
+every send and second step passes before its claim (held_by_window).
 
-The pure window logic lives in disparo/sendwindow.py (below every layer, so the provider
-policy can parse its own window); it is re-exported here for callers that estimate a
-campaign's start and finish (preflight): `next_opening(windows, at)`, `is_open(windows, at)`,
-`finish_time(windows, at, duration)`.
+The window logic itself is pure, free of I/O and clocks, in disparo/sendwindow.py (below
+every layer, so the provider policy can parse its own window); it is re-exported here for
+callers that estimate a campaign's start and finish (preflight): `next_opening(windows,
+at)`, `is_open(windows, at)`, `finish_time(windows, at, duration)`, with `windows_from`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from disparo.campaigns import batches
+from disparo.campaigns.batches import BatchKey, Report
 from disparo.campaigns.models import Campaign, CampaignStatus
 from disparo.config import Settings
+from disparo.db.base import utcnow
 from disparo.providers.base import Provider
 from disparo.providers.policy import ProviderPolicy, policy_for
+from disparo.runtime import Runtime
 from disparo.sendwindow import (
     SendWindow,
     WindowError,
@@ -37,6 +42,7 @@ __all__ = [
     "campaign_window",
     "check_campaign_window",
     "finish_time",
+    "held_by_window",
     "hold_at",
     "is_open",
     "next_opening",
@@ -130,3 +136,19 @@ def campaign_hold(
     provider = providers.get(campaign.provider)
     policy = policy_for(settings, provider) if provider is not None else ProviderPolicy()
     return hold_at(windows_for(settings, campaign, policy), now)
+
+
+async def held_by_window(
+    rt: Runtime, campaign: Campaign, policy: ProviderPolicy, key: BatchKey
+) -> bool:
+    """Checked before the claim, so a batch already in flight when a window closes finishes,
+    and one held spends no attempt. True: held (due at the opening) or, when the campaign's
+    and the provider's windows never open together, failed with that reason."""
+    hold = hold_at(windows_for(rt.settings, campaign, policy), utcnow())
+    if hold is None:
+        return False
+    if hold.opens_at is None:
+        await batches.fail(rt, key, Report(hold.reason))
+    else:
+        await batches.hold_for_window(rt, key, hold.opens_at, hold.reason)
+    return True

@@ -295,3 +295,19 @@ async def test_a_batch_claimed_before_the_closing_finishes_and_the_rest_wait(
         0,
         utc("2026-12-05 11:00"),  # Saturday 08:00
     )
+
+
+async def test_a_janela_envio_that_never_meets_the_providers_window_is_refused(
+    stack_factory: StackFactory,
+) -> None:
+    mondays = {"hours": {"mon": "08:00-20:00"}}
+    stack = await stack_factory(
+        with_worker=False, provider_policies={"CDA": {"send_window": mondays}}
+    )
+    stack.wordpress.seed_campaign(CAMPAIGN, 2)
+    tuesdays = {"hours": {"tue": "08:00-20:00"}}
+    response = await dispatch(stack, CAMPAIGN, janela_envio=tuesdays)
+    assert response.status_code == 400, response.text
+    assert "janela_envio: never open together with the provider's send window" in response.text
+    # The same campaign without a window of its own is taken: absent means "none".
+    assert (await dispatch(stack, CAMPAIGN)).status_code == 202

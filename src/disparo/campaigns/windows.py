@@ -50,7 +50,8 @@ __all__ = [
     "windows_from",
 ]
 
-# The dispatch body field that carries a campaign's own window (CONTRACTS 1, optional).
+# The dispatch body field that carries a campaign's own window: optional, an addition to
+# CONTRACTS 1 that the panel plugin never sends (README, "Send windows").
 CAMPAIGN_FIELD = "janela_envio"
 
 
@@ -110,9 +111,9 @@ def windows_from(settings: Settings, spec: Any, policy: ProviderPolicy) -> list[
 
 def hold_at(windows: list[SendWindow], now: datetime) -> WindowHold | None:
     """None when a batch may start now; else how long it waits."""
-    if is_open(windows, now):
-        return None
     opens_at = next_opening(windows, now)
+    if opens_at == now:
+        return None
     shown = windows[0]
     label = opening_label(shown, opens_at) if opens_at is not None else "nunca"
     return WindowHold(opens_at, shown.zone, label)

@@ -42,6 +42,25 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _WHY[code]} for code in codes}
 
 
+def self_contained(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic model's schema with its nested models written in place: a "#/$defs/..."
+    reference means nothing inside an OpenAPI document, where tools could not read the body."""
+    defs = schema.get("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items() if key != "$defs"}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result
+
+
 def body_schema(schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
     """`openapi_extra=` of a route that reads its JSON body itself (see parse_body)."""
     return {

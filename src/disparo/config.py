@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from disparo.sendwindow import parse_zone
 
 if TYPE_CHECKING:
     from disparo.apikeys import ApiKey
@@ -73,6 +76,12 @@ class Settings(BaseSettings):
     stale_send_margin: float = 120.0
     # The reconciler leaves work younger than this alone (it may just not be enqueued yet).
     reconcile_grace: float = 30.0
+
+    # Send windows (sendwindow.py): dates on which nothing is sent, in every window's zone
+    # (comma-separated YYYY-MM-DD), and the zone of a window that names none. Holidays apply
+    # even where no window is set: then every other hour is open.
+    holidays: Annotated[list[date], NoDecode] = Field(default_factory=list)
+    send_window_timezone: str = "America/Sao_Paulo"
     # bullmq job lock: a running job whose worker died is noticed (stalled) and recovered
     # after about this long; the lock is renewed at half of it while the job runs.
     job_lock_seconds: float = 60.0
@@ -197,6 +206,16 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_sentinels(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _parse_holidays(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("send_window_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return parse_zone(value, field="send_window_timezone")
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -234,3 +234,36 @@ async def test_a_check_added_to_the_shared_rules_shows_up_in_both(
     assert report["batches"] == len(batches) == 2  # 7 recipients in batches of 4
     # One lookup per chunk of 3 rows; the last chunk (row 9, a repeat) has none to look up.
     assert looked_up == [3, 3, 3]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_estimate_follows_the_send_windows_through_a_weekend(
+    stack_factory: StackFactory,
+) -> None:
+    """The provider's window and the body's janela_envio, as the dispatch would obey them:
+    the sending starts at the next opening and pauses over the weekend."""
+    stack = await stack_factory(
+        with_worker=False,
+        cda_batch_size=100,
+        provider_policies={
+            "CDA": {"requests_per_second": 1, "send_window": {"hours": {"mon-sat": "08:00-20:00"}}}
+        },
+    )
+    stack.wordpress.seed_campaign(CAMPAIGN, 500)  # 5 batches at 1/s: 4.4 s of sending
+    friday_late = datetime(2026, 12, 4, 22, 59, 58, tzinfo=UTC)  # Fri 19:59:58 in São Paulo
+    window = {"hours": {"mon-fri": "08:00-20:00"}}  # the campaign's own: no Saturday
+
+    report = await run_preflight(stack.runtime, CAMPAIGN, now=friday_late, send_window=window)
+
+    assert report.problems == []
+    assert report.earliest_start == friday_late
+    # 2 s on Friday, the rest from Monday 08:00 (11:00 UTC): Saturday is closed for it.
+    assert report.estimated_finish == datetime(2026, 12, 7, 11, 0, 2, 400000, tzinfo=UTC)
+
+    async with api(stack) as client:
+        never = {"hours": {"sun": "08:00-09:00"}}  # the provider never sends on Sundays
+        answer = await client.post(
+            "/campaigns/preflight", json={"agendamento_id": CAMPAIGN, "janela_envio": never}
+        )
+    assert answer.status_code == 200
+    assert [p["phase"] for p in answer.json()["problems"]] == ["janela"]

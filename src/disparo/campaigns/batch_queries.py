@@ -4,14 +4,16 @@ read them through these functions, so they cannot drift apart."""
 
 from __future__ import annotations
 
+import uuid
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
     BatchAttempt,
     BatchStatus,
+    BatchStep,
     Campaign,
     CampaignStatus,
     ProviderBatch,
@@ -50,3 +52,14 @@ async def attempt_histories(
     for row in rows:
         histories.setdefault(row.batch_id, []).append(row)
     return histories
+
+
+async def has_pending_steps(session: AsyncSession, campaign_id: uuid.UUID) -> bool:
+    """A second step (GOSAC start, Marketing Cloud) still to run: a completed campaign's
+    send window can still hold it."""
+    pending = exists().where(
+        ProviderBatch.campaign_id == campaign_id,
+        ProviderBatch.step != BatchStep.SEND,
+        ProviderBatch.status == BatchStatus.PENDING,
+    )
+    return bool(await session.scalar(select(pending)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -269,6 +269,18 @@ async def defer(rt: Runtime, key: BatchKey, wait: float) -> None:
         if batch is not None:
             batch.due_at = utcnow() + timedelta(seconds=wait)
             record_attempt(session, batch, "deferred", f"limite de envio: {wait:.1f} s")
+
+
+async def hold_for_window(rt: Runtime, key: BatchKey, opens_at: datetime, reason: str) -> None:
+    """Outside its send window: the batch stays PENDING, unclaimed (no attempt spent), due
+    when the window opens; the database holds that time, so the reconciler enqueues it then
+    whatever Redis lost meanwhile."""
+    log.info("send.held_by_window", opens_at=opens_at.isoformat(), step=str(key.step))
+    async with rt.sessions() as session, session.begin():
+        _, batch = await _locked(session, key)
+        if batch is not None and batch.due_at != opens_at:
+            batch.due_at = opens_at
+            record_attempt(session, batch, "window", reason)
 
 
 async def sent(rt: Runtime, claimed: Claimed, result: SendResult) -> None:

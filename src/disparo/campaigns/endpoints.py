@@ -11,8 +11,16 @@ from fastapi.responses import JSONResponse
 
 from disparo.api.deps import MAX_BIGINT, SAFE_TEXT, RuntimeDep
 from disparo.apikeys import Scope
-from disparo.apischema import AUTH_ERRORS, add_links, body_schema, errors, parse_body
+from disparo.apischema import (
+    AUTH_ERRORS,
+    add_links,
+    body_schema,
+    errors,
+    parse_body,
+    self_contained,
+)
 from disparo.campaigns import repository
+from disparo.campaigns.batch_queries import has_pending_steps
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
 from disparo.campaigns.schemas import (
     CampaignPage,
@@ -21,10 +29,14 @@ from disparo.campaigns.schemas import (
     DispatchRequest,
     MessageError,
     MessagePage,
+    WindowWait,
 )
 from disparo.campaigns.service import dispatch
+from disparo.campaigns.windows import campaign_hold
+from disparo.db.base import utcnow
 from disparo.errors import NotFound
 from disparo.providers.registry import BY_PREFIX
+from disparo.runtime import Runtime
 from disparo.security import RequireScope
 
 router = APIRouter(tags=["campaigns"], responses=errors(*AUTH_ERRORS))
@@ -32,10 +44,20 @@ READ = [Depends(RequireScope(Scope.READ))]
 DISPATCH = [Depends(RequireScope(Scope.DISPATCH))]
 
 
+def window_wait(
+    rt: Runtime, campaign: Campaign, *, steps_pending: bool = False
+) -> WindowWait | None:
+    hold = campaign_hold(rt.settings, rt.providers, campaign, utcnow(), steps_pending=steps_pending)
+    if hold is None:
+        return None
+    return WindowWait(opens_at=hold.opens_at, opens_at_local=hold.label, timezone=hold.zone)
+
+
 def status_of(
     campaign: Campaign,
     errors: list[MessageError] | None = None,
     delivery: dict[str, int] | None = None,
+    waiting: WindowWait | None = None,
 ) -> CampaignStatusOut:
     total = campaign.total_messages
     # Math.round of the original (half up), not Python's half-to-even.
@@ -58,6 +80,7 @@ def status_of(
         errors=errors or None,
         paused_at=campaign.paused_at,
         delivery=delivery or None,
+        waiting_for_window=waiting,
     )
 
 
@@ -89,14 +112,15 @@ def document_dispatch(schema: dict[str, Any], served: Iterable[str]) -> None:
     status_code=202,
     response_model=DispatchAccepted,
     dependencies=DISPATCH,
-    openapi_extra=body_schema(DispatchRequest.model_json_schema(), required=True),
+    openapi_extra=body_schema(self_contained(DispatchRequest.model_json_schema()), required=True),
 )
 async def dispatch_campaign(request: Request, rt: RuntimeDep) -> JSONResponse:
     # The body is read here, after the API key check (RequireScope): a caller without a key
     # learns nothing, not even whether its JSON parses.
     body = await parse_body(request, DispatchRequest)
     assert body is not None
-    outcome = await dispatch(rt, body.agendamento_id)
+    window = body.janela_envio.spec() if body.janela_envio is not None else None
+    outcome = await dispatch(rt, body.agendamento_id, window)
     campaign = outcome.campaign
     accepted = DispatchAccepted(
         message="Campanha adicionada à fila" if outcome.created else "Campanha já existe na fila",
@@ -124,11 +148,15 @@ async def campaign_status(key: str, rt: RuntimeDep) -> CampaignStatusOut:
             raise NotFound("Campanha não encontrada")
         failed = await repository.failed_messages(session, campaign.id)
         delivery = await repository.delivery_counts(session, campaign.id)
+        steps_pending = campaign.status == CampaignStatus.COMPLETED and await has_pending_steps(
+            session, campaign.id
+        )
     errors = [
         MessageError(phone=m.phone, error=m.last_error or "Erro desconhecido", attempts=m.attempts)
         for m in failed
     ]
-    return status_of(campaign, errors, delivery)
+    waiting = window_wait(rt, campaign, steps_pending=steps_pending)
+    return status_of(campaign, errors, delivery, waiting)
 
 
 @router.get("/campaigns", response_model=CampaignPage, dependencies=READ)
@@ -144,7 +172,10 @@ async def list_campaigns(
             session, status=status, provider=provider, limit=limit, offset=offset
         )
     return CampaignPage(
-        items=[status_of(campaign) for campaign in rows], total=total, limit=limit, offset=offset
+        items=[status_of(campaign, waiting=window_wait(rt, campaign)) for campaign in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 

@@ -26,6 +26,15 @@ def always_allowed(at: datetime) -> datetime:
     return at
 
 
+# When `duration` of sending that starts at a moment ends, pausing while sending is not
+# allowed (send windows: sendwindow.finish_time); None when it never ends.
+FinishOf = Callable[[datetime, timedelta], datetime | None]
+
+
+def straight_through(at: datetime, duration: timedelta) -> datetime:
+    return at + duration
+
+
 @dataclass(frozen=True, slots=True)
 class Timing:
     earliest_start: datetime
@@ -65,12 +74,13 @@ def timing(
     now: datetime,
     follow_up: FollowUp | None = None,
     next_allowed: NextAllowed = always_allowed,
+    finish_of: FinishOf = straight_through,
 ) -> Timing:
     """When sending can start, when the last batch leaves, and when the second step runs
     (its delay after the sends, then at the next allowed moment)."""
     start = next_allowed(now)
     seconds = send_seconds(batch_counts, policy)
-    finish = start + timedelta(seconds=seconds)
+    finish = finish_of(start, timedelta(seconds=seconds)) or start + timedelta(seconds=seconds)
     if follow_up is None or not batch_counts:
         return Timing(start, finish, seconds)
     step_at = next_allowed(finish + timedelta(seconds=follow_up.delay_s))

@@ -92,6 +92,8 @@ class Campaign(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by an operator's pause: no batch of the campaign is claimed until it is cleared.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The dispatch's janela_envio as sent (campaigns/windows.py); NULL: no window of its own.
+    send_window: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CampaignMessage(Base):

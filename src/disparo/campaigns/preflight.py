@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from disparo.campaigns.estimate import NextAllowed, always_allowed, timing
+from disparo.campaigns.estimate import FinishOf, NextAllowed, straight_through, timing
 from disparo.campaigns.followups import follow_up_for
 from disparo.campaigns.preflight_report import (
     PreflightReport,
@@ -33,8 +33,9 @@ from disparo.campaigns.row_plan import (
 )
 from disparo.campaigns.rows import text
 from disparo.campaigns.service import served_provider
+from disparo.campaigns.windows import WindowError, finish_time, next_opening, windows_from
 from disparo.db.base import utcnow
-from disparo.errors import Outcome, classify
+from disparo.errors import BadRequest, Outcome, classify
 from disparo.providers.base import GroupsRecipients, Provider
 from disparo.providers.policy import policy_for
 from disparo.runtime import Runtime
@@ -42,6 +43,7 @@ from disparo.runtime import Runtime
 log = structlog.get_logger(__name__)
 
 EMPTY_NAME = "nome vazio"
+NEVER_OPEN = "a janela de envio da campanha e a do fornecedor nunca abrem juntas"
 
 
 async def run_preflight(
@@ -50,15 +52,18 @@ async def run_preflight(
     *,
     now: datetime | None = None,
     next_allowed: NextAllowed | None = None,
+    send_window: dict[str, Any] | None = None,
 ) -> PreflightReport:
     """The report of a dispatch that does not happen. An unknown prefix or a provider not
     served is the dispatch's 400; everything WordPress answers wrong is in the report.
-    `next_allowed` defaults to the provider's send window (send_window_of)."""
+    `send_window`: the body's janela_envio. `next_allowed` (tests) replaces the windows."""
     code = served_provider(rt, agendamento_id)
-    next_allowed = next_allowed or send_window_of(rt, code)
     provider = rt.providers[code]
     started = time.perf_counter()
     report = PreflightReport(agendamento_id=agendamento_id, provider=code)
+    hours = sending_hours(rt, provider, send_window, report)
+    if next_allowed is not None:
+        hours = (next_allowed, straight_through)
     tally = IngestTally(batch_size=provider.batch_size())
     rows = rt.wordpress.stream_rows(agendamento_id)
     try:
@@ -69,7 +74,7 @@ async def run_preflight(
         report.problems.append(problem_of(exc))
     finally:
         await rows.aclose()
-    _fill_plan(rt, provider, tally, report, now or utcnow(), next_allowed)
+    _fill_plan(rt, provider, tally, report, now or utcnow(), hours)
     report.seconds = round(time.perf_counter() - started, 3)
     log.info(
         "preflight.done", agendamento_id=agendamento_id, provider=code, rows=report.rows,
@@ -128,7 +133,7 @@ def _fill_plan(
     tally: IngestTally,
     report: PreflightReport,
     now: datetime,
-    next_allowed: NextAllowed,
+    hours: tuple[NextAllowed, FinishOf],
 ) -> None:
     report.rows = tally.total
     report.skipped = tally.skipped
@@ -147,14 +152,28 @@ def _fill_plan(
     report.requests_per_second = policy.requests_per_second
     report.recipients_per_second = policy.recipients_per_second
     follow_up = follow_up_for(rt.settings, str(provider.code))
-    report.set_timing(timing(tally.batch_counts, policy, now, follow_up, next_allowed))
+    report.set_timing(timing(tally.batch_counts, policy, now, follow_up, *hours))
 
 
-def send_window_of(rt: Runtime, provider_code: str) -> NextAllowed:
-    """The next moment this provider may send, at or after a given one: the seam of the
-    send windows, which connect it as `lambda at: next_opening(window, at)` with the
-    provider's window from its policy. Until then sending is always allowed."""
-    return always_allowed
+def sending_hours(
+    rt: Runtime, provider: Provider, spec: dict[str, Any] | None, report: PreflightReport
+) -> tuple[NextAllowed, FinishOf]:
+    """The send windows the dispatch would obey (the campaign's janela_envio and the
+    provider's policy), as the estimate's next opening and paused finish. Windows that never
+    open together are a problem in the report, and the estimate then ignores them."""
+    try:
+        windows = windows_from(rt.settings, spec, policy_for(rt.settings, provider))
+    except WindowError as exc:  # the dispatch's 400 for the same janela_envio
+        raise BadRequest(str(exc)) from None
+    if not windows:
+        return (lambda at: at), straight_through
+    if next_opening(windows, utcnow()) is None:
+        report.problems.append(Problem(phase="janela", message=NEVER_OPEN))
+        return (lambda at: at), straight_through
+    return (
+        lambda at: next_opening(windows, at) or at,
+        lambda at, duration: finish_time(windows, at, duration),
+    )
 
 
 def requests_for(provider: Provider, recipients: int) -> int:

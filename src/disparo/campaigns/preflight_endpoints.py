@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from disparo.api.deps import RuntimeDep
 from disparo.apikeys import Scope
-from disparo.apischema import AUTH_ERRORS, body_schema, errors, parse_body
+from disparo.apischema import AUTH_ERRORS, body_schema, errors, parse_body, self_contained
 from disparo.campaigns.preflight import run_preflight
 from disparo.campaigns.preflight_report import PreflightReport
 from disparo.campaigns.schemas import DispatchRequest
@@ -20,10 +20,11 @@ router = APIRouter(tags=["campaigns"], responses=errors(*AUTH_ERRORS))
     response_model=PreflightReport,
     dependencies=[Depends(RequireScope(Scope.READ))],
     responses=errors(400),
-    openapi_extra=body_schema(DispatchRequest.model_json_schema(), required=True),
+    openapi_extra=body_schema(self_contained(DispatchRequest.model_json_schema()), required=True),
 )
 async def preflight_campaign(request: Request, rt: RuntimeDep) -> PreflightReport:
     # The dispatch's body (extra fields allowed), read after the key check as there.
     body = await parse_body(request, DispatchRequest)
     assert body is not None
-    return await run_preflight(rt, body.agendamento_id)
+    window = body.janela_envio.spec() if body.janela_envio is not None else None
+    return await run_preflight(rt, body.agendamento_id, send_window=window)

@@ -58,7 +58,9 @@ class ReasonTally:
 
 
 class Problem(BaseModel):
-    phase: str = Field(description='"dados" (the rows) or "credenciais"')
+    phase: str = Field(
+        description='"dados" (the rows), "credenciais", or "janela" (the send windows)'
+    )
     message: str
     # True when a dispatch would fail on it; False for a limit of this report.
     blocking: bool = True

@@ -1,5 +1,7 @@
 """Rule 2's safety net: whatever the database says is due but Redis does not hold is enqueued
-again; a batch left SENDING by a dead worker becomes UNKNOWN (never resent blind)."""
+again; a batch left SENDING by a dead worker becomes UNKNOWN (never resent blind). A batch
+held by its send window is PENDING with due_at at the opening (campaigns/windows.py): not
+due before then, so nothing here sends it early, and it is enqueued once the window opens."""
 
 from __future__ import annotations
 

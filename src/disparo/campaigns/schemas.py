@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -18,6 +19,39 @@ def _at_most_100_as_sent(value: object) -> object:
     if isinstance(value, str) and len(value) > 100:
         raise ValueError("agendamento_id has more than 100 characters")
     return value
+
+
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+_TIME = r"(([01][0-9]|2[0-3]):[0-5][0-9])"
+DayKey = Annotated[str, StringConstraints(pattern=rf"^{_DAY}(-{_DAY})?$")]
+TimeRange = Annotated[str, StringConstraints(pattern=rf"^{_TIME}-({_TIME}|24:00)$")]
+
+
+def _known_zones(schema: dict[str, Any]) -> None:
+    # Documented as the zones this build knows (tzdata), so the schema is the whole promise.
+    schema.clear()
+    schema.update(type="string", enum=sorted(available_timezones()))
+
+
+class JanelaEnvio(BaseModel):
+    """A campaign's send window (README, "Send windows"): e.g. {"timezone":
+    "America/Sao_Paulo", "hours": {"mon-fri": "08:00-20:00", "sat": "08:00-14:00"},
+    "holidays": ["2026-12-25"]}. Days not named are closed; "fri-mon" wraps around the
+    week; "22:00-06:00" runs past midnight. Absent: only the provider's window applies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str | None = Field(None, json_schema_extra=_known_zones)
+    hours: Annotated[
+        dict[DayKey, TimeRange | Annotated[list[TimeRange], Field(min_length=1, max_length=8)]],
+        # Keys are days or day ranges only (pydantic checks them; the schema says so too).
+        Field(min_length=1, max_length=7, json_schema_extra={"additionalProperties": False}),
+    ]
+    holidays: Annotated[list[date], Field(max_length=366)] = []
+
+    def spec(self) -> dict[str, Any]:
+        """As sendwindow.parse_window reads it, and as it is stored with the campaign."""
+        return self.model_dump(mode="json", exclude_none=True, exclude_unset=True)
 
 
 class DispatchRequest(BaseModel):
@@ -35,6 +69,9 @@ class DispatchRequest(BaseModel):
         ),
         BeforeValidator(_at_most_100_as_sent),
     ]
+    # The campaign's own send window; absent or null: none (the panel plugin never sends
+    # it). Its shape is checked here, its sense by sendwindow.py at dispatch (400 naming it).
+    janela_envio: JanelaEnvio | None = None
 
 
 class DispatchAccepted(BaseModel):
@@ -51,6 +88,12 @@ class MessageError(BaseModel):
     phone: str
     error: str
     attempts: int
+
+
+class WindowWait(BaseModel):
+    opens_at: datetime | None = Field(description="When sending resumes; null: never.")
+    opens_at_local: str = Field(description='The same in the window\'s zone: "Mon 08:00".')
+    timezone: str
 
 
 class CampaignStatusOut(BaseModel):
@@ -74,6 +117,8 @@ class CampaignStatusOut(BaseModel):
     # Recipients by the provider's latest delivery receipt (SENT, DELIVERED, READ, FAILED,
     # FALLBACK); present once a receipt has arrived (providers with status callbacks).
     delivery: dict[str, int] | None = None
+    # Present only while its send window (its own, its provider's) holds the campaign.
+    waiting_for_window: WindowWait | None = None
 
 
 class CampaignPage(BaseModel):

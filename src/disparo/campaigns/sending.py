@@ -18,6 +18,7 @@ from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_r
 from disparo.campaigns.fallback import batch_provider, batch_text, no_route_reason
 from disparo.campaigns.liveness import stamp_and_take_slot
 from disparo.campaigns.models import TERMINAL_CAMPAIGN, BatchStatus, BatchStep, Campaign
+from disparo.campaigns.windows import held_by_window
 from disparo.errors import CredentialsError, Outcome, classify, message_of
 from disparo.metrics import provider_request
 from disparo.providers.base import BatchRequest, Provider, ProviderCode
@@ -57,6 +58,8 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
         await batches.fail(rt, key, Report(no_route_reason(rt.settings, campaign, batch.channel)))
         return
     route = Route(provider, policy_for(rt.settings, provider))
+    if await held_by_window(rt, campaign, route.policy, key):
+        return
     try:
         credentials = await rt.wordpress.credentials_for(provider, campaign.env_id or "")
     except (CredentialsError, WordPressError) as exc:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from disparo.campaigns.models import Campaign, CampaignStatus
+from disparo.campaigns.windows import WindowError, check_campaign_window
 from disparo.config import Settings
+from disparo.db.base import utcnow
 from disparo.errors import BadRequest
+from disparo.providers.policy import policy_for
 from disparo.providers.registry import identify_provider
 from disparo.queues.jobs import PendingJob, enqueue_all
 from disparo.queues.names import QueueName, dispatch_job_id
@@ -48,13 +52,25 @@ def served_provider(rt: Runtime, agendamento_id: str) -> str:
     return provider
 
 
-async def dispatch(rt: Runtime, agendamento_id: str) -> DispatchOutcome:
+async def dispatch(
+    rt: Runtime, agendamento_id: str, send_window: dict[str, Any] | None = None
+) -> DispatchOutcome:
+    """`send_window`: the campaign's own window spec (the body's janela_envio), or None."""
     provider = served_provider(rt, agendamento_id)
     existing = await _existing(rt, agendamento_id)
     if existing is not None:
         return DispatchOutcome(existing, created=False)
+    if send_window is not None:
+        policy = policy_for(rt.settings, rt.providers[provider])
+        try:
+            check_campaign_window(rt.settings, send_window, policy, utcnow())
+        except WindowError as exc:
+            raise BadRequest(str(exc)) from None
     campaign = Campaign(
-        agendamento_id=agendamento_id, provider=provider, status=CampaignStatus.QUEUED
+        agendamento_id=agendamento_id,
+        provider=provider,
+        status=CampaignStatus.QUEUED,
+        send_window=send_window,
     )
     try:
         async with rt.sessions() as session, session.begin():

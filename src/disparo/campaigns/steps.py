@@ -25,6 +25,7 @@ from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_r
 from disparo.campaigns.followups import FollowUp, step_spec
 from disparo.campaigns.liveness import stamp_and_take_slot
 from disparo.campaigns.models import BatchStatus, Campaign, CampaignStatus
+from disparo.campaigns.windows import held_by_window
 from disparo.config import Settings
 from disparo.providers.base import Provider, ProviderCode
 from disparo.providers.policy import ProviderPolicy, account_id, policy_for, step_key
@@ -65,6 +66,9 @@ async def run_step(rt: Runtime, campaign_id: uuid.UUID, step: str, sequence: int
     structlog.contextvars.bind_contextvars(
         agendamento_id=campaign.agendamento_id, provider=campaign.provider, step=str(step)
     )
+    # A second step obeys its provider's window and the campaign's, as its sends did.
+    if await held_by_window(rt, campaign, policy_for(rt.settings, provider), key):
+        return
     claimed = await batches.claim(rt, key)
     if claimed is None:
         return

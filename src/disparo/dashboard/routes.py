@@ -4,6 +4,7 @@ polls for live updates."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +15,7 @@ from disparo.audit import list_events
 from disparo.campaigns import deadletters, repository
 from disparo.campaigns.batch_queries import attempt_histories
 from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
+from disparo.campaigns.windows import WindowHold, campaign_hold
 from disparo.dashboard import actions, auth, queries
 from disparo.dashboard.pages import ReaderDep, find_campaign, render, runtime_of
 from disparo.dashboard.views import batch_view, campaign_view, duration, when
@@ -65,7 +67,7 @@ async def _campaign_list(
         counts = await queries.status_counts(session, where.provider)
         known_providers = await queries.providers(session)
     return {
-        "items": [campaign_view(campaign, now) for campaign in rows],
+        "items": [campaign_view(campaign, now, _hold(request, campaign, now)) for campaign in rows],
         "next": next_cursor.encode() if next_cursor else None,
         "counts": counts,
         "total": sum(counts.values()),
@@ -102,14 +104,20 @@ async def campaigns_json(
     return JSONResponse(await _campaign_list(request, status, provider, before))
 
 
+def _hold(request: Request, campaign: Campaign, now: datetime) -> WindowHold | None:
+    rt = runtime_of(request)
+    return campaign_hold(rt.settings, rt.providers, campaign, now)
+
+
 async def _campaign_live(
     request: Request, campaign: Campaign, batches_after: int
 ) -> dict[str, Any]:
+    now = utcnow()
     async with runtime_of(request).sessions() as session:
         batches, next_batch = await queries.send_batches(session, campaign.id, batches_after)
         batch_counts = await queries.batch_status_counts(session, campaign.id)
     return {
-        "campaign": campaign_view(campaign, utcnow()),
+        "campaign": campaign_view(campaign, now, _hold(request, campaign, now)),
         "batches": [batch_view(batch) for batch in batches],
         "next_batch": next_batch,
         "batch_counts": batch_counts,

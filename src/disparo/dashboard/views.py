@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, ProviderBatch
+from disparo.campaigns.windows import WindowHold
 
 
 def duration(seconds: float) -> str:
@@ -37,7 +38,18 @@ def send_rate(campaign: Campaign, now: datetime) -> float | None:
     return campaign.sent_messages / elapsed if elapsed > 0 else None
 
 
-def campaign_view(campaign: Campaign, now: datetime) -> dict[str, Any]:
+def window_wait(hold: WindowHold | None) -> str:
+    """What a campaign held by its send window says, in the window's zone; "" when not held."""
+    if hold is None:
+        return ""
+    if hold.opens_at is None:
+        return "waiting for window: its windows never open together"
+    return f"waiting for window, opens {hold.label}"
+
+
+def campaign_view(
+    campaign: Campaign, now: datetime, hold: WindowHold | None = None
+) -> dict[str, Any]:
     total = campaign.total_messages
     done = (
         campaign.sent_messages
@@ -68,6 +80,7 @@ def campaign_view(campaign: Campaign, now: datetime) -> dict[str, Any]:
         "started_at": when(campaign.started_at),
         "completed_at": when(campaign.completed_at),
         "error_message": campaign.error_message or "",
+        "window_wait": window_wait(hold),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -44,8 +45,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
+def _system_now() -> datetime:
     return datetime.now(UTC)
+
+
+# What "now" is for the service's timestamps and schedules (due times, send windows, the
+# reconciler's "due"): one clock, so that tests move time for all of them instead of sleeping.
+clock: Callable[[], datetime] = _system_now
+
+
+def utcnow() -> datetime:
+    return clock()
 
 
 class Base(DeclarativeBase):

@@ -7,7 +7,9 @@ whose outcome is unknown can be resent safely). Operators override any field per
 code with DISPARO_PROVIDER_POLICIES, e.g. '{"CDA": {"requests_per_second": 5}}'; a second
 step's retries under "CODE:step", e.g. '{"GOSAC:start": {"max_attempts": 5}}'. A step's
 request takes a slot of its provider account's limit, the one its sends share: so the rate
-fields are the provider's ("GOSAC"), and a step key refuses them (STEP_FIELDS).
+fields are the provider's ("GOSAC"), and a step key refuses them (STEP_FIELDS). So is the
+send window ('{"CDA": {"send_window": {"hours": {"mon-fri": "08:00-20:00"}}}}', see
+disparo/sendwindow.py): a provider's second steps obey its window.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from disparo.sendwindow import SendWindow, parse_window
 
 if TYPE_CHECKING:
     from disparo.config import Settings
@@ -40,6 +44,8 @@ class ProviderPolicy:
     # True only for providers that honour an idempotency key: then an unknown outcome
     # (read timeout, a worker that died mid-request) is retried instead of left UNKNOWN.
     deduplicates: bool = False
+    # The hours in which this provider's batches and second steps may start (None: any).
+    send_window: SendWindow | None = None
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempt` (1 = the first retry)."""
@@ -53,7 +59,8 @@ FIELDS = frozenset(field.name for field in dataclasses.fields(ProviderPolicy))
 # A step is limited by its provider's own rate (the account's limit is one, for sends and
 # steps alike): a rate under a step key would be silently ignored, so it is refused.
 RATE_FIELDS = frozenset({"requests_per_second", "recipients_per_second"})
-STEP_FIELDS = FIELDS - RATE_FIELDS
+PROVIDER_ONLY_FIELDS = RATE_FIELDS | {"send_window"}
+STEP_FIELDS = FIELDS - PROVIDER_ONLY_FIELDS
 
 
 def step_key(code: str, step: str) -> str:
@@ -74,6 +81,8 @@ def check_overrides(
             raise ValueError(f"provider_policies: unknown provider {key!r}")
         if colon:
             _check_step(key, code, set(values), step_keys)
+        if "send_window" in values and not colon:
+            parse_window(values["send_window"], field=f"provider_policies[{key}].send_window")
         allowed = STEP_FIELDS if colon else FIELDS
         unknown = sorted(set(values) - allowed)
         if unknown:
@@ -96,6 +105,11 @@ def _check_step(key: str, code: str, fields: set[str], step_keys: Collection[str
             f"provider_policies[{key}]: a step has no rate of its own ({', '.join(rates)}): "
             f"its requests take slots of {code}'s limit; set the rate under {code!r}"
         )
+    if "send_window" in fields:
+        raise ValueError(
+            f"provider_policies[{key}]: a step has no send window of its own: it obeys "
+            f"{code}'s; set send_window under {code!r}"
+        )
 
 
 def policy_for(settings: Settings, provider: Provider) -> ProviderPolicy:
@@ -109,7 +123,15 @@ def policy_for(settings: Settings, provider: Provider) -> ProviderPolicy:
         values["max_attempts"] = int(provider.max_attempts)
     if getattr(provider, "deduplicates", False):
         values["deduplicates"] = True
-    values.update(settings.provider_policies.get(str(provider.code), {}))
+    code = str(provider.code)
+    values.update(settings.provider_policies.get(code, {}))
+    if values.get("send_window") is not None:
+        values["send_window"] = parse_window(
+            values["send_window"],
+            field=f"provider_policies[{code}].send_window",
+            default_zone=settings.send_window_timezone,
+            holidays=settings.holidays,
+        )
     return dataclasses.replace(base, **values)
 
 

@@ -15,7 +15,7 @@ function setField(el, value) {
     el.className = "badge status-" + value;
     el.closest("[data-row]")?.setAttribute("data-status", value);
   }
-  if (el.dataset.field === "error_message") el.hidden = !value;
+  if (el.dataset.field === "error_message" || el.dataset.field === "window_wait") el.hidden = !value;
   el.textContent = value;
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
@@ -29,6 +29,8 @@ from disparo.observe.endpoint import start_metrics_server
 from disparo.production import config_problems
 from disparo.runtime import Runtime, open_runtime
 from disparo.security import RequireScope, close_redis_client
+from disparo.suppressions.endpoints import IMPORT_PATH
+from disparo.suppressions.endpoints import router as suppressions_router
 
 if TYPE_CHECKING:
     from disparo.http_server import RunningServer
@@ -71,11 +73,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     install_openapi(app, lambda schema: document_dispatch(schema, app.state.runtime.providers))
-    app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"]))
+    app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"], scope))
     app.include_router(campaigns_router)
     app.include_router(controls_router)
     app.include_router(webhooks_router)
     app.include_router(audit_router)
+    app.include_router(suppressions_router)
     _add_docs(app)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)
@@ -106,8 +109,10 @@ def refuse_unsafe(settings: Settings) -> None:
         raise SystemExit("disparo refuses to start:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _body_limits(app: FastAPI) -> tuple[int, float]:
+def _body_limits(app: FastAPI, scope: dict[str, Any]) -> tuple[int, float]:
     settings = app.state.runtime.settings
+    if scope.get("path") == IMPORT_PATH:  # a CSV of a million phones is tens of MB
+        return settings.suppressions_import_max_bytes, settings.suppressions_import_timeout
     return settings.max_body_bytes, settings.body_timeout
 
 

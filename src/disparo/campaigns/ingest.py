@@ -27,6 +27,7 @@ from disparo.campaigns.models import (
     MessageStatus,
     ProviderBatch,
 )
+from disparo.campaigns.opt_outs import SuppressedAmong, suppression_lookup, with_opt_outs
 from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
 from disparo.campaigns.repository import lock_campaign
 from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of, extra_of, text
@@ -180,15 +181,17 @@ async def _ingest(
             if not await _still_unplanned(session, campaign):
                 return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
-            records = _records(
-                _chain(first, rows),
-                campaign.id,
-                tally,
-                started,
-                provider.needs_row_extra,
-                grouping_for(provider, credentials),
-            )
-            await _bulk_insert(session, records)
+            async with suppression_lookup(rt.sessions, session) as suppressed:
+                records = _records(
+                    _chain(first, rows),
+                    campaign.id,
+                    tally,
+                    started,
+                    provider.needs_row_extra,
+                    grouping_for(provider, credentials),
+                    suppressed,
+                )
+                await _bulk_insert(session, records)
             campaign.body_text = text(first, "mensagem")
             jobs = await _plan(session, rt, campaign, env_id, tally)
     finally:
@@ -216,12 +219,9 @@ async def _records(
     now: datetime,
     keep_extra: bool,
     grouping: Grouping | None = None,
+    suppressed: SuppressedAmong | None = None,
 ) -> AsyncIterator[tuple[Any, ...]]:
-    checker = RowChecker()
-    async for item in rows:
-        # Anything but an object cannot be a recipient; it is kept, SKIPPED, not dropped.
-        row = item if isinstance(item, dict) else {}
-        checked = checker.check(row) if row else NOT_AN_OBJECT
+    async for row, checked in with_opt_outs(_checked(rows), suppressed):
         group = ""
         if checked.skip_reason is None and grouping is not None:
             group = grouping.group_of(row) or ""
@@ -243,6 +243,14 @@ async def _records(
             text(row, "mensagem"), extra_of(row) if keep_extra else None, status, 0,
             checked.skip_reason, now,
         )  # fmt: skip
+
+
+async def _checked(rows: AsyncIterator[Any]) -> AsyncIterator[tuple[dict[str, Any], CheckedRow]]:
+    checker = RowChecker()
+    async for item in rows:
+        # Anything but an object cannot be a recipient; it is kept, SKIPPED, not dropped.
+        row = item if isinstance(item, dict) else {}
+        yield row, checker.check(row) if row else NOT_AN_OBJECT
 
 
 async def _bulk_insert(session: AsyncSession, records: AsyncIterator[tuple[Any, ...]]) -> None:

@@ -121,10 +121,10 @@ async def opt_out_from_reply(
     normalised = normalize_phone(phone)
     if normalised is None or not is_opt_out(text, opt_out_words(words)):
         return False
-    entry = NewSuppression(normalised, source, actor, reason=text)
+    entry = NewSuppression(normalised, source, actor, reason=text.strip())
     added = await add(session, entry)
     if added:
         who = Actor(actor[:64], REPLY_ACTOR.via)
-        session.add(new_event(who, "opt-out-reply", normalised, detail=text))
+        session.add(new_event(who, "opt-out-reply", normalised, detail=text.strip()))
         log.info("suppression.opt_out_reply", source=source.value)
     return added

@@ -55,7 +55,7 @@ async def test_add_list_remove(stack_factory: StackFactory) -> None:
     assert again.status_code == 200 and again.json()["added"] is False
     assert again.json()["suppression"]["reason"] == "pediu por telefone"  # the first entry stays
     assert other.status_code == 201
-    assert invalid.status_code == 400 and "Telefone inválido" in invalid.json()["message"]
+    assert invalid.status_code == 400 and invalid.json()["details"][0]["field"] == "phone"
     assert listed["total"] == 2 and [i["phone"] for i in listed["items"]] == [
         "5521988880002",
         "5511999990001",
@@ -71,7 +71,6 @@ async def test_add_list_remove(stack_factory: StackFactory) -> None:
         ("suppress", "5511999990001", "done", "key1"),
         ("suppress", "5511999990001", "done", "key1"),
         ("suppress", "5521988880002", "done", "key1"),
-        ("suppress", "12ab", "refused", "key1"),
         ("unsuppress", "5511999990001", "done", "key1"),
         ("unsuppress", "5511999990001", "refused", "key1"),
     ]

@@ -46,7 +46,7 @@ async def test_suppressed_recipients_are_skipped_at_ingest(
 
     await dispatch(stack, CAMPAIGN)
     final = await wait_final(stack, CAMPAIGN, webhooks=2)
-    campaign, batches, messages = await campaign_rows(stack, CAMPAIGN)
+    _, batches, messages = await campaign_rows(stack, CAMPAIGN)
 
     sent = [phone for request in _sent_phones(stack) for phone in request]
     assert len(sent) == 7 and not suppressed & set(sent)

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from disparo.api.deps import MAX_BIGINT, SAFE_TEXT, RuntimeDep
+from disparo.api.deps import MAX_BIGINT, RuntimeDep
 from disparo.apikeys import Scope
 from disparo.apischema import AUTH_ERRORS, body_schema, errors, parse_body
 from disparo.audit.endpoints import record_action
@@ -20,6 +20,8 @@ from disparo.suppressions.csvimport import import_csv
 from disparo.suppressions.export import export_csv
 from disparo.suppressions.models import SuppressionSource
 from disparo.suppressions.schemas import (
+    PHONE_FILTER_PATTERN,
+    PHONE_PATTERN,
     AddedOut,
     ImportOut,
     SuppressionIn,
@@ -31,7 +33,9 @@ router = APIRouter(tags=["suppressions"], responses=errors(*AUTH_ERRORS))
 READ = [Depends(RequireScope(Scope.READ))]
 OPERATE = [Depends(RequireScope(Scope.OPERATE))]
 IMPORT_PATH = "/suppressions/import"
-PhoneFilter = Annotated[str | None, Query(min_length=1, max_length=40, pattern=SAFE_TEXT)]
+PhoneFilter = Annotated[
+    str | None, Query(min_length=1, max_length=40, pattern=PHONE_FILTER_PATTERN)
+]
 
 
 @router.get("/suppressions", response_model=SuppressionPage, dependencies=READ)
@@ -82,7 +86,7 @@ async def add_suppression(request: Request, rt: RuntimeDep, response: Response) 
     "/suppressions/{phone}", status_code=204, dependencies=OPERATE, responses=errors(404)
 )
 async def remove_suppression(
-    phone: Annotated[str, Path(min_length=1, max_length=40, pattern=SAFE_TEXT)],
+    phone: Annotated[str, Path(min_length=10, max_length=40, pattern=PHONE_PATTERN)],
     request: Request,
     rt: RuntimeDep,
 ) -> Response:

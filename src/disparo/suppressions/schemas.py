@@ -10,10 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from disparo.api.deps import SAFE_TEXT
 
 Text = Annotated[str, Field(max_length=500, pattern=SAFE_TEXT)]
+# What disparo.phones.normalize_phone accepts: (55) + DDD (not 0) + 8 or 9 digits, with the
+# spaces, parentheses, dots, dashes and plus signs people write between them.
+_NOISE = r"[ ().+\-]*"
+PHONE_PATTERN = rf"^{_NOISE}(?:5{_NOISE}5{_NOISE})?[1-9](?:{_NOISE}[0-9]){{9,10}}{_NOISE}$"
+# A phone filter: a phone or its first digits (at least one).
+PHONE_FILTER_PATTERN = r"^[ ().+\-]*[0-9][0-9 ().+\-]*$"
 
 
 class SuppressionIn(BaseModel):
-    phone: Annotated[str, Field(min_length=1, max_length=40, pattern=SAFE_TEXT)] = Field(
+    phone: Annotated[str, Field(min_length=10, max_length=40, pattern=PHONE_PATTERN)] = Field(
         description="any way WordPress writes it: 11 99999-0001, +55 (11) 99999-0001…"
     )
     cpf_cnpj: Annotated[str, Field(max_length=32, pattern=SAFE_TEXT)] | None = None

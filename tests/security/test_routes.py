@@ -99,7 +99,7 @@ def test_each_api_route_has_the_scope_its_work_needs() -> None:
         ("GET", "/suppressions/export"): Scope.READ,
         ("POST", "/suppressions"): Scope.OPERATE,
         ("POST", "/suppressions/import"): Scope.OPERATE,
-        ("DELETE", "/suppressions/{phone}"): Scope.OPERATE,
+        ("DELETE", "/suppressions/{phone:phone}"): Scope.OPERATE,
     }
     for action in ("pause", "resume", "cancel", "retry-failed", "retry-unknown"):
         expected[("POST", f"/campaigns/{{key}}/{action}")] = Scope.OPERATE

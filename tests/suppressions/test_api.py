@@ -113,6 +113,8 @@ async def test_import_reports_bad_lines_and_export_round_trips(
             "/suppressions/import", content=CSV_BODY.encode(), headers={"content-type": "text/csv"}
         )
         again = (await client.post("/suppressions/import", content=CSV_BODY.encode())).json()
+        empty = await client.post("/suppressions/import", content=b"")
+        not_a_phone = await client.delete("/suppressions/export")
         exported = await client.get("/suppressions/export")
 
     assert imported.status_code == 200, imported.text
@@ -127,6 +129,8 @@ async def test_import_reports_bad_lines_and_export_round_trips(
         ],
     }
     assert (again["added"], again["already_listed"], again["invalid"]) == (0, 3, 2)
+    assert empty.status_code == 400 and "vazio" in empty.json()["message"]
+    assert not_a_phone.status_code == 405 and not_a_phone.headers["allow"] == "GET"
     async with stack.runtime.sessions() as session:
         rows = {row.phone: row for row in await session.scalars(select(Suppression))}
     assert rows["5511999990001"].cpf_cnpj == "12345678901"
@@ -140,7 +144,9 @@ async def test_import_reports_bad_lines_and_export_round_trips(
     assert [line[0] for line in lines[1:]] == ["5531977770003", "5511999990001", "5521988880002"]
     assert lines[3][2] == "reclamou, no Procon"
     events = [event for event in await _audit(stack) if event[0] == "suppress-import"]
-    assert events == [("suppress-import", "csv", "done", "key1")] * 2
+    assert events == [("suppress-import", "csv", "done", "key1")] * 2 + [
+        ("suppress-import", "csv", "refused", "key1")
+    ]
 
 
 async def test_import_has_its_own_body_limit(stack_factory: StackFactory) -> None:

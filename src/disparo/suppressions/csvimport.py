@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.db.base import utcnow
+from disparo.errors import BadRequest
 from disparo.phones import normalize_phone
 from disparo.suppressions.models import Suppression, SuppressionSource
 from disparo.suppressions.service import REASON_LIMIT, insert_ignoring_duplicates
@@ -51,6 +52,23 @@ class ImportReport:
             f"{self.added} adicionados, {self.already_listed} já na lista, "
             f"{self.invalid} linhas inválidas"
         )
+
+
+async def non_empty(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The chunks, after making sure there is at least one byte (400 otherwise): an empty
+    body is a mistake (a wrong file, a client that sent nothing), not an empty list."""
+    async for first in chunks:
+        if first:
+            break
+    else:
+        raise BadRequest("O corpo da importação está vazio: envie o CSV no corpo (text/csv)")
+    return _prepend(first, chunks)
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 async def text_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[str]]:

@@ -13,7 +13,8 @@ Text = Annotated[str, Field(max_length=500, pattern=SAFE_TEXT)]
 # What disparo.phones.normalize_phone accepts: (55) + DDD (not 0) + 8 or 9 digits, with the
 # spaces, parentheses, dots, dashes and plus signs people write between them.
 _NOISE = r"[ ().+\-]*"
-PHONE_PATTERN = rf"^{_NOISE}(?:5{_NOISE}5{_NOISE})?[1-9](?:{_NOISE}[0-9]){{9,10}}{_NOISE}$"
+PHONE_REGEX = rf"{_NOISE}(?:5{_NOISE}5{_NOISE})?[1-9](?:{_NOISE}[0-9]){{9,10}}{_NOISE}"
+PHONE_PATTERN = f"^{PHONE_REGEX}$"
 # A phone filter: a phone or its first digits (at least one).
 PHONE_FILTER_PATTERN = r"^[ ().+\-]*[0-9][0-9 ().+\-]*$"
 

@@ -114,7 +114,9 @@ async def remove_suppression(
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        # No "type": the body is read as bytes, whatever it holds; a line that is not a
+        # phone is reported, not a type error. Empty is refused.
+        "content": {"text/csv": {"schema": {"minLength": 1}}},
         "description": "phone[,cpf_cnpj[,reason]] per line, an optional header line",
     }
 }

@@ -217,7 +217,8 @@ def claim_update(key: BatchKey) -> Update:
 
 async def claim(rt: Runtime, key: BatchKey) -> Claimed | None:
     """PENDING -> SENDING in one conditional UPDATE: of two workers, only one wins a batch.
-    The first send claimed puts the campaign in PROCESSING (WordPress hears `processando`)."""
+    The first send claimed puts the campaign in PROCESSING (WordPress hears `processando`).
+    Recipients suppressed since ingest are skipped (opt-out); None when nobody is left."""
     jobs: list[PendingJob] = []
     async with rt.sessions() as session, session.begin():
         campaign = await lock_campaign(session, key.campaign_id)
@@ -241,10 +242,11 @@ async def claim(rt: Runtime, key: BatchKey) -> Claimed | None:
             .order_by(CampaignMessage.id)
         )
         recipients = list(map(Recipient._make, rows))
-        if opted_out and not recipients:
+        all_opted_out = opted_out > 0 and not recipients
+        if all_opted_out:
             jobs += await _end_opted_out(session, rt, campaign, key)
     await enqueue_all(rt.queues, jobs)
-    return Claimed(key, attempt, holder(), recipients) if recipients or not opted_out else None
+    return None if all_opted_out else Claimed(key, attempt, holder(), recipients)
 
 
 async def _end_opted_out(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
@@ -32,6 +32,8 @@ from disparo.observe.endpoint import start_metrics_server
 from disparo.production import config_problems
 from disparo.runtime import Runtime, open_runtime
 from disparo.security import RequireScope, close_redis_client
+from disparo.suppressions.endpoints import IMPORT_PATH
+from disparo.suppressions.endpoints import router as suppressions_router
 
 if TYPE_CHECKING:
     from disparo.http_server import RunningServer
@@ -76,7 +78,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     install_openapi(app, lambda schema: document_dispatch(schema, app.state.runtime.providers))
-    app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"]))
+    app.add_middleware(BodyLimit, limits=lambda scope: _body_limits(scope["app"], scope))
     # Outside the body limit and the routes: a refused request costs no body read and no
     # key check. (Added later, and so outside it: the dashboard headers and the callbacks.)
     app.add_middleware(Admission, limits=lambda scope: _admission_limits(scope["app"]))
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(preflight_router)
     app.include_router(webhooks_router)
     app.include_router(audit_router)
+    app.include_router(suppressions_router)
     _add_docs(app)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)
@@ -117,8 +120,10 @@ def refuse_unsafe(settings: Settings) -> None:
         raise SystemExit("disparo refuses to start:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _body_limits(app: FastAPI) -> tuple[int, float]:
+def _body_limits(app: FastAPI, scope: dict[str, Any]) -> tuple[int, float]:
     settings = app.state.runtime.settings
+    if scope.get("path") == IMPORT_PATH:  # a CSV of a million phones is tens of MB
+        return settings.suppressions_import_max_bytes, settings.suppressions_import_timeout
     return settings.max_body_bytes, settings.body_timeout
 
 

@@ -363,6 +363,16 @@ def _add_preflight_command() -> None:
 _add_preflight_command()
 
 
+# The suppression list (issue 15): import, list, add, remove, export.
+def _add_suppression_commands() -> None:
+    from disparo.cli_suppress import suppress_app
+
+    app.add_typer(suppress_app, name="suppress")
+
+
+_add_suppression_commands()
+
+
 def main() -> None:
     app()
 

@@ -185,6 +185,17 @@ class Settings(BaseSettings):
     # and the request reaching the provider. 0.1 costs 9% of a saturated account's rate.
     rate_limit_margin: float = Field(0.1, ge=0, le=1)
 
+    # --- opt-outs (issue 15): the suppression list ---
+    # A reply (MO callback) that is one of these words, ignoring case, accents, spaces and
+    # punctuation, puts its phone on the suppression list (comma-separated).
+    opt_out_words: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["SAIR", "PARAR", "STOP", "CANCELAR", "DESCADASTRAR"]
+    )
+    # POST /suppressions/import takes a CSV far larger than max_body_bytes: its own cap
+    # (bytes) and its own deadline for the whole upload (seconds).
+    suppressions_import_max_bytes: int = Field(default=268_435_456, ge=1)
+    suppressions_import_timeout: float = Field(default=300.0, gt=0)
+
     # Each provider's own settings live in its package (DISPARO_CDA_BATCH_SIZE is the CDA
     # plugin's `batch_size`). These override them by provider code, {"CDA": {"batch_size":
     # 10}}: what tests and the demo change; operators set the variables.
@@ -205,6 +216,11 @@ class Settings(BaseSettings):
     @field_validator("redis_sentinels", "redis_cluster_nodes", mode="before")
     @classmethod
     def _parse_sentinels(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("opt_out_words", mode="before")
+    @classmethod
+    def _parse_words(cls, value: object) -> object:
         return _split_csv(value)
 
     @field_validator("holidays", mode="before")

@@ -13,11 +13,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import compile_path
 
 log = structlog.get_logger(__name__)
 
@@ -147,6 +149,21 @@ def _validation_message(details: list[dict[str, Any]]) -> str:
     return "; ".join(f"{detail['field']}: {detail['message']}" for detail in details)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the routes at this path serve. Starlette's 405 names only the first route
+    whose path matches, and GET and POST /suppressions are two routes. A literal path
+    (/suppressions/export) is served by its own routes, not by /suppressions/{phone}."""
+    literal: set[str] = set()
+    matching: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        path, methods = str(context.path), set(context.methods or ())
+        if path == request.url.path:
+            literal |= methods
+        elif compile_path(path)[0].match(request.url.path):
+            matching |= methods
+    return ", ".join(sorted(literal or matching))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DisparoError)
     async def _disparo(_: Request, exc: DisparoError) -> JSONResponse:
@@ -159,10 +176,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(400, error.message, error.details), 400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # The exception's headers matter: a 405 must say what is Allowed.
         body = error_body(exc.status_code, str(exc.detail))
-        return JSONResponse(body, exc.status_code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return JSONResponse(body, exc.status_code, headers=headers)
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:

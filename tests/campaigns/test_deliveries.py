@@ -197,7 +197,7 @@ async def test_replies_stored_on_their_recipient_and_handed_to_the_hook(
     campaign_id = await new_campaign(sessions, 2)
     seen: list[Reply] = []
 
-    async def hook(_: object, replies: list[Reply]) -> None:
+    async def hook(_: object, replies: list[Reply], *__: object) -> None:
         seen.extend(replies)
 
     monkeypatch.setattr(replies_module, "after_replies_stored", hook)

@@ -16,7 +16,8 @@ from disparo.migrations import upgrade
 
 def _differences(connection: Connection) -> list[Any]:
     import disparo.audit.models
-    import disparo.campaigns.models  # noqa: F401  (registers the tables)
+    import disparo.campaigns.models
+    import disparo.suppressions.models  # noqa: F401  (registers the tables)
 
     context = MigrationContext.configure(connection)
     return list(compare_metadata(context, Base.metadata))

@@ -182,3 +182,36 @@ async def test_receivers_refuse_wrong_tokens_like_an_unknown_path(stack: DevStac
     assert (accepted.status_code, accepted.json()["received"]) == (200, 1)
     assert bad_status.status_code == 400 and "status" in bad_status.json()["message"]
     assert too_big.status_code == 413
+
+
+async def test_a_parar_reply_stops_that_phone_in_the_next_campaign(stack: DevStack) -> None:
+    """Issue 15's end to end: "Parar" through the Ótima MO callback suppresses the phone, so
+    the next campaign skips it as opt-out and never sends it."""
+    first, rows_of, _ = CASES["RCS_OTIMA"]
+    simulator = stack.simulators["RCS_OTIMA"].simulator
+    stack.wordpress.add_campaign(first, rows_of(first, 10))
+    assert (await dispatch(stack, first)).status_code == 202
+    final = await wait_final(stack, first, webhooks=2)
+    _, _, messages = await campaign_rows(stack, first)
+    phone = sorted(messages, key=lambda m: m.row_index)[3].phone
+    token = token_for(stack.settings, uuid.UUID(final["campaign_id"]))
+
+    async with api(stack, key="") as vendor:
+        reply = {"phone": phone, "message": "  Parar! ", "date": "2025-01-15 12:31:40"}
+        assert (await vendor.post(f"/callbacks/otima/{token}/mo", json=reply)).status_code == 200
+    async with api(stack) as client:
+        listed = (await client.get("/suppressions", params={"phone": phone})).json()
+    assert [(s["phone"], s["source"], s["reason"]) for s in listed["items"]] == [
+        (phone, "reply", "Parar!")
+    ]
+
+    second = "O20250116093000"
+    stack.wordpress.add_campaign(second, rows_of(second, 10))
+    sent_before = len(simulator.requests)
+    assert (await dispatch(stack, second)).status_code == 202
+    await wait_final(stack, second, webhooks=2)
+    _, _, messages = await campaign_rows(stack, second)
+    skipped = {m.phone: m.skip_reason for m in messages if m.skip_reason}
+    assert skipped == {phone: "opt-out"}
+    sent = [m["phone"] for r in simulator.requests[sent_before:] for m in r.json["messages"]]
+    assert len(sent) == 9 and phone.removeprefix("55") not in {p.removeprefix("55") for p in sent}

@@ -212,7 +212,7 @@ async def test_a_check_added_to_the_shared_rules_shows_up_in_both(
         return ["opt-out" if c.phone in suppressed else None for c in candidates]
 
     monkeypatch.setattr(row_plan, "CHUNK_ROWS", 3)
-    monkeypatch.setattr(row_plan, "chunk_checks", lambda rt, provider: [opt_out])
+    monkeypatch.setattr(row_plan, "chunk_checks", lambda *_: [opt_out])
 
     report = (await preflight(stack, CAMPAIGN)).json()
     looked_up = list(chunks)

@@ -20,7 +20,7 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(16))  # api, dashboard, cli
     # pause, resume, cancel, retry-failed, retry-unknown, redrive, replay, sign-in,
-    # failed-sign-in, sign-out
+    # failed-sign-in, sign-out, suppress, unsuppress, suppress-import, opt-out-reply
     action: Mapped[str] = mapped_column(String(32), index=True)
     target: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(16))  # done, refused, failed

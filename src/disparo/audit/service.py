@@ -56,17 +56,7 @@ async def record_event(
 ) -> None:
     """Write one event in its own transaction. A failure to write is logged, not raised:
     the action it describes has already happened (or failed) by then."""
-    event = AuditEvent(
-        actor=actor.name[:64],
-        via=actor.via,
-        action=action,
-        target=_printable(target)[:200],
-        outcome=outcome,
-        batches=batches,
-        recipients=recipients,
-        detail=_printable(detail)[:500] or None,
-        client=(actor.client or None) and actor.client[:64],
-    )
+    event = new_event(actor, action, target, outcome, batches, recipients, detail)
     try:
         async with rt.sessions() as session, session.begin():
             session.add(event)
@@ -78,6 +68,30 @@ async def record_event(
         log.exception("audit.write_failed", action=action, actor=actor.name)
         return
     log.info("audit", action=action, actor=actor.name, via=actor.via, outcome=outcome)
+
+
+def new_event(
+    actor: Actor,
+    action: str,
+    target: str,
+    outcome: str = "done",
+    batches: int | None = None,
+    recipients: int | None = None,
+    detail: str = "",
+) -> AuditEvent:
+    """An event row, bounded and printable. `session.add` it to record a change in the very
+    transaction that makes it (an opt-out reply: both happen, or neither)."""
+    return AuditEvent(
+        actor=actor.name[:64],
+        via=actor.via,
+        action=action,
+        target=_printable(target)[:200],
+        outcome=outcome,
+        batches=batches,
+        recipients=recipients,
+        detail=_printable(detail)[:500] or None,
+        client=(actor.client or None) and actor.client[:64],
+    )
 
 
 def describe_filter(where: Any) -> str:

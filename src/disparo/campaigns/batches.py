@@ -44,9 +44,11 @@ from disparo.campaigns.models import (
     MessageStatus,
     ProviderBatch,
 )
+from disparo.campaigns.opt_outs import end_all_opted_out, skip_opted_out
 from disparo.campaigns.outcomes import (
     batch_job,
     cancel_batch,
+    finish_if_done,
     mark_processing,
     record_attempt,
 )
@@ -215,7 +217,8 @@ def claim_update(key: BatchKey) -> Update:
 
 async def claim(rt: Runtime, key: BatchKey) -> Claimed | None:
     """PENDING -> SENDING in one conditional UPDATE: of two workers, only one wins a batch.
-    The first send claimed puts the campaign in PROCESSING (WordPress hears `processando`)."""
+    The first send claimed puts the campaign in PROCESSING (WordPress hears `processando`).
+    Recipients suppressed since ingest are skipped (opt-out); None when nobody is left."""
     jobs: list[PendingJob] = []
     async with rt.sessions() as session, session.begin():
         campaign = await lock_campaign(session, key.campaign_id)
@@ -227,6 +230,8 @@ async def claim(rt: Runtime, key: BatchKey) -> Claimed | None:
         if key.step != BatchStep.SEND:
             return Claimed(key, attempt, holder())
         jobs = await mark_processing(session, rt.settings, campaign)
+        # Suppressed since ingest: skipped here, never sent (the counts follow).
+        opted_out = await skip_opted_out(session, campaign, key.sequence)
         rows = await session.execute(
             select(*RECIPIENT_COLUMNS)
             .where(
@@ -237,8 +242,20 @@ async def claim(rt: Runtime, key: BatchKey) -> Claimed | None:
             .order_by(CampaignMessage.id)
         )
         recipients = list(map(Recipient._make, rows))
+        all_opted_out = opted_out > 0 and not recipients
+        if all_opted_out:
+            jobs += await _end_opted_out(session, rt, campaign, key)
     await enqueue_all(rt.queues, jobs)
-    return Claimed(key, attempt, holder(), recipients)
+    return None if all_opted_out else Claimed(key, attempt, holder(), recipients)
+
+
+async def _end_opted_out(
+    session: AsyncSession, rt: Runtime, campaign: Campaign, key: BatchKey
+) -> list[PendingJob]:
+    batch = await find(session, key, lock=True)
+    assert batch is not None  # just claimed under the campaign lock
+    end_all_opted_out(session, batch)
+    return await finish_if_done(session, rt.settings, campaign)
 
 
 async def give_back(rt: Runtime, claimed: Claimed, wait: float) -> None:

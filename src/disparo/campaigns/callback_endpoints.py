@@ -141,7 +141,9 @@ def writer_of(state: Any) -> CallbackWriter:
     """The process's writer, made on first use inside the running loop."""
     writer: CallbackWriter | None = getattr(state, "callback_writer", None)
     if writer is None:
-        writer = state.callback_writer = CallbackWriter(state.runtime.sessions)
+        writer = state.callback_writer = CallbackWriter(
+            state.runtime.sessions, opt_out_words=state.runtime.settings.opt_out_words
+        )
     return writer
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -53,8 +53,11 @@ class CallbackWriter:
         *,
         max_flush: int = MAX_FLUSH,
         max_concurrent: int = MAX_CONCURRENT_FLUSHES,
+        opt_out_words: Sequence[str] = (),
     ):
         self._sessions = sessions
+        # A reply that is one of these words puts its phone on the suppression list.
+        self._opt_out_words = tuple(opt_out_words)
         self._max_flush = max_flush
         self._max_concurrent = max_concurrent
         self._waiting: list[_Waiting] = []
@@ -118,7 +121,8 @@ class CallbackWriter:
     async def _write(self, items: list[Item]) -> None:
         async with self._sessions() as session, session.begin():
             await apply_statuses(session, [i for i in items if isinstance(i, StatusUpdate)])
-            await store_replies(session, [i for i in items if isinstance(i, Reply)])
+            replies = [i for i in items if isinstance(i, Reply)]
+            await store_replies(session, replies, opt_out_words=self._opt_out_words)
 
 
 def _settle(batch: list[_Waiting], error: Exception | None) -> None:

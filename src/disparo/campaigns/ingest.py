@@ -26,6 +26,7 @@ from disparo.campaigns.models import (
     MessageStatus,
     ProviderBatch,
 )
+from disparo.campaigns.opt_outs import suppression_lookup
 from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
 from disparo.campaigns.repository import lock_campaign
 from disparo.campaigns.row_plan import (
@@ -134,10 +135,11 @@ async def _ingest(
             if not await _still_unplanned(session, campaign):
                 return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
-            rules = rules_for(rt, provider, credentials)
-            decisions = decide_rows(chain(first, rows), tally, rules)
-            records = _records(decisions, campaign.id, started, provider.needs_row_extra)
-            await _bulk_insert(session, records)
+            async with suppression_lookup(rt.sessions, session) as suppressed:
+                rules = rules_for(rt, provider, credentials, suppressed)
+                decisions = decide_rows(chain(first, rows), tally, rules)
+                records = _records(decisions, campaign.id, started, provider.needs_row_extra)
+                await _bulk_insert(session, records)
             campaign.body_text = text(first, "mensagem")
             jobs = await _plan(session, rt, campaign, env_id, tally)
     finally:

@@ -18,6 +18,7 @@ import structlog
 
 from disparo.campaigns.estimate import FinishOf, NextAllowed, straight_through, timing
 from disparo.campaigns.followups import follow_up_for
+from disparo.campaigns.opt_outs import reader_lookup
 from disparo.campaigns.preflight_report import (
     PreflightReport,
     Problem,
@@ -94,13 +95,14 @@ async def _read(
     report.env_id = env_id
     report.body_text = text(first, "mensagem")[:500]
     credentials = await _credentials(rt, provider, env_id, report)
-    rules = rules_for(rt, provider, credentials)
     skipped, warnings = ReasonTally(), ReasonTally()
-    async for decision in decide_rows(chain(first, rows), tally, rules):
-        if decision.skip_reason is not None:
-            skipped.add(decision.skip_reason, decision.index, decision.phone)
-        elif not text(decision.row, "nome").strip():
-            warnings.add(EMPTY_NAME, decision.index, decision.phone)
+    async with reader_lookup(rt.sessions) as suppressed:
+        rules = rules_for(rt, provider, credentials, suppressed)
+        async for decision in decide_rows(chain(first, rows), tally, rules):
+            if decision.skip_reason is not None:
+                skipped.add(decision.skip_reason, decision.index, decision.phone)
+            elif not text(decision.row, "nome").strip():
+                warnings.add(EMPTY_NAME, decision.index, decision.phone)
     report.skipped_by_reason = skipped.summary()
     report.warnings_by_reason = warnings.summary()
 

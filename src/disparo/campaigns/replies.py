@@ -1,8 +1,7 @@
 """Recipients' replies (Ótima's url_callback_mo): stored once each, tied to the recipient
-of their phone, then handed to `after_replies_stored`, the seam for opt-outs.
-
-The suppressions work (opt-outs) reads each reply there, in the same transaction that
-stored it, e.g. `await opt_out_from_reply(session, reply.phone, reply.text)` per reply.
+of their phone, then read for opt-outs (`after_replies_stored`): a reply that is an opt-out
+word ("Parar", "SAIR", …) puts its phone on the suppression list, in the same transaction
+that stored it, so no later campaign reaches that phone.
 """
 
 from __future__ import annotations
@@ -15,15 +14,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.deliveries import Reply
 from disparo.campaigns.models import Campaign, CampaignMessage, CampaignReply
+from disparo.suppressions.service import opt_out_from_reply
 
 
-async def after_replies_stored(session: AsyncSession, replies: Sequence[Reply]) -> None:
+async def after_replies_stored(
+    session: AsyncSession, replies: Sequence[Reply], opt_out_words: Sequence[str] = ()
+) -> None:
     """Called once per flush with the replies just inserted (not yet committed), repeats
-    left out: nothing yet."""
-    return None
+    left out: each opt-out word suppresses its phone (audited, the reply as the reason)."""
+    if not opt_out_words:
+        return
+    for reply in replies:
+        await opt_out_from_reply(session, reply.phone, reply.text, words=opt_out_words)
 
 
-async def store_replies(session: AsyncSession, replies: Sequence[Reply]) -> None:
+async def store_replies(
+    session: AsyncSession, replies: Sequence[Reply], *, opt_out_words: Sequence[str] = ()
+) -> None:
     new = await _not_stored_yet(session, replies)
     if not new:
         return
@@ -40,7 +47,7 @@ async def store_replies(session: AsyncSession, replies: Sequence[Reply]) -> None
         for r in new
     ]
     await session.execute(insert(CampaignReply), rows)
-    await after_replies_stored(session, new)
+    await after_replies_stored(session, new, opt_out_words)
 
 
 async def _not_stored_yet(session: AsyncSession, replies: Sequence[Reply]) -> list[Reply]:

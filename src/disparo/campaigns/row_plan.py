@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import Any
 
+from disparo.campaigns.opt_outs import SuppressedAmong
 from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of
 from disparo.errors import Outcome
 from disparo.providers.base import GroupsRecipients, Provider
 from disparo.runtime import Runtime
+from disparo.suppressions.lookup import OPT_OUT
 from disparo.wordpress.client import NoDataError
 
 NOT_AN_OBJECT = CheckedRow("", "linha não é um objeto JSON")
@@ -91,10 +93,22 @@ class Candidate:
 ChunkCheck = Callable[[Sequence[Candidate]], Awaitable[Sequence[str | None]]]
 
 
-def chunk_checks(rt: Runtime, provider: Provider) -> list[ChunkCheck]:
-    """The chunk checks of a dispatch through this provider. None yet: the suppression
-    list's lookup (opt-out) belongs here, e.g. `[suppressed_reasons(rt)]`."""
-    return []
+def chunk_checks(
+    rt: Runtime, provider: Provider, suppressed: SuppressedAmong | None = None
+) -> list[ChunkCheck]:
+    """The chunk checks of a dispatch through this provider: the suppression list's lookup
+    (`suppressed`, from opt_outs.suppression_lookup; None when the list is empty)."""
+    return [opt_out_check(suppressed)] if suppressed is not None else []
+
+
+def opt_out_check(suppressed: SuppressedAmong) -> ChunkCheck:
+    """`opt-out` for each candidate whose phone is on the suppression list (one query)."""
+
+    async def check(candidates: Sequence[Candidate]) -> list[str | None]:
+        found = await suppressed({candidate.phone for candidate in candidates})
+        return [OPT_OUT if candidate.phone in found else None for candidate in candidates]
+
+    return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +119,17 @@ class RowRules:
     checks: Sequence[ChunkCheck] = ()
 
 
-def rules_for(rt: Runtime, provider: Provider, credentials: Any) -> RowRules:
+def rules_for(
+    rt: Runtime,
+    provider: Provider,
+    credentials: Any,
+    suppressed: SuppressedAmong | None = None,
+) -> RowRules:
     """The rules of a dispatch through this provider: the ingest and the preflight both
     take theirs here. Without credentials (the preflight's, when WordPress refused them) a
     grouping provider's groups cannot be told."""
     grouping = grouping_for(provider, credentials) if credentials is not None else None
-    return RowRules(grouping, chunk_checks(rt, provider))
+    return RowRules(grouping, chunk_checks(rt, provider, suppressed))
 
 
 async def first_row(rows: AsyncIterator[Any]) -> tuple[dict[str, Any], str]:

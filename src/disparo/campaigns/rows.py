@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_PHONE_NOISE = re.compile(r"[\s()\-.+]")
+# Re-exported: the checks below and older callers know it from here.
+from disparo.phones import normalize_phone as normalize_phone
+
 # Fields the rest of the row may carry that some provider needs later (Gen C).
 EXTRA_FIELDS = (
     "id",
@@ -19,21 +20,6 @@ EXTRA_FIELDS = (
     # NOAH's import carries each row's registration date (5.3).
     "data_cadastro",
 )
-
-
-def normalize_phone(raw: object) -> str | None:
-    """Brazilian mobile with country code: 55 + DDD + 8/9 digits. WordPress already adds the
-    55; the original only added it when absent, and never a second one."""
-    if not isinstance(raw, str | int):
-        return None
-    digits = _PHONE_NOISE.sub("", str(raw))
-    if not (digits.isascii() and digits.isdigit()):
-        return None
-    if len(digits) in (10, 11):  # DDD + number: too short to carry the country code already
-        digits = "55" + digits
-    if digits.startswith("55") and len(digits) in (12, 13) and digits[2] != "0":
-        return digits
-    return None
 
 
 def text(row: Mapping[str, Any], name: str) -> str:

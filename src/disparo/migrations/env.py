@@ -11,6 +11,7 @@ from disparo.audit import models as audit_models  # noqa: F401  (registers the t
 from disparo.campaigns import models  # noqa: F401
 from disparo.db.base import Base
 from disparo.db.engine import create_engine
+from disparo.suppressions import models as suppression_models  # noqa: F401
 from disparo.wordpress import outbox_model  # noqa: F401
 
 target_metadata = Base.metadata

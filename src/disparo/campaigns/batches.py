@@ -241,6 +241,11 @@ async def claim(rt: Runtime, key: BatchKey) -> Claimed | None:
     return Claimed(key, attempt, holder(), recipients)
 
 
+# The attempt-history outcome of a batch held back by its account's circuit breaker (the
+# campaign status shows the newest one as `waiting_for`).
+WAITING_OUTCOME = "waiting_provider"
+
+
 async def give_back(rt: Runtime, claimed: Claimed, wait: float) -> None:
     """Claimed, but the limiter now asks for a long wait (a Retry-After arrived meanwhile):
     back to PENDING unsent, the claim not counted against the attempt limit."""
@@ -260,15 +265,17 @@ async def give_back(rt: Runtime, claimed: Claimed, wait: float) -> None:
     await enqueue_all(rt.queues, jobs)
 
 
-async def defer(rt: Runtime, key: BatchKey, wait: float) -> None:
-    """The account is paused or its limit is taken for longer than a worker should wait:
-    the batch stays PENDING, due then, and the reconciler enqueues it at that time."""
-    log.info("send.deferred_by_rate_limit", wait_s=round(wait, 2))
+async def defer(rt: Runtime, key: BatchKey, wait: float, reason: str = "") -> None:
+    """The account is paused or its limit is taken for longer than a worker should wait
+    (or its circuit breaker is open: `reason` says so): the batch stays PENDING, due then,
+    and the reconciler enqueues it at that time. No attempt is spent."""
+    log.info("send.deferred_by_rate_limit", wait_s=round(wait, 2), reason=reason or None)
     async with rt.sessions() as session, session.begin():
         _, batch = await _locked(session, key)
         if batch is not None:
             batch.due_at = utcnow() + timedelta(seconds=wait)
-            record_attempt(session, batch, "deferred", f"limite de envio: {wait:.1f} s")
+            text = reason or f"limite de envio: {wait:.1f} s"
+            record_attempt(session, batch, WAITING_OUTCOME if reason else "deferred", text)
 
 
 async def sent(rt: Runtime, claimed: Claimed, result: SendResult) -> None:

@@ -13,10 +13,17 @@ import structlog
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
+from disparo.campaigns.breaker_gate import admit, release_probe, waiting_reason
 from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.fallback import batch_provider, batch_text, no_route_reason
 from disparo.campaigns.liveness import stamp_and_take_slot
-from disparo.campaigns.models import TERMINAL_CAMPAIGN, BatchStatus, BatchStep, Campaign
+from disparo.campaigns.models import (
+    TERMINAL_CAMPAIGN,
+    BatchStatus,
+    BatchStep,
+    Campaign,
+    ProviderBatch,
+)
 from disparo.errors import CredentialsError, Outcome, classify, message_of
 from disparo.metrics import provider_request
 from disparo.providers.base import BatchRequest, Provider, ProviderCode
@@ -62,6 +69,23 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
         await _credentials_failed(rt, route, key, exc)
         return
     route = Route(provider, route.policy, credentials, account_id(provider, credentials))
+    # The account's circuit breaker first: while it is open (or held) the batch waits
+    # PENDING, costing no attempt; when it lets one probe through, this batch is the probe.
+    admission = await admit(rt, route.account, route.policy)
+    if admission.wait:
+        await batches.defer(rt, key, admission.wait, await waiting_reason(rt, route.account))
+        return
+    try:
+        await _claim_and_send(rt, route, campaign, batch, admission.token)
+    finally:
+        if admission.token:  # a probe that sent nothing lets the next one go at once
+            await release_probe(rt, route.account, admission.token)
+
+
+async def _claim_and_send(
+    rt: Runtime, route: Route, campaign: Campaign, batch: ProviderBatch, probe_token: str
+) -> None:
+    key = BatchKey.send(campaign.id, batch.sequence)
     max_wait = rt.settings.rate_limit_max_wait
     # A look first: a paused account or a long queue for its limit is no reason to claim.
     ahead = await rt.limiter.try_look(route.account, route.policy, batch.message_count)
@@ -82,7 +106,8 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     if wait:
         await batches.give_back(rt, claimed, wait)
         return
-    await _send_claimed(rt, route, campaign, claimed, batch_text(campaign, batch.channel))
+    text = batch_text(campaign, batch.channel)
+    await _send_claimed(rt, route, campaign, claimed, text, probe_token)
 
 
 async def _credentials_failed(
@@ -99,7 +124,12 @@ async def _credentials_failed(
 
 
 async def _send_claimed(
-    rt: Runtime, route: Route, campaign: Campaign, claimed: Claimed, campaign_text: str
+    rt: Runtime,
+    route: Route,
+    campaign: Campaign,
+    claimed: Claimed,
+    campaign_text: str,
+    probe_token: str = "",
 ) -> None:
     sequence = claimed.key.sequence
     request = BatchRequest(
@@ -114,9 +144,11 @@ async def _send_claimed(
     try:
         # A total deadline, well inside the reconciler's stale limit: httpx timeouts are per
         # phase, so a slow upload plus a slow answer could otherwise outlive it.
-        with provider_request(campaign.provider), outbound.calling(campaign.provider):
-            async with asyncio.timeout(rt.settings.send_deadline):
-                result = await route.provider.send(rt.http, route.credentials, request)
+        # Watched once, here, where its outcome is known: the account's health and breaker.
+        async with rt.watch.request(route.account, route.policy, probe_token):
+            with provider_request(campaign.provider), outbound.calling(campaign.provider):
+                async with asyncio.timeout(rt.settings.send_deadline):
+                    result = await route.provider.send(rt.http, route.credentials, request)
     except Exception as exc:
         # A failure is a known outcome too (a refusal, a 503 to retry): a database blip
         # must not leave the batch SENDING until the reconciler calls it UNKNOWN.

@@ -9,9 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from disparo.providers import breaker as breaker_module
+from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
 from disparo.providers.breaker import CircuitBreaker, verdict_of
 from disparo.providers.health import kind_of
-from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
 from disparo.providers.policy import ProviderPolicy
 from tests.conftest import REDIS_URL
 
@@ -39,7 +39,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 @pytest.fixture
 async def breakers(redis_prefix: str) -> AsyncIterator[tuple[CircuitBreaker, CircuitBreaker]]:
     first, second = aioredis.Redis.from_url(REDIS_URL), aioredis.Redis.from_url(REDIS_URL)
-    yield CircuitBreaker(first, redis_prefix, 5.0), CircuitBreaker(second, redis_prefix, 5.0)
+    yield CircuitBreaker(first, redis_prefix, 300.0), CircuitBreaker(second, redis_prefix, 300.0)
     await first.aclose()
     await second.aclose()
 
@@ -102,6 +102,7 @@ async def test_one_probe_at_a_time_after_the_cool_down_and_its_success_closes_it
     other = await two.admit(ACCOUNT, POLICY)
     assert probe.probe and probe.wait == 0 and probe.token
     assert not other.probe and other.wait > 0  # the probe's lock holds the others back
+    assert other.wait <= POLICY.breaker_cooldown  # ... a cool-down, not the lock's whole TTL
 
     assert await one.record(ACCOUNT, POLICY, "ok", probe.token) == "closed"
     assert (await two.admit(ACCOUNT, POLICY)).wait == 0

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from disparo.api.deps import MAX_BIGINT, SAFE_TEXT, RuntimeDep
 from disparo.apikeys import Scope
 from disparo.apischema import AUTH_ERRORS, add_links, body_schema, errors, parse_body
-from disparo.campaigns import repository
-from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
+from disparo.campaigns import provider_controls, repository
+from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, CampaignStatus, MessageStatus
 from disparo.campaigns.schemas import (
     CampaignPage,
     CampaignStatusOut,
@@ -116,11 +116,14 @@ async def campaign_status(key: str, rt: RuntimeDep) -> CampaignStatusOut:
         if campaign is None:
             raise NotFound("Campanha não encontrada")
         failed = await repository.failed_messages(session, campaign.id)
+        waiting = None
+        if campaign.status not in TERMINAL_CAMPAIGN:
+            waiting = await provider_controls.waiting_for(session, campaign.id)
     errors = [
         MessageError(phone=m.phone, error=m.last_error or "Erro desconhecido", attempts=m.attempts)
         for m in failed
     ]
-    return status_of(campaign, errors)
+    return status_of(campaign, errors).model_copy(update={"waiting_for": waiting})
 
 
 @router.get("/campaigns", response_model=CampaignPage, dependencies=READ)

@@ -71,6 +71,9 @@ class CampaignStatusOut(BaseModel):
     errors: list[MessageError] | None = None
     # Present only while an operator has the campaign paused.
     paused_at: datetime | None = None
+    # Present only while its batches wait for their provider account (circuit breaker open,
+    # or the account held by an operator): "aguardando o fornecedor: CDA account … paused …".
+    waiting_for: str | None = None
 
 
 class CampaignPage(BaseModel):

@@ -73,8 +73,9 @@ end
 return 'closed'
 """
 
-# KEYS: state, probe. ARGV: token, probe TTL ms, now ms. Returns {wait ms, is probe}: wait
-# -1 = held.
+# KEYS: state, probe. ARGV: token, probe TTL ms, now ms, cool-down ms. Returns {wait ms,
+# is probe}: wait -1 = held. While a probe is out, the others ask again after a cool-down
+# (or sooner, when the probe's lock runs out first), not after the lock's whole TTL.
 _ADMIT = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {0, 0} end
@@ -82,7 +83,7 @@ if state == 'held' then return {-1, 0} end
 local wait = tonumber(redis.call('HGET', KEYS[1], 'until')) - tonumber(ARGV[3])
 if wait > 0 then return {wait, 0} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0, 1} end
-return {math.max(1, redis.call('PTTL', KEYS[2])), 0}
+return {math.max(1, math.min(redis.call('PTTL', KEYS[2]), tonumber(ARGV[4]))), 0}
 """
 
 _RELEASE = """
@@ -168,7 +169,8 @@ class CircuitBreaker:
         token = uuid.uuid4().hex
         _, state, probe = self._keys(account)
         wait_ms, is_probe = await self._admit(
-            keys=[state, probe], args=[token, self._probe_ttl_ms, _now_ms()]
+            keys=[state, probe],
+            args=[token, self._probe_ttl_ms, _now_ms(), int(policy.breaker_cooldown * 1000)],
         )
         if int(wait_ms) < 0:
             return Admission(HELD_RECHECK_S, held=True)

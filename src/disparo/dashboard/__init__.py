@@ -28,11 +28,11 @@ SECURITY_HEADERS = {
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    from disparo.dashboard import action_routes, routes, signin
+    from disparo.dashboard import action_routes, provider_routes, routes, signin
     from disparo.dashboard.action_routes import UnknownAction
     from disparo.dashboard.pages import CampaignNotFound
 
-    for module in (signin, routes, action_routes):
+    for module in (signin, routes, action_routes, provider_routes):
         app.include_router(module.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_exception_handler(SignInRequired, _sign_in)

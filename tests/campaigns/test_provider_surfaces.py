@@ -93,7 +93,9 @@ async def test_the_providers_page_shows_the_pause_and_its_buttons_work(
     assert forged.status_code in (400, 403)
     assert (await stack.runtime.watch.breaker.read(ACCOUNT)).state == "closed"
     flash = FLASH.search(after.text)
-    assert flash and flash.group(1) == f"CDA account {ACCOUNT} sending: 0 waiting batches sent again."
+    assert (
+        flash and flash.group(1) == f"CDA account {ACCOUNT} sending: 0 waiting batches sent again."
+    )
     assert 'data-state="closed"' in after.text and ">Hold</button>" in after.text
 
 

@@ -320,9 +320,14 @@ async def _end(rt: Runtime, held: Held, status: BatchStatus, report: Report) -> 
     await enqueue_all(rt.queues, jobs)
 
 
-async def retry(rt: Runtime, held: Held, policy: ProviderPolicy, report: Report) -> None:
+async def retry(
+    rt: Runtime, held: Held, policy: ProviderPolicy, report: Report, *, counted: bool = True
+) -> None:
     """The provider did not act: back to PENDING, due after the policy's backoff (at least
-    its Retry-After), or a dead letter once the attempts since the last redrive are spent."""
+    its Retry-After), or a dead letter once the attempts since the last redrive are spent.
+    `counted` False: the try was a circuit breaker's probe of an account already known to
+    be down, so it spends none of the batch's attempts (an outage never ends in a dead
+    letter by itself)."""
     jobs: list[PendingJob] = []
     async with rt.sessions() as session, session.begin():
         campaign, batch = await _locked(session, held)
@@ -332,6 +337,8 @@ async def retry(rt: Runtime, held: Held, policy: ProviderPolicy, report: Report)
             # Never claimed, so nothing reached the provider, but it still counts: the job
             # id changes with it, and a WordPress that stays down ends in a dead letter.
             batch.attempts += 1
+        elif not counted:
+            batch.uncounted_attempts += 1
         jobs = await _retry_or_dead_letter(Locked(session, rt, campaign, batch), policy, report)
     await enqueue_all(rt.queues, jobs)
 

@@ -152,7 +152,8 @@ async def _send_claimed(
     except Exception as exc:
         # A failure is a known outcome too (a refusal, a 503 to retry): a database blip
         # must not leave the batch SENDING until the reconciler calls it UNKNOWN.
-        failed = functools.partial(record_failure, rt, claimed, _attempt_of(rt, route), exc)
+        attempt = _attempt_of(rt, route, probe=bool(probe_token))
+        failed = functools.partial(record_failure, rt, claimed, attempt, exc)
         await with_db_retries(failed)
     else:
         log.info("send.accepted", reference=result.reference, rejected=len(result.failed_ids))
@@ -160,7 +161,7 @@ async def _send_claimed(
         await with_db_retries(lambda: batches.sent(rt, claimed, result))
 
 
-def _attempt_of(rt: Runtime, route: Route) -> Attempt:
+def _attempt_of(rt: Runtime, route: Route, *, probe: bool = False) -> Attempt:
     no_answer = f"sem resposta completa em {rt.settings.send_deadline:.0f} s; o fornecedor "
     return Attempt(
         "send",
@@ -169,6 +170,7 @@ def _attempt_of(rt: Runtime, route: Route) -> Attempt:
         route.policy.retry_after_cap,
         no_answer + "pode ter recebido o lote",
         "erro interno durante o envio",
+        probe=probe,
     )
 
 

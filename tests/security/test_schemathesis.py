@@ -51,7 +51,7 @@ async def test_the_api_keeps_every_promise_of_its_schema(
     # Every phase ran (the stateful one follows the schema's links from a dispatch).
     for phase in ("Coverage", "Fuzzing", "Stateful"):
         assert f"✅  {phase}" in run.stdout, run.stdout[-20_000:]
-    assert "Operations:       17 selected / 17 total" in run.stdout
+    assert "Operations:       20 selected / 20 total" in run.stdout
     # ...and followed every link: dispatch, then status, messages and each control on the
     # campaign it created.
     assert "API Links:    7 covered / 7 selected / 7 total" in run.stdout, run.stdout[-20_000:]

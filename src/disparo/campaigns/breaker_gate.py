@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import structlog
 
+from disparo.campaigns.provider_controls import wake_waiting
 from disparo.providers.breaker import Admission
 from disparo.providers.policy import ProviderPolicy
 from disparo.runtime import Runtime
@@ -29,6 +30,19 @@ async def release_probe(rt: Runtime, account: str, token: str) -> None:
         await rt.watch.breaker.release(account, token)
     except Exception:  # its TTL frees it anyway
         log.exception("breaker.release_failed", account=account)
+
+
+async def wake_if_closed(rt: Runtime, account: str) -> None:
+    """After a probe: when it closed the breaker, the batches that waited go now rather than
+    each at the end of its own cool-down."""
+    try:
+        if (await rt.watch.breaker.read(account)).state != "closed":
+            return
+        woken = await wake_waiting(rt)
+    except Exception:  # they go at their due time anyway
+        log.exception("breaker.wake_failed", account=account)
+        return
+    log.warning("breaker.closed", account=account, woken_batches=woken)
 
 
 async def waiting_reason(rt: Runtime, account: str) -> str:

@@ -13,7 +13,7 @@ import structlog
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
-from disparo.campaigns.breaker_gate import admit, release_probe, waiting_reason
+from disparo.campaigns.breaker_gate import admit, release_probe, waiting_reason, wake_if_closed
 from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.fallback import batch_provider, batch_text, no_route_reason
 from disparo.campaigns.liveness import stamp_and_take_slot
@@ -80,6 +80,8 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     finally:
         if admission.token:  # a probe that sent nothing lets the next one go at once
             await release_probe(rt, route.account, admission.token)
+    if admission.token:
+        await wake_if_closed(rt, route.account)
 
 
 async def _claim_and_send(

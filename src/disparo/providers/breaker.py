@@ -33,8 +33,9 @@ OK = "ok"
 # An idle account's window is forgotten after this long (bounded memory); open and held
 # states are kept until they end.
 WINDOW_TTL_MS = 3_600_000
-# How soon a batch of a held account looks again (a resume re-enqueues nothing by itself).
-HELD_RECHECK_S = 30.0
+# How soon a batch of a held account looks again: rarely, since `resume` wakes the waiting
+# batches itself (this only bounds the wait should that wake-up be lost).
+HELD_RECHECK_S = 300.0
 
 # KEYS: window, state, probe. ARGV: verdict ('' = none), token of the probe ('' = not one),
 # window size, ratio, min requests, cool-down ms, now ms.

@@ -55,7 +55,7 @@ async def test_health_is_read_with_read_and_changed_only_with_operate(
     assert account["requests"] == 4 and account["errors"]["connection"] == 3
     assert account["error_rate"] == 0.75 and account["latency_ms"]["p99"] == 100
     assert refused.status_code == 403
-    assert bad.status_code == 400 and "CODIGO:id" in bad.json()["message"]
+    assert bad.status_code == 400 and "path.account" in bad.json()["message"]
     assert unknown.status_code == 404 and "desconhecida" in unknown.json()["message"]
     assert held.status_code == 200 and held.json()["state"] == "held"
     assert held.json()["held_by"] == "ops" and "held since" in held.json()["summary"]

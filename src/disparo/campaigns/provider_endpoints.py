@@ -21,7 +21,12 @@ router = APIRouter(tags=["providers"], responses=errors(*AUTH_ERRORS))
 READ = [Depends(RequireScope(Scope.READ))]
 OPERATE = [Depends(RequireScope(Scope.OPERATE))]
 AccountPath = Annotated[
-    str, Path(max_length=161, description="the account as GET /providers/health lists it")
+    str,
+    Path(
+        max_length=161,
+        pattern=provider_controls.ACCOUNT.pattern,
+        description="the account as GET /providers/health lists it (CODE:id)",
+    ),
 ]
 
 

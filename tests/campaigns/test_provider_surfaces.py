@@ -8,6 +8,7 @@ import re
 import pytest
 from pydantic import SecretStr
 
+from disparo.campaigns.reconciler import reconcile
 from disparo.devstack import DevStack
 from tests.conftest import API_KEY, StackFactory
 from tests.dashboard.helpers import browser, csrf_of, sign_in
@@ -64,6 +65,19 @@ async def test_health_is_read_with_read_and_changed_only_with_operate(
     assert ("provider-resume", "done", "ops") in actions
     assert ("provider-hold", "done", "ops") in actions
     assert ("provider-hold", "refused", "ops") in actions  # the unknown account
+
+
+async def test_a_hold_outlives_redis_losing_it(stack_factory: StackFactory) -> None:
+    stack = await _stack(stack_factory)
+    async with api(stack, OPS) as ops:
+        assert (await ops.post(f"/providers/{ACCOUNT}/hold")).status_code == 200
+        await stack.runtime.watch.breaker.resume(ACCOUNT)  # Redis alone forgets it (a flush)
+        assert await reconcile(stack.runtime) == 1  # the database's hold is put back
+        assert (await stack.runtime.watch.breaker.read(ACCOUNT)).state == "held"
+        assert await reconcile(stack.runtime) == 0
+        await ops.post(f"/providers/{ACCOUNT}/resume")
+    assert await reconcile(stack.runtime) == 0  # resumed: nothing to put back
+    assert (await stack.runtime.watch.breaker.read(ACCOUNT)).state == "closed"
 
 
 async def test_the_providers_page_shows_the_pause_and_its_buttons_work(

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.batches import WAITING_OUTCOME
@@ -21,6 +21,7 @@ from disparo.campaigns.models import (
     Campaign,
     CampaignStatus,
     ProviderBatch,
+    ProviderHold,
 )
 from disparo.campaigns.outcomes import batch_job
 from disparo.db.base import utcnow
@@ -77,10 +78,23 @@ def view_of(health: AccountHealth, breaker: BreakerState) -> AccountView:
     )
 
 
+async def _known_accounts(rt: Runtime) -> set[str]:
+    watch = rt.watch
+    names = set(await watch.health.accounts()) | set(await watch.breaker.stopped_accounts())
+    return names | set(await held_in_database(rt))
+
+
+async def held_in_database(rt: Runtime) -> dict[str, str]:
+    """The accounts held, by whom, as the database (the source of truth) says."""
+    async with rt.sessions() as session:
+        rows = await session.execute(select(ProviderHold.account, ProviderHold.held_by))
+        return {account: held_by for account, held_by in rows}
+
+
 async def provider_health(rt: Runtime) -> list[AccountView]:
     """Every account with requests in the last minutes, or paused or held."""
     watch = rt.watch
-    names = set(await watch.health.accounts()) | set(await watch.breaker.stopped_accounts())
+    names = await _known_accounts(rt)
     views = []
     for name in sorted(names):
         views.append(view_of(await watch.health.read(name), await watch.breaker.read(name)))
@@ -91,8 +105,7 @@ async def account_view(rt: Runtime, account: str) -> AccountView:
     """One account, 404 when it has neither recent requests nor a breaker state."""
     if not ACCOUNT.match(account):
         raise BadRequest(f"conta de fornecedor inválida: {account[:80]!r} (formato CODIGO:id)")
-    known = await rt.watch.health.accounts() + await rt.watch.breaker.stopped_accounts()
-    if account not in known:
+    if account not in await _known_accounts(rt):
         raise NotFound(
             f"conta de fornecedor {account} desconhecida: nenhum envio nos últimos "
             f"{rt.watch.health.minutes:g} min (GET /providers/health lista as contas)"
@@ -104,6 +117,8 @@ async def account_view(rt: Runtime, account: str) -> AccountView:
 async def hold_account(rt: Runtime, account: str, actor: str) -> AccountView:
     """Stop the account's sends until `resume_account`, whatever its health."""
     await account_view(rt, account)
+    async with rt.sessions() as session, session.begin():
+        await session.merge(ProviderHold(account=account, held_by=actor[:64], held_at=utcnow()))
     await rt.watch.breaker.hold(account, actor)
     return await account_view(rt, account)
 
@@ -112,9 +127,22 @@ async def resume_account(rt: Runtime, account: str) -> tuple[AccountView, int]:
     """Close the account's breaker (held or open) and send its waiting batches now; returns
     the view and how many batches were woken."""
     await account_view(rt, account)
+    async with rt.sessions() as session, session.begin():
+        await session.execute(delete(ProviderHold).where(ProviderHold.account == account))
     await rt.watch.breaker.resume(account)
     woken = await wake_waiting(rt)
     return dataclasses.replace(await account_view(rt, account)), woken
+
+
+async def restore_holds(rt: Runtime) -> int:
+    """Holds the database has and Redis lost (flushed, a replica promoted before its sync):
+    put back, so a held account stays held. The reconciler calls this each interval."""
+    restored = 0
+    for account, held_by in (await held_in_database(rt)).items():
+        if (await rt.watch.breaker.read(account)).state != "held":
+            await rt.watch.breaker.hold(account, held_by)
+            restored += 1
+    return restored
 
 
 async def waiting_for(session: AsyncSession, campaign_id: uuid.UUID) -> str | None:

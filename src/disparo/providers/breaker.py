@@ -9,7 +9,8 @@ open: no request goes until `breaker_cooldown` has passed; then one probe at a t
   with a TTL, so a probe whose worker died frees the way), a real batch send. The probe's
   success closes the breaker; anything else reopens it for another cool-down.
 held: an operator stopped the account; only `resume` ends it. The state hash has no expiry,
-  so a hold outlives restarts of every disparo process (not a flush of Redis).
+  and the database keeps the hold too (campaigns.models.ProviderHold): the reconciler puts
+  back a hold Redis lost.
 
 Nothing here fails a batch: a caller told to wait leaves its batch PENDING (batches.defer),
 costing it no attempt. Times come from `clock` (tests move it), passed to the scripts.

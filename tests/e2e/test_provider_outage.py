@@ -15,6 +15,7 @@ from disparo.campaigns.batches import WAITING_OUTCOME
 from disparo.campaigns.models import BatchAttempt, BatchStatus
 from disparo.devstack import DevStack
 from tests.conftest import StackFactory, wait_for
+from tests.dashboard.helpers import browser, sign_in
 from tests.e2e.helpers import CAMPAIGN, api, campaign_rows, dispatch, wait_final
 
 pytestmark = pytest.mark.e2e
@@ -123,6 +124,10 @@ async def test_the_operator_sees_the_paused_account_and_holds_and_resumes_it(
         return "paused since" in (body.get("waiting_for") or "")
 
     await wait_for(waiting_status, timeout=30)
+    async with browser(stack) as page:
+        await sign_in(page, stack.api_key)
+        shown = (await page.get(f"/dashboard/campaigns/{CAMPAIGN}")).text
+    assert 'data-field="waiting_for">aguardando o fornecedor: CDA account' in shown
 
     async with api(stack) as client:
         held = await client.post(f"/providers/{account['account']}/hold")

@@ -9,7 +9,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from disparo.providers import breaker as breaker_module
-from disparo.providers.base import OutcomeUnknownError, RejectedError, RetryableError
+from disparo.providers.base import (
+    InvalidBatchError,
+    OutcomeUnknownError,
+    RejectedError,
+    RetryableError,
+)
 from disparo.providers.breaker import CircuitBreaker, verdict_of
 from disparo.providers.health import kind_of
 from disparo.providers.policy import ProviderPolicy
@@ -86,6 +91,9 @@ async def test_refusals_and_unknown_outcomes_are_no_failures(
     unknown = verdict_of(kind_of(OutcomeUnknownError("sem resposta")))
     throttled = verdict_of(kind_of(RetryableError("HTTP 429", status_code=429)))
     assert (refused, unknown, throttled) == ("ok", "", "")
+    # Refused by us before anything left: the provider never saw it, so no verdict at all.
+    assert verdict_of(kind_of(InvalidBatchError("sem template"))) == ""
+    assert verdict_of(kind_of(RejectedError("envio recusado pelo disparo"))) == ""
     assert verdict_of(kind_of(RetryableError("não foi possível conectar"))) == "connection"
     assert verdict_of(kind_of(RetryableError("HTTP 503", status_code=503))) == "5xx"
     for verdict in (refused, unknown, throttled) * 10:

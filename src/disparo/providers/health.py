@@ -61,9 +61,7 @@ def kind_of(error: BaseException | None) -> str:
         return "connection"  # connect refused/reset/timeout, TLS, a body cut off mid-way
     if outcome == Outcome.UNKNOWN:
         return "timeout"  # no answer after the body left (read timeout, connection dropped)
-    if outcome.final:
-        return "4xx"
-    return "other"
+    return "other"  # refused before anything left (no valid request, an outbound rule)
 
 
 def latency_bucket(seconds: float) -> int:

@@ -95,6 +95,9 @@ def test_each_api_route_has_the_scope_its_work_needs() -> None:
         ("POST", "/webhooks/{outbox_id}/replay"): Scope.OPERATE,
         ("POST", "/dead-letters/redrive"): Scope.OPERATE,
         ("POST", "/dead-letters/{batch_id}/redrive"): Scope.OPERATE,
+        ("GET", "/providers/health"): Scope.READ,
+        ("POST", "/providers/{account}/hold"): Scope.OPERATE,
+        ("POST", "/providers/{account}/resume"): Scope.OPERATE,
     }
     for action in ("pause", "resume", "cancel", "retry-failed", "retry-unknown"):
         expected[("POST", f"/campaigns/{{key}}/{action}")] = Scope.OPERATE
@@ -113,6 +116,7 @@ def test_each_dashboard_route_needs_what_the_api_would() -> None:
         ("POST", "/dashboard/logout"): "dashboard-session",
         ("GET", "/dashboard/campaigns/{key}/confirm/{name}"): "dashboard:read+operate",
         ("POST", "/dashboard/campaigns/{key}/{name}"): "dashboard:operate",
+        ("POST", "/dashboard/providers/{account}/{name}"): "dashboard:operate",
     }
     pages = {r: "dashboard:read" for r in dashboard if r not in expected and r not in PUBLIC}
     assert {r: g for r, g in dashboard.items() if r not in PUBLIC} == expected | pages

@@ -94,6 +94,9 @@ async def test_refusals_and_unknown_outcomes_are_no_failures(
     # Refused by us before anything left: the provider never saw it, so no verdict at all.
     assert verdict_of(kind_of(InvalidBatchError("sem template"))) == ""
     assert verdict_of(kind_of(RejectedError("envio recusado pelo disparo"))) == ""
+    # A gateway that gave up waiting: the provider may have the batch, so no verdict either.
+    gateway = OutcomeUnknownError("HTTP 504 (um gateway desistiu)", status_code=504)
+    assert (kind_of(gateway), verdict_of(kind_of(gateway))) == ("timeout", "")
     assert verdict_of(kind_of(RetryableError("não foi possível conectar"))) == "connection"
     assert verdict_of(kind_of(RetryableError("HTTP 503", status_code=503))) == "5xx"
     for verdict in (refused, unknown, throttled) * 10:

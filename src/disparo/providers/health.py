@@ -51,6 +51,10 @@ def kind_of(error: BaseException | None) -> str:
     outcome = classify(error)
     if status == 429:
         return "rate_limited"
+    if outcome == Outcome.UNKNOWN:
+        # No whole answer after the body left: a read timeout, a dropped connection, a
+        # gateway's 502/504 (it gave up waiting; the provider may have the batch).
+        return "timeout" if status is None or status >= 500 else "other"
     if status == 408 or outcome == Outcome.DEADLINE:
         return "timeout"
     if isinstance(status, int) and status >= 500:
@@ -59,8 +63,6 @@ def kind_of(error: BaseException | None) -> str:
         return "4xx"
     if outcome == Outcome.RETRY:
         return "connection"  # connect refused/reset/timeout, TLS, a body cut off mid-way
-    if outcome == Outcome.UNKNOWN:
-        return "timeout"  # no answer after the body left (read timeout, connection dropped)
     return "other"  # refused before anything left (no valid request, an outbound rule)
 
 

@@ -5,6 +5,7 @@ exactly once (the CDA simulator records every request)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from disparo.campaigns.batches import WAITING_OUTCOME
 from disparo.campaigns.models import BatchAttempt, BatchStatus
 from disparo.devstack import DevStack
+from disparo.http_server import start_server
 from tests.conftest import StackFactory, wait_for
 from tests.dashboard.helpers import browser, sign_in
 from tests.e2e.helpers import CAMPAIGN, api, campaign_rows, dispatch, wait_final
@@ -47,8 +49,6 @@ def _phones_accepted(stack: DevStack) -> Counter[str]:
 
 async def _outage_then_recovery(stack: DevStack) -> int:
     """Dispatch during the outage, end it after OUTAGE_S; the requests it cost."""
-    import asyncio
-
     await dispatch(stack, CAMPAIGN)
     await asyncio.sleep(OUTAGE_S)  # the outage's length itself, not a clock
     during = len(stack.cda.requests)
@@ -146,3 +146,30 @@ async def test_the_operator_sees_the_paused_account_and_holds_and_resumes_it(
     final = await wait_final(stack, CAMPAIGN, webhooks=2, timeout=30)
     assert final["sent_messages"] == RECIPIENTS
     assert set(_phones_accepted(stack).values()) == {1}
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_provider_refusing_connections_opens_it_too(stack_factory: StackFactory) -> None:
+    """The simulator's port closed (connection refused, the provider never sees a request),
+    then listening again on the same port: the requests are counted on our side."""
+    stack = await _outage_stack(stack_factory, BREAKER)
+    stack.cda.come_back()  # not a 503 this time: nobody listening at all
+    running = stack.simulators["CDA"]
+    await running.server.stop()
+    await dispatch(stack, CAMPAIGN)
+    await asyncio.sleep(OUTAGE_S / 2)  # the outage's length itself, not a clock
+    [account] = (await _health(stack))["accounts"]
+    assert account["state"] == "open", account
+    assert "connection errors" in account["summary"]
+    refused = account["errors"]["connection"]
+    assert 4 <= refused <= 4 + 4 + OUTAGE_S / 2 / BREAKER["breaker_cooldown"] + 2, refused
+    assert stack.cda.requests == []
+
+    back = await start_server(running.simulator.app, port=running.server.port)
+    try:
+        final = await wait_final(stack, CAMPAIGN, webhooks=2, timeout=60)
+    finally:
+        await back.stop()
+    assert final["sent_messages"] == RECIPIENTS
+    phones = _phones_accepted(stack)
+    assert len(phones) == RECIPIENTS and set(phones.values()) == {1}

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from disparo.campaigns.reconciler import reconcile
 from disparo.devstack import DevStack
+from disparo.providers import health as health_module
 from tests.conftest import API_KEY, StackFactory
 from tests.dashboard.helpers import browser, csrf_of, sign_in
 from tests.e2e.helpers import api
@@ -78,6 +79,22 @@ async def test_a_hold_outlives_redis_losing_it(stack_factory: StackFactory) -> N
         await ops.post(f"/providers/{ACCOUNT}/resume")
     assert await reconcile(stack.runtime) == 0  # resumed: nothing to put back
     assert (await stack.runtime.watch.breaker.read(ACCOUNT)).state == "closed"
+
+
+async def test_a_held_account_idle_for_long_is_still_listed_and_resumed(
+    stack_factory: StackFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = await _stack(stack_factory)
+    async with api(stack, OPS) as ops:
+        await ops.post(f"/providers/{ACCOUNT}/hold")
+        later = health_module.clock() + 3600  # its requests are long out of the figures
+        monkeypatch.setattr(health_module, "clock", lambda: later)
+        listed = (await ops.get("/providers/health")).json()["accounts"]
+        resumed = await ops.post(f"/providers/{ACCOUNT}/resume")
+        after = (await ops.get("/providers/health")).json()["accounts"]
+    assert [(a["account"], a["state"], a["requests"]) for a in listed] == [(ACCOUNT, "held", 0)]
+    assert resumed.status_code == 200 and resumed.json()["state"] == "closed"
+    assert after == []  # idle and sending: nothing to show
 
 
 async def test_the_providers_page_shows_the_pause_and_its_buttons_work(

@@ -4,7 +4,6 @@ audit event itself, like the campaign controls)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
@@ -110,6 +109,10 @@ async def account_view(rt: Runtime, account: str) -> AccountView:
             f"conta de fornecedor {account} desconhecida: nenhum envio nos últimos "
             f"{rt.watch.health.minutes:g} min (GET /providers/health lista as contas)"
         )
+    return await _view(rt, account)
+
+
+async def _view(rt: Runtime, account: str) -> AccountView:
     health, breaker = await rt.watch.health.read(account), await rt.watch.breaker.read(account)
     return view_of(health, breaker)
 
@@ -120,7 +123,7 @@ async def hold_account(rt: Runtime, account: str, actor: str) -> AccountView:
     async with rt.sessions() as session, session.begin():
         await session.merge(ProviderHold(account=account, held_by=actor[:64], held_at=utcnow()))
     await rt.watch.breaker.hold(account, actor)
-    return await account_view(rt, account)
+    return await _view(rt, account)
 
 
 async def resume_account(rt: Runtime, account: str) -> tuple[AccountView, int]:
@@ -131,7 +134,8 @@ async def resume_account(rt: Runtime, account: str) -> tuple[AccountView, int]:
         await session.execute(delete(ProviderHold).where(ProviderHold.account == account))
     await rt.watch.breaker.resume(account)
     woken = await wake_waiting(rt)
-    return dataclasses.replace(await account_view(rt, account)), woken
+    # Read without the "known" check: an idle account resumed is known no more.
+    return await _view(rt, account), woken
 
 
 async def restore_holds(rt: Runtime) -> int:

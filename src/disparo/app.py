@@ -22,6 +22,7 @@ from disparo.campaigns.control_endpoints import router as controls_router
 from disparo.campaigns.endpoints import document_dispatch
 from disparo.campaigns.endpoints import router as campaigns_router
 from disparo.campaigns.preflight_endpoints import router as preflight_router
+from disparo.campaigns.provider_endpoints import router as providers_router
 from disparo.config import Settings, get_settings
 from disparo.dashboard import mount_dashboard
 from disparo.errors import install_error_handlers
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(webhooks_router)
     app.include_router(audit_router)
     app.include_router(suppressions_router)
+    app.include_router(providers_router)
     _add_docs(app)
     # issue 6: /metrics and the dashboard
     app.include_router(metrics_router)

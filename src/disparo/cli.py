@@ -332,6 +332,16 @@ def _add_operator_commands() -> None:
 _add_operator_commands()
 
 
+# Provider accounts (issue 14): health, circuit breaker, hold and resume.
+def _add_provider_commands() -> None:
+    from disparo.cli_providers import provider_app
+
+    app.add_typer(provider_app, name="provider")
+
+
+_add_provider_commands()
+
+
 # Webhooks WordPress never took (dead letters): list, replay.
 def _add_webhook_commands() -> None:
     from disparo.cli_webhooks import webhooks_app

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # A rate-limit (or Retry-After pause) wait longer than this does not hold a worker: the
     # batch is left PENDING with that due time and the reconciler sends it then.
     rate_limit_max_wait: float = 30.0
+    # Provider health (GET /providers/health, /metrics, the dashboard) covers this many
+    # minutes of requests, per provider account.
+    provider_health_minutes: float = 5.0
     # A batch SENDING longer than send_deadline + this belonged to a worker that died.
     stale_send_margin: float = 120.0
     # The reconciler leaves work younger than this alone (it may just not be enqueued yet).

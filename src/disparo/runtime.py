@@ -15,9 +15,12 @@ from disparo.config import Settings
 from disparo.db.engine import SessionFactory, create_engine, create_session_factory
 from disparo.net import outbound_client
 from disparo.providers.base import Provider
+from disparo.providers.breaker import CircuitBreaker
+from disparo.providers.health import HealthStats
 from disparo.providers.ratelimit import RateLimiter
 from disparo.providers.registry import build_registry
 from disparo.providers.slots import refresh_stale_slot
+from disparo.providers.watch import ProviderWatch
 from disparo.queues.connection import RedisTarget
 from disparo.queues.producer import JobQueues
 from disparo.wordpress.client import RowLimits, WordPressClient
@@ -43,7 +46,22 @@ class Runtime:
 
         client = self.queues.queue(QueueName.MAINTENANCE).client
         window_ms = int(1000 * (1 + self.settings.rate_limit_margin))
-        return RateLimiter(client, self.settings.queue_prefix, window_ms)
+        health = self.watch.health
+        return RateLimiter(
+            client, self.settings.queue_prefix, window_ms, on_wait=health.record_wait
+        )
+
+    @functools.cached_property
+    def watch(self) -> ProviderWatch:
+        """Provider health and circuit breakers per account, in the Redis every worker shares."""
+        from disparo.queues.names import QueueName
+
+        client = self.queues.queue(QueueName.MAINTENANCE).client
+        prefix, settings = self.settings.queue_prefix, self.settings
+        health = HealthStats(client, prefix, settings.provider_health_minutes)
+        # A probe whose worker died frees the way once its request could no longer be running.
+        breaker = CircuitBreaker(client, prefix, probe_ttl=settings.send_deadline + 30.0)
+        return ProviderWatch(health, breaker)
 
     async def close(self) -> None:
         await self.queues.close()

@@ -42,6 +42,16 @@ def test_operators_override_per_provider(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (policy.requests_per_second, policy.max_attempts) == (5, 9)
 
 
+def test_the_circuit_breaker_is_set_per_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (ProviderPolicy().breaker_window, ProviderPolicy().breaker_cooldown) == (20, 30.0)
+    monkeypatch.setenv(
+        "DISPARO_PROVIDER_POLICIES", '{"CDA": {"breaker_window": 0, "breaker_cooldown": 5}}'
+    )
+    build_registry(clean_settings())  # accepted under a provider's own key
+    policy = policy_for(clean_settings(), _cda())
+    assert (policy.breaker_window, policy.breaker_cooldown) == (0, 5)
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [('{"XYZ": {}}', "unknown provider 'XYZ'"), ('{"CDA": {"rate": 1}}', "unknown field")],
@@ -120,6 +130,11 @@ def test_a_step_key_takes_the_steps_retry_fields(monkeypatch: pytest.MonkeyPatch
             "under 'GOSAC'",
         ),
         ('{"SALESFORCE:mkc": {"recipients_per_second": 1}}', "a step has no rate of its own"),
+        (
+            '{"GOSAC:start": {"breaker_cooldown": 5}}',
+            r"provider_policies\[GOSAC:start\]: a step has no circuit breaker of its own "
+            r"\(breaker_cooldown\): its account has one; set it under 'GOSAC'",
+        ),
         (
             '{"GOSAC:start": {"rate": 1}}',
             r"unknown field\(s\) rate; known: base_delay, deduplicates, jitter, max_attempts, "

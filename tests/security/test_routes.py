@@ -101,6 +101,9 @@ def test_each_api_route_has_the_scope_its_work_needs() -> None:
         ("POST", "/suppressions"): Scope.OPERATE,
         ("POST", "/suppressions/import"): Scope.OPERATE,
         ("DELETE", "/suppressions/{phone:phone}"): Scope.OPERATE,
+        ("GET", "/providers/health"): Scope.READ,
+        ("POST", "/providers/{account}/hold"): Scope.OPERATE,
+        ("POST", "/providers/{account}/resume"): Scope.OPERATE,
     }
     for action in ("pause", "resume", "cancel", "retry-failed", "retry-unknown"):
         expected[("POST", f"/campaigns/{{key}}/{action}")] = Scope.OPERATE
@@ -121,6 +124,7 @@ def test_each_dashboard_route_needs_what_the_api_would() -> None:
         ("POST", "/dashboard/campaigns/{key}/{name}"): "dashboard:operate",
         ("POST", "/dashboard/suppressions"): "dashboard:operate",
         ("POST", "/dashboard/suppressions/{phone}/remove"): "dashboard:operate",
+        ("POST", "/dashboard/providers/{account}/{name}"): "dashboard:operate",
     }
     pages = {r: "dashboard:read" for r in dashboard if r not in expected and r not in PUBLIC}
     assert {r: g for r, g in dashboard.items() if r not in PUBLIC} == expected | pages

@@ -258,6 +258,11 @@ async def _end_opted_out(
     return await finish_if_done(session, rt.settings, campaign)
 
 
+# The attempt-history outcome of a batch held back by its account's circuit breaker (the
+# campaign status shows the newest one as `waiting_for`).
+WAITING_OUTCOME = "waiting_provider"
+
+
 async def give_back(rt: Runtime, claimed: Claimed, wait: float) -> None:
     """Claimed, but the limiter now asks for a long wait (a Retry-After arrived meanwhile):
     back to PENDING unsent, the claim not counted against the attempt limit."""
@@ -277,15 +282,17 @@ async def give_back(rt: Runtime, claimed: Claimed, wait: float) -> None:
     await enqueue_all(rt.queues, jobs)
 
 
-async def defer(rt: Runtime, key: BatchKey, wait: float) -> None:
-    """The account is paused or its limit is taken for longer than a worker should wait:
-    the batch stays PENDING, due then, and the reconciler enqueues it at that time."""
-    log.info("send.deferred_by_rate_limit", wait_s=round(wait, 2))
+async def defer(rt: Runtime, key: BatchKey, wait: float, reason: str = "") -> None:
+    """The account is paused or its limit is taken for longer than a worker should wait
+    (or its circuit breaker is open: `reason` says so): the batch stays PENDING, due then,
+    and the reconciler enqueues it at that time. No attempt is spent."""
+    log.info("send.deferred_by_rate_limit", wait_s=round(wait, 2), reason=reason or None)
     async with rt.sessions() as session, session.begin():
         _, batch = await _locked(session, key)
         if batch is not None:
             batch.due_at = utcnow() + timedelta(seconds=wait)
-            record_attempt(session, batch, "deferred", f"limite de envio: {wait:.1f} s")
+            text = reason or f"limite de envio: {wait:.1f} s"
+            record_attempt(session, batch, WAITING_OUTCOME if reason else "deferred", text)
 
 
 async def hold_for_window(rt: Runtime, key: BatchKey, opens_at: datetime, reason: str) -> None:
@@ -342,9 +349,14 @@ async def _end(rt: Runtime, held: Held, status: BatchStatus, report: Report) -> 
     await enqueue_all(rt.queues, jobs)
 
 
-async def retry(rt: Runtime, held: Held, policy: ProviderPolicy, report: Report) -> None:
+async def retry(
+    rt: Runtime, held: Held, policy: ProviderPolicy, report: Report, *, counted: bool = True
+) -> None:
     """The provider did not act: back to PENDING, due after the policy's backoff (at least
-    its Retry-After), or a dead letter once the attempts since the last redrive are spent."""
+    its Retry-After), or a dead letter once the attempts since the last redrive are spent.
+    `counted` False: the try was a circuit breaker's probe of an account already known to
+    be down, so it spends none of the batch's attempts (an outage never ends in a dead
+    letter by itself)."""
     jobs: list[PendingJob] = []
     async with rt.sessions() as session, session.begin():
         campaign, batch = await _locked(session, held)
@@ -354,6 +366,8 @@ async def retry(rt: Runtime, held: Held, policy: ProviderPolicy, report: Report)
             # Never claimed, so nothing reached the provider, but it still counts: the job
             # id changes with it, and a WordPress that stays down ends in a dead letter.
             batch.attempts += 1
+        elif not counted:
+            batch.uncounted_attempts += 1
         jobs = await _retry_or_dead_letter(Locked(session, rt, campaign, batch), policy, report)
     await enqueue_all(rt.queues, jobs)
 

@@ -19,9 +19,9 @@ from disparo.apischema import (
     parse_body,
     self_contained,
 )
-from disparo.campaigns import repository
+from disparo.campaigns import provider_controls, repository
 from disparo.campaigns.batch_queries import has_pending_steps
-from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
+from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, CampaignStatus, MessageStatus
 from disparo.campaigns.schemas import (
     CampaignPage,
     CampaignStatusOut,
@@ -151,12 +151,16 @@ async def campaign_status(key: str, rt: RuntimeDep) -> CampaignStatusOut:
         steps_pending = campaign.status == CampaignStatus.COMPLETED and await has_pending_steps(
             session, campaign.id
         )
+        waiting_for = None
+        if campaign.status not in TERMINAL_CAMPAIGN:
+            waiting_for = await provider_controls.waiting_for(session, campaign.id)
     errors = [
         MessageError(phone=m.phone, error=m.last_error or "Erro desconhecido", attempts=m.attempts)
         for m in failed
     ]
     waiting = window_wait(rt, campaign, steps_pending=steps_pending)
-    return status_of(campaign, errors, delivery, waiting)
+    status = status_of(campaign, errors, delivery, waiting)
+    return status.model_copy(update={"waiting_for": waiting_for})
 
 
 @router.get("/campaigns", response_model=CampaignPage, dependencies=READ)

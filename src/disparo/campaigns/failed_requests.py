@@ -40,6 +40,8 @@ class Attempt:
     no_answer_reason: str  # the report when no whole answer came in time
     crash_reason: str  # the report's start when our own code failed mid-request
     request_left: bool = True
+    # The breaker's probe (breaker.py): a failure before the provider acted is not counted.
+    probe: bool = False
 
 
 async def record_failure(rt: Runtime, claimed: Claimed, attempt: Attempt, exc: Exception) -> None:
@@ -57,7 +59,8 @@ async def record_failure(rt: Runtime, claimed: Claimed, attempt: Attempt, exc: E
         retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
         if retry_after and attempt.request_left:  # before it, the Retry-After was WordPress's
             await _pause_account(rt, attempt, retry_after)
-        await batches.retry(rt, claimed, attempt.policy, Report(text, status_code, retry_after))
+        report = Report(text, status_code, retry_after)
+        await batches.retry(rt, claimed, attempt.policy, report, counted=not attempt.probe)
         return
     if outcome == Outcome.DEADLINE:
         log.error(f"{attempt.kind}.deadline_exceeded")

@@ -221,3 +221,14 @@ class BatchAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(MaskedText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderHold(Base):
+    """A provider account an operator holds (providers/breaker.py's "held"): the database
+    keeps it so that it outlives Redis too; the reconciler puts a hold Redis lost back."""
+
+    __tablename__ = "provider_holds"
+
+    account: Mapped[str] = mapped_column(String(161), primary_key=True)
+    held_by: Mapped[str] = mapped_column(String(64))
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -36,7 +36,7 @@ from disparo.campaigns.rows import text
 from disparo.campaigns.service import served_provider
 from disparo.campaigns.windows import WindowError, finish_time, next_opening, windows_from
 from disparo.db.base import utcnow
-from disparo.errors import BadRequest, Outcome, classify
+from disparo.errors import Outcome, classify
 from disparo.providers.base import GroupsRecipients, Provider
 from disparo.providers.policy import policy_for
 from disparo.runtime import Runtime
@@ -162,11 +162,13 @@ def sending_hours(
 ) -> tuple[NextAllowed, FinishOf]:
     """The send windows the dispatch would obey (the campaign's janela_envio and the
     provider's policy), as the estimate's next opening and paused finish. Windows that never
-    open together are a problem in the report, and the estimate then ignores them."""
+    open together, or a janela_envio the dispatch would refuse, are a problem in the report
+    (the report answers for everything it was given), and the estimate then ignores them."""
     try:
         windows = windows_from(rt.settings, spec, policy_for(rt.settings, provider))
-    except WindowError as exc:  # the dispatch's 400 for the same janela_envio
-        raise BadRequest(str(exc)) from None
+    except WindowError as exc:  # the dispatch would refuse this janela_envio (400)
+        report.problems.append(Problem(phase="janela", message=str(exc)))
+        return (lambda at: at), straight_through
     if not windows:
         return (lambda at: at), straight_through
     if next_opening(windows, utcnow()) is None:

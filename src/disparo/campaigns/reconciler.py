@@ -15,6 +15,7 @@ from disparo.campaigns.dead_workers import judge_abandoned
 from disparo.campaigns.followups import STEP_QUEUES, step_spec
 from disparo.campaigns.models import BatchStatus, BatchStep, Campaign, CampaignStatus, ProviderBatch
 from disparo.campaigns.outcomes import batch_job
+from disparo.campaigns.provider_controls import restore_holds
 from disparo.campaigns.service import dispatch_job
 from disparo.campaigns.steps import claim_deadline
 from disparo.db.base import utcnow
@@ -39,9 +40,10 @@ async def reconcile(rt: Runtime) -> int:
     ]
     missing = await requeue(rt.queues, candidates)
     stale = await _expire_stale_sends(rt) + await _expire_stale_steps(rt)
-    if missing or stale:
-        log.warning("reconciler.repaired", reenqueued=len(missing), stale_sends=stale)
-    return len(missing) + stale
+    holds = await restore_holds(rt)
+    if missing or stale or holds:
+        log.warning("reconciler.repaired", reenqueued=len(missing), stale_sends=stale, holds=holds)
+    return len(missing) + stale + holds
 
 
 def _grace(rt: Runtime) -> timedelta:

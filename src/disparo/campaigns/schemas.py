@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
 
 from disparo.campaigns.models import CampaignStatus
 from disparo.campaigns.repository import MessageView
@@ -27,10 +36,15 @@ DayKey = Annotated[str, StringConstraints(pattern=rf"^{_DAY}(-{_DAY})?$")]
 TimeRange = Annotated[str, StringConstraints(pattern=rf"^{_TIME}-({_TIME}|24:00)$")]
 
 
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _known_zones(schema: dict[str, Any]) -> None:
     # Documented as the zones this build knows (tzdata), so the schema is the whole promise.
     schema.clear()
-    schema.update(type="string", enum=sorted(available_timezones()))
+    schema.update(type="string", enum=sorted(_zones()))
 
 
 class JanelaEnvio(BaseModel):
@@ -47,7 +61,18 @@ class JanelaEnvio(BaseModel):
         # Keys are days or day ranges only (pydantic checks them; the schema says so too).
         Field(min_length=1, max_length=7, json_schema_extra={"additionalProperties": False}),
     ]
-    holidays: Annotated[list[date], Field(max_length=366)] = []
+    # Strict: JSON's "2026-12-25" only (lax pydantic would take a number as a timestamp).
+    holidays: Annotated[list[Annotated[date, Strict()]], Field(max_length=366)] = []
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _a_known_zone(cls, value: object) -> object:
+        # What the schema promises (one of the zones listed): not null, not an unknown name.
+        if value is None or (isinstance(value, str) and value not in _zones()):
+            raise ValueError(
+                "not a time zone this disparo knows (IANA names, e.g. America/Sao_Paulo)"
+            )
+        return value
 
     def spec(self) -> dict[str, Any]:
         """As sendwindow.parse_window reads it, and as it is stored with the campaign."""
@@ -119,6 +144,9 @@ class CampaignStatusOut(BaseModel):
     delivery: dict[str, int] | None = None
     # Present only while its send window (its own, its provider's) holds the campaign.
     waiting_for_window: WindowWait | None = None
+    # Present only while its batches wait for their provider account (circuit breaker open,
+    # or the account held by an operator): "aguardando o fornecedor: CDA account … paused …".
+    waiting_for: str | None = None
 
 
 class CampaignPage(BaseModel):

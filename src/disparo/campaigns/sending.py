@@ -13,11 +13,18 @@ import structlog
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
+from disparo.campaigns.breaker_gate import admit, release_probe, waiting_reason, wake_if_closed
 from disparo.campaigns.callback_tokens import callback_urls
 from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.fallback import batch_provider, batch_text, no_route_reason
 from disparo.campaigns.liveness import stamp_and_take_slot
-from disparo.campaigns.models import TERMINAL_CAMPAIGN, BatchStatus, BatchStep, Campaign
+from disparo.campaigns.models import (
+    TERMINAL_CAMPAIGN,
+    BatchStatus,
+    BatchStep,
+    Campaign,
+    ProviderBatch,
+)
 from disparo.campaigns.windows import held_by_window
 from disparo.errors import CredentialsError, Outcome, classify, message_of
 from disparo.metrics import provider_request
@@ -66,6 +73,25 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
         await _credentials_failed(rt, route, key, exc)
         return
     route = Route(provider, route.policy, credentials, account_id(provider, credentials))
+    # The account's circuit breaker first: while it is open (or held) the batch waits
+    # PENDING, costing no attempt; when it lets one probe through, this batch is the probe.
+    admission = await admit(rt, route.account, route.policy)
+    if admission.wait:
+        await batches.defer(rt, key, admission.wait, await waiting_reason(rt, route.account))
+        return
+    try:
+        await _claim_and_send(rt, route, campaign, batch, admission.token)
+    finally:
+        if admission.token:  # a probe that sent nothing lets the next one go at once
+            await release_probe(rt, route.account, admission.token)
+    if admission.token:
+        await wake_if_closed(rt, route.account)
+
+
+async def _claim_and_send(
+    rt: Runtime, route: Route, campaign: Campaign, batch: ProviderBatch, probe_token: str
+) -> None:
+    key = BatchKey.send(campaign.id, batch.sequence)
     max_wait = rt.settings.rate_limit_max_wait
     # A look first: a paused account or a long queue for its limit is no reason to claim.
     ahead = await rt.limiter.try_look(route.account, route.policy, batch.message_count)
@@ -86,7 +112,8 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     if wait:
         await batches.give_back(rt, claimed, wait)
         return
-    await _send_claimed(rt, route, campaign, claimed, batch_text(campaign, batch.channel))
+    text = batch_text(campaign, batch.channel)
+    await _send_claimed(rt, route, campaign, claimed, text, probe_token)
 
 
 async def _credentials_failed(
@@ -103,7 +130,12 @@ async def _credentials_failed(
 
 
 async def _send_claimed(
-    rt: Runtime, route: Route, campaign: Campaign, claimed: Claimed, campaign_text: str
+    rt: Runtime,
+    route: Route,
+    campaign: Campaign,
+    claimed: Claimed,
+    campaign_text: str,
+    probe_token: str = "",
 ) -> None:
     sequence = claimed.key.sequence
     request = BatchRequest(
@@ -119,13 +151,16 @@ async def _send_claimed(
     try:
         # A total deadline, well inside the reconciler's stale limit: httpx timeouts are per
         # phase, so a slow upload plus a slow answer could otherwise outlive it.
-        with provider_request(campaign.provider), outbound.calling(campaign.provider):
-            async with asyncio.timeout(rt.settings.send_deadline):
-                result = await route.provider.send(rt.http, route.credentials, request)
+        # Watched once, here, where its outcome is known: the account's health and breaker.
+        async with rt.watch.request(route.account, route.policy, probe_token):
+            with provider_request(campaign.provider), outbound.calling(campaign.provider):
+                async with asyncio.timeout(rt.settings.send_deadline):
+                    result = await route.provider.send(rt.http, route.credentials, request)
     except Exception as exc:
         # A failure is a known outcome too (a refusal, a 503 to retry): a database blip
         # must not leave the batch SENDING until the reconciler calls it UNKNOWN.
-        failed = functools.partial(record_failure, rt, claimed, _attempt_of(rt, route), exc)
+        attempt = _attempt_of(rt, route, probe=bool(probe_token))
+        failed = functools.partial(record_failure, rt, claimed, attempt, exc)
         await with_db_retries(failed)
     else:
         log.info("send.accepted", reference=result.reference, rejected=len(result.failed_ids))
@@ -133,7 +168,7 @@ async def _send_claimed(
         await with_db_retries(lambda: batches.sent(rt, claimed, result))
 
 
-def _attempt_of(rt: Runtime, route: Route) -> Attempt:
+def _attempt_of(rt: Runtime, route: Route, *, probe: bool = False) -> Attempt:
     no_answer = f"sem resposta completa em {rt.settings.send_deadline:.0f} s; o fornecedor "
     return Attempt(
         "send",
@@ -142,6 +177,7 @@ def _attempt_of(rt: Runtime, route: Route) -> Attempt:
         route.policy.retry_after_cap,
         no_answer + "pode ter recebido o lote",
         "erro interno durante o envio",
+        probe=probe,
     )
 
 

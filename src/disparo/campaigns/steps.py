@@ -105,8 +105,11 @@ async def _attempt(
             if not await _stamp_with_slot(rt, provider, account, claimed):
                 return  # judged while this worker was away: another claim runs it
             left = True
-            with outbound.calling(campaign.provider):
-                answer = await provider.run_step(rt.http, credentials, request, fetch)
+            # Its account's health and breaker count it like a send (it is never the probe).
+            watched = rt.watch.request(account, policy_for(rt.settings, provider))
+            async with watched:
+                with outbound.calling(campaign.provider):
+                    answer = await provider.run_step(rt.http, credentials, request, fetch)
     except _NoSlot as late:
         await batches.give_back(rt, claimed, late.wait)  # nothing left: no attempt spent
     except Exception as exc:

@@ -29,11 +29,18 @@ SECURITY_HEADERS = {
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    from disparo.dashboard import action_routes, preflight_page, routes, signin, suppressions
+    from disparo.dashboard import (
+        action_routes,
+        preflight_page,
+        provider_routes,
+        routes,
+        signin,
+        suppressions,
+    )
     from disparo.dashboard.action_routes import UnknownAction
     from disparo.dashboard.pages import CampaignNotFound
 
-    for module in (signin, routes, action_routes, preflight_page, suppressions):
+    for module in (signin, routes, action_routes, preflight_page, suppressions, provider_routes):
         app.include_router(module.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_exception_handler(SignInRequired, _sign_in)

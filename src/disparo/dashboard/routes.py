@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from disparo.apikeys import Scope
 from disparo.audit import list_events
-from disparo.campaigns import deadletters, repository
+from disparo.campaigns import deadletters, provider_controls, repository
 from disparo.campaigns.batch_queries import attempt_histories
-from disparo.campaigns.models import Campaign, CampaignStatus, MessageStatus
+from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, CampaignStatus, MessageStatus
 from disparo.campaigns.windows import WindowHold, campaign_hold
 from disparo.dashboard import actions, auth, queries
 from disparo.dashboard.pages import ReaderDep, find_campaign, render, runtime_of
@@ -145,6 +145,7 @@ async def campaign_page(
         steps = await queries.second_steps(db, campaign.id)
         hooks = await queries.webhooks(db, campaign.id)
         deliveries = await repository.delivery_counts(db, campaign.id)
+        waiting = await provider_controls.waiting_for(db, campaign.id)
     preview = await actions.preview(runtime_of(request), campaign)
     response = render(
         request,
@@ -154,6 +155,7 @@ async def campaign_page(
         paused=campaign.paused_at is not None,
         actions=_offered(session, preview),
         flash=auth.take_flash(request),
+        waiting_for=waiting if campaign.status not in TERMINAL_CAMPAIGN else None,
         attempts=attempts,
         recipients=people,
         recipients_status=status.value if status else "",

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from disparo.campaigns.batch_queries import dead_letters_only
 from disparo.campaigns.models import Campaign
+from disparo.campaigns.provider_controls import AccountView, provider_health
 from disparo.db.base import utcnow
+from disparo.observe.provider_metrics import provider_families
 from disparo.providers.registry import ALL_QUEUES
 from disparo.queues.producer import JobQueues
 from disparo.runtime import Runtime
@@ -37,6 +39,7 @@ class StateSnapshot:
     outbox: dict[str, int] = field(default_factory=dict)
     oldest_undelivered_age_s: float = 0.0
     workers: dict[str, int] = field(default_factory=dict)
+    providers: list[AccountView] = field(default_factory=list)
 
 
 async def queue_counts(queues: JobQueues) -> dict[str, dict[str, int]]:
@@ -79,6 +82,7 @@ async def take_snapshot(rt: Runtime) -> StateSnapshot:
         snapshot.oldest_undelivered_age_s = max(0.0, (utcnow() - oldest).total_seconds())
     snapshot.queues = await queue_counts(rt.queues)
     snapshot.workers = await queue_workers(rt.queues)
+    snapshot.providers = await provider_health(rt)
     return snapshot
 
 
@@ -143,6 +147,7 @@ class SnapshotCollector(Collector):
             "Age of the oldest webhook not yet delivered to WordPress (0 when none waits).",
             value=s.oldest_undelivered_age_s,
         )
+        yield from provider_families(s.providers)
 
 
 def _by_one_label(

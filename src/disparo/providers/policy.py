@@ -46,6 +46,15 @@ class ProviderPolicy:
     deduplicates: bool = False
     # The hours in which this provider's batches and second steps may start (None: any).
     send_window: SendWindow | None = None
+    # Circuit breaker of the account (breaker.py): it opens when more than
+    # breaker_failure_ratio of its last breaker_window judged requests failed before the
+    # provider could act (connect errors, 5xx; never a 4xx refusal), once at least
+    # breaker_min_requests were judged; then one probe request at a time, every
+    # breaker_cooldown seconds, until one succeeds. breaker_window 0: no breaker.
+    breaker_window: int = 20
+    breaker_failure_ratio: float = 0.5
+    breaker_min_requests: int = 10
+    breaker_cooldown: float = 30.0
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempt` (1 = the first retry)."""
@@ -59,7 +68,11 @@ FIELDS = frozenset(field.name for field in dataclasses.fields(ProviderPolicy))
 # A step is limited by its provider's own rate (the account's limit is one, for sends and
 # steps alike): a rate under a step key would be silently ignored, so it is refused.
 RATE_FIELDS = frozenset({"requests_per_second", "recipients_per_second"})
-PROVIDER_ONLY_FIELDS = RATE_FIELDS | {"send_window"}
+# Likewise the breaker: one per account, judged on sends and steps alike.
+BREAKER_FIELDS = frozenset(
+    {"breaker_window", "breaker_failure_ratio", "breaker_min_requests", "breaker_cooldown"}
+)
+PROVIDER_ONLY_FIELDS = RATE_FIELDS | BREAKER_FIELDS | {"send_window"}
 STEP_FIELDS = FIELDS - PROVIDER_ONLY_FIELDS
 
 
@@ -104,6 +117,12 @@ def _check_step(key: str, code: str, fields: set[str], step_keys: Collection[str
         raise ValueError(
             f"provider_policies[{key}]: a step has no rate of its own ({', '.join(rates)}): "
             f"its requests take slots of {code}'s limit; set the rate under {code!r}"
+        )
+    breaker = sorted(fields & BREAKER_FIELDS)
+    if breaker:
+        raise ValueError(
+            f"provider_policies[{key}]: a step has no circuit breaker of its own "
+            f"({', '.join(breaker)}): its account has one; set it under {code!r}"
         )
     if "send_window" in fields:
         raise ValueError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -86,8 +86,15 @@ return 0
 class RateLimiter:
     """Limits per provider account, in the Redis all workers share."""
 
-    def __init__(self, client: Any, prefix: str, window_ms: int = WINDOW_MS) -> None:
+    def __init__(
+        self,
+        client: Any,
+        prefix: str,
+        window_ms: int = WINDOW_MS,
+        on_wait: Callable[[str, float], Awaitable[None]] | None = None,
+    ) -> None:
         self._client = client
+        self._on_wait = on_wait  # the account's health counts its waits (health.py)
         self._prefix = prefix
         self._window_ms = window_ms
         self._acquire = client.register_script(_ACQUIRE)
@@ -149,9 +156,18 @@ class RateLimiter:
                     hold(Slot(self, account, policy, recipients, loop.time()))
                 return 0.0
             record_rate_limit_wait(account, wait)
+            await self._count_wait(account, wait)
             if wait > deadline - loop.time():
                 return wait
             await asyncio.sleep(wait)
+
+    async def _count_wait(self, account: str, wait: float) -> None:
+        if self._on_wait is None:
+            return
+        try:
+            await self._on_wait(account, wait)
+        except Exception:  # only statistics: never a reason to fail a send
+            log.exception("ratelimit.wait_not_counted", account=account)
 
     async def try_acquire(
         self,

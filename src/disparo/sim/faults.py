@@ -85,6 +85,17 @@ class SimulatorBase:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.faults = FaultPlan()
+        # An outage: every request answers this until come_back() (queued faults wait).
+        self.outage: Fault | None = None
+
+    def go_down(self, status: int = 503, retry_after: int | None = None) -> None:
+        """Answer every request with ``status`` (changing nothing) until ``come_back``: a
+        provider down for as long as a test needs, not for a number of requests."""
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        self.outage = Fault(status, self.fault_body(status), headers)
+
+    def come_back(self) -> None:
+        self.outage = None
 
     def fail_next(
         self,
@@ -139,8 +150,8 @@ class SimulatorBase:
         return record
 
     def injected(self, route: str) -> Response | None:
-        """The queued fault for this route, as a response, or None."""
-        fault = self.faults.next_fault(route)
+        """The outage's answer, or the queued fault for this route, as a response, or None."""
+        fault = self.outage or self.faults.next_fault(route)
         if fault is None:
             return None
         return json_response(fault.status, fault.body, fault.headers)

@@ -134,7 +134,7 @@ async def _pause_and_resume(stack: DevStack, page: Page, base: str) -> None:
     await page.click("a.button:text-is('Pause')")
     await expect(page.locator(".affected")).to_contain_text("waiting stay PENDING")
     await page.click("button:text-is('Pause')")
-    await expect(page.locator(".notice")).to_have_text("Campanha pausada")
+    await expect(page.get_by_role("status")).to_have_text("Campanha pausada")
     await expect(page.locator(".badge.status-PAUSED")).to_be_visible()
     # Paused: the batch in flight finishes, nothing more leaves.
     await page.wait_for_timeout(3000)
@@ -146,7 +146,7 @@ async def _pause_and_resume(stack: DevStack, page: Page, base: str) -> None:
     await page.click("a.button:text-is('Resume')")
     await expect(page.locator(".affected")).to_contain_text("go back to the queue")
     await page.click("button:text-is('Resume')")
-    await expect(page.locator(".notice")).to_have_text("Campanha retomada")
+    await expect(page.get_by_role("status")).to_have_text("Campanha retomada")
     await expect(page.locator("h1 .badge").first).to_have_text("COMPLETED", timeout=20_000)
     assert (await status(stack, paused))["sent_messages"] == 1000
 
@@ -163,6 +163,8 @@ async def _redrive(stack: DevStack, page: Page, base: str, shots: Path) -> None:
     await expect(page.locator(".affected")).to_contain_text("1 dead letter with 150 recipients")
     await _shoot(page, shots, "confirm-redrive")
     await page.click("button:text-is('Redrive dead letters')")
-    await expect(page.locator(".notice")).to_have_text("1 dead letter (150 recipients) sent again")
+    await expect(page.get_by_role("status")).to_have_text(
+        "1 dead letter (150 recipients) sent again"
+    )
     await expect(page.locator("h1 .badge").first).to_have_text("COMPLETED", timeout=20_000)
     assert (await status(stack, dead))["sent_messages"] == 150

@@ -94,6 +94,13 @@ async def test_campaign_end_to_end(stack_factory: StackFactory) -> None:
     assert [h["status"] for h in hooks] == ["processando", "enviado"]
     assert hooks[1]["total_enviados"] == 37 and hooks[1]["total_falhas"] == 3
     assert hooks[1]["provider"] == "CDA" and "9001" in hooks[1]["resposta_api"]
+    # The panel keeps one status for all 40 rows: the summary says what became of them.
+    summary = (
+        "37 enviadas, 0 com falha, 3 ignoradas (1 telefone ausente, 1 telefone inválido, "
+        "1 telefone repetido na campanha), 0 sem confirmação"
+    )
+    assert hooks[1]["resposta_api"].startswith(summary + "\n\n")
+    assert hooks[1]["mensagem_progresso"] == f"Concluído: {summary}"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", hooks[1]["data_disparo"])
     assert stack.wordpress.row_statuses(CAMPAIGN) == {"enviado"}
 

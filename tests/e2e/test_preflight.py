@@ -16,7 +16,7 @@ from disparo.campaigns import row_plan
 from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.models import BatchStep, Campaign, CampaignMessage, ProviderBatch
 from disparo.campaigns.preflight import run_preflight
-from disparo.campaigns.preflight_report import reason_kind
+from disparo.campaigns.rows import reason_kind
 from disparo.devstack import DevStack
 from disparo.providers.rcs_otima.dev import otima_sample_rows
 from disparo.sim.samples import make_rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, cast
@@ -24,6 +25,7 @@ from disparo.campaigns.models import (
     MessageStatus,
     ProviderBatch,
 )
+from disparo.campaigns.rows import reason_kind
 from disparo.config import Settings
 from disparo.db.base import utcnow
 from disparo.providers.base import ProviderCode
@@ -31,6 +33,9 @@ from disparo.providers.registry import SEND_QUEUES as PROVIDER_QUEUES
 from disparo.queues.jobs import PendingJob
 from disparo.queues.names import step_job_id
 from disparo.wordpress.webhooks import add_webhook, last_webhook_at, status_payload
+
+# Reason kinds the final webhook's summary names; more are '…'.
+SUMMARY_REASONS = 5
 
 
 def record_attempt(
@@ -212,9 +217,11 @@ async def finish_if_done(
         return await progress_webhook(session, settings, campaign)
     campaign.completed_at = utcnow()
     failures = campaign.failed_messages + campaign.skipped_messages + campaign.unknown_messages
+    reasons = await skipped_by_kind(session, campaign) if campaign.skipped_messages else ""
     summary = (
         f"{campaign.sent_messages} enviadas, {campaign.failed_messages} com falha, "
-        f"{campaign.skipped_messages} ignoradas, {campaign.unknown_messages} sem confirmação"
+        f"{campaign.skipped_messages} ignoradas{reasons}, "
+        f"{campaign.unknown_messages} sem confirmação"
     )
     if campaign.sent_messages > 0:
         campaign.status = CampaignStatus.COMPLETED
@@ -230,7 +237,9 @@ async def finish_if_done(
         .limit(1)
     )
     if campaign.status == CampaignStatus.COMPLETED:
-        resposta = last or summary
+        # The panel keeps one status for every row: the summary says what happened to them
+        # (sent, skipped and why), the provider's last answer follows it.
+        resposta = f"{summary}\n\n{last}" if last else summary
     else:
         resposta = campaign.error_message or summary
     payload = status_payload(
@@ -247,6 +256,27 @@ async def finish_if_done(
             batch_job(campaign, step) for step in await plan_follow_ups(session, settings, campaign)
         ]
     return jobs
+
+
+async def skipped_by_kind(session: AsyncSession, campaign: Campaign) -> str:
+    """The campaign's skipped recipients by reason kind, most first, for the summary line:
+    ' (2 telefone inválido, 1 opt-out)' (ix_campaign_messages_status: only skipped rows)."""
+    rows = await session.execute(
+        select(CampaignMessage.skip_reason, func.count())
+        .where(
+            CampaignMessage.campaign_id == campaign.id,
+            CampaignMessage.status == MessageStatus.SKIPPED,
+        )
+        .group_by(CampaignMessage.skip_reason)
+    )
+    kinds: Counter[str] = Counter()
+    for reason, count in rows:
+        kinds[reason_kind(reason or "sem motivo")] += count
+    ranked = sorted(kinds.items(), key=lambda item: (-item[1], item[0]))  # ties: by name
+    parts = [f"{count} {kind}" for kind, count in ranked[:SUMMARY_REASONS]]
+    if len(kinds) > SUMMARY_REASONS:
+        parts.append("…")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 async def progress_webhook(

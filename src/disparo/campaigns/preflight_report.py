@@ -7,15 +7,10 @@ from datetime import datetime
 from pydantic import BaseModel, Field, computed_field
 
 from disparo.campaigns.estimate import Timing
+from disparo.campaigns.rows import reason_kind
 from disparo.errors import Outcome, classify, message_of
 
 MAX_EXAMPLES = 20
-
-
-def reason_kind(reason: str) -> str:
-    """A skip reason without its detail: "telefone inválido: '123'" -> "telefone inválido".
-    Reasons are counted by kind, so a reason a new check adds gets its own line."""
-    return reason.split(":", 1)[0].strip()
 
 
 def mask_phone(phone: str) -> str:

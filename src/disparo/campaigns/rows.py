@@ -69,6 +69,13 @@ class RowChecker:
         return CheckedRow(phone, None)
 
 
+def reason_kind(reason: str) -> str:
+    """A skip reason without its detail: "telefone inválido: '123'" -> "telefone inválido".
+    Reasons are counted by kind (the preflight, the final webhook's summary), so a reason a
+    new check adds gets its own line."""
+    return reason.split(":", 1)[0].strip()
+
+
 def extra_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
     extra = {name: row[name] for name in EXTRA_FIELDS if row.get(name) not in (None, "", {})}
     return extra or None

@@ -60,7 +60,9 @@ class Runtime:
         prefix, settings = self.settings.queue_prefix, self.settings
         health = HealthStats(client, prefix, settings.provider_health_minutes)
         # A probe whose worker died frees the way once its request could no longer be running.
-        breaker = CircuitBreaker(client, prefix, probe_ttl=settings.send_deadline + 30.0)
+        # (A probe may first wait rate_limit_max_wait for its slot, then send_deadline.)
+        probe_ttl = settings.rate_limit_max_wait + settings.send_deadline + 30.0
+        breaker = CircuitBreaker(client, prefix, probe_ttl=probe_ttl)
         return ProviderWatch(health, breaker)
 
     async def close(self) -> None:

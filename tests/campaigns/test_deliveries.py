@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, OperationalError
 
 from disparo.campaigns import replies as replies_module
 from disparo.campaigns.callback_writer import CallbackWriteFailed, CallbackWriter
@@ -22,6 +23,7 @@ from disparo.campaigns.deliveries import (
     apply_statuses,
     parse_reply,
     parse_status,
+    vendor_time,
 )
 from disparo.campaigns.models import Campaign, CampaignMessage, CampaignReply
 from disparo.campaigns.replies import store_replies
@@ -252,7 +254,7 @@ async def test_a_callback_the_database_refuses_fails_alone(
 
     async def refusing(session: object, updates: list[StatusUpdate]) -> None:
         if any(u.phone == poison for u in updates):
-            raise ValueError("refused by the database")
+            raise DataError("UPDATE …", {}, ValueError("value too long"))
         await apply_statuses(session, updates)  # type: ignore[arg-type]
 
     monkeypatch.setattr("disparo.campaigns.callback_writer.apply_statuses", refusing)
@@ -269,9 +271,40 @@ async def test_a_callback_the_database_refuses_fails_alone(
     assert [found[phone(n)][0] for n in range(5)] == ["READ"] * 3 + [None, "READ"]
 
 
+async def test_a_database_down_fails_the_whole_flush_at_once(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not one by one (each would wait out its own pool timeout): all answered 503 at once."""
+    campaign_id = await new_campaign(sessions, 3)
+    calls = 0
+
+    async def down(session: object, updates: list[StatusUpdate]) -> None:
+        nonlocal calls
+        calls += 1
+        raise OperationalError("UPDATE …", {}, ConnectionRefusedError("down"))
+
+    monkeypatch.setattr("disparo.campaigns.callback_writer.apply_statuses", down)
+    writer = CallbackWriter(sessions, max_concurrent=1)
+    results = await asyncio.gather(
+        *(
+            writer.submit(StatusUpdate(campaign_id, phone(n), "READ", at(1), None))
+            for n in range(3)
+        ),
+        return_exceptions=True,
+    )
+    assert [isinstance(r, CallbackWriteFailed) for r in results] == [True] * 3
+    assert calls == 1
+
+
 async def test_replies_of_a_deleted_campaign_are_dropped(sessions: SessionFactory) -> None:
     gone = uuid.uuid4()  # its token still checks out, but there is no such campaign
     async with sessions() as session, session.begin():
         await store_replies(session, [Reply(gone, phone(1), "SAIR", at(1))])
     async with sessions() as session:
         assert (await session.scalars(select(CampaignReply))).all() == []
+
+
+@pytest.mark.parametrize("date", ["9999-12-31 23:00:00", "0001-01-01T00:00:00+14:00", "ontem"])
+def test_a_date_out_of_range_is_taken_as_the_time_received(date: str) -> None:
+    received = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    assert vendor_time(date, received) == received  # not a 500 the vendor resends forever

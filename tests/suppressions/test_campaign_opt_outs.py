@@ -15,7 +15,14 @@ from disparo.devstack import DevStack
 from disparo.suppressions import service
 from disparo.suppressions.models import SuppressionSource
 from tests.conftest import StackFactory
-from tests.e2e.helpers import CAMPAIGN, campaign_rows, dispatch, ingested_campaign, wait_final
+from tests.e2e.helpers import (
+    CAMPAIGN,
+    campaign_rows,
+    dispatch,
+    ingested_campaign,
+    outbox_statuses,
+    wait_final,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -119,3 +126,25 @@ async def test_a_phone_suppressed_mid_campaign_is_not_sent_in_later_batches(
             select(BatchAttempt.outcome).where(BatchAttempt.batch_id == batches[2].id)
         )
         assert list(outcomes) == ["opt-out"]
+
+
+async def test_a_campaign_whose_every_recipient_opted_out_meanwhile_fails_as_data(
+    stack_factory: StackFactory,
+) -> None:
+    """No request was made: WordPress hears erro_validacao, as for a campaign with no valid
+    row at ingest, not erro_envio ("nothing accepted by the provider")."""
+    stack, campaign_id = await ingested_campaign(stack_factory, count=4, cda_batch_size=2)
+    _, _, messages = await campaign_rows(stack, CAMPAIGN)
+    await _suppress(stack, *(m.phone for m in messages))
+    await run_send(stack.runtime, campaign_id, 0)
+    await run_send(stack.runtime, campaign_id, 1)
+
+    campaign, batches, _ = await campaign_rows(stack, CAMPAIGN)
+    assert stack.cda.requests == []
+    assert {b.status for b in batches} == {BatchStatus.CANCELLED}
+    assert (campaign.status, campaign.skipped_messages) == ("FAILED", 4)
+    assert campaign.error_message == (
+        "Nenhum destinatário a enviar: 0 enviadas, 0 com falha, 4 ignoradas (4 opt-out), "
+        "0 sem confirmação"
+    )
+    assert (await outbox_statuses(stack))[-1] == "erro_validacao"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.deliveries import Item, Reply, StatusUpdate, apply_statuses
@@ -31,6 +32,9 @@ MAX_FLUSH = 2_000  # callbacks per transaction
 # because the precedence is a maximum (order does not matter) and each flush takes its row
 # locks in one order (deliveries.apply_statuses sorts), so two flushes cannot deadlock.
 MAX_CONCURRENT_FLUSHES = 3
+# Callbacks waiting for a flush at most (a slow or absent database must not grow the queue
+# without end): past it, a callback is answered 503 at once and the vendor resends it.
+MAX_WAITING = 20_000
 
 
 class CallbackWriteFailed(Exception):
@@ -66,15 +70,19 @@ class CallbackWriter:
 
     async def submit(self, item: Item) -> None:
         """Return once `item` is committed; raise CallbackWriteFailed if its flush failed."""
+        if len(self._waiting) >= MAX_WAITING:
+            raise CallbackWriteFailed("fila cheia")
         waiting = _Waiting(item, asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)
-        if len(self._flushers) < self._max_concurrent:
-            flusher = asyncio.create_task(self._flush_all(), name="callback-writer")
-            self._flushers.add(flusher)
-            flusher.add_done_callback(self._flushers.discard)
+        self._start_flusher()
         # A caller that goes away (client disconnect) cancels only its own future: the flush
         # is a task of its own, and _settle skips futures already done.
         await waiting.done
+
+    def _start_flusher(self) -> None:
+        if self._waiting and len(self._flushers) < self._max_concurrent:
+            flusher = asyncio.create_task(self._flush_all(), name="callback-writer")
+            self._flushers.add(flusher)
 
     async def close(self) -> None:
         """Finish what is waiting (shutdown)."""
@@ -83,11 +91,19 @@ class CallbackWriter:
                 await asyncio.gather(*list(self._flushers))
 
     async def _flush_all(self) -> None:
-        await asyncio.sleep(0)  # let the callbacks of this loop turn join the first flush
-        while self._waiting:
-            batch = self._waiting[: self._max_flush]
-            del self._waiting[: self._max_flush]
-            await self._flush(batch)
+        try:
+            await asyncio.sleep(0)  # let the callbacks of this loop turn join the first flush
+            while self._waiting:
+                batch = self._waiting[: self._max_flush]
+                del self._waiting[: self._max_flush]
+                await self._flush(batch)
+        finally:
+            # Leave the set now, not in a done-callback a loop turn later (a submit in that
+            # gap would see no free flusher and start none), and hand on what arrived since.
+            current = asyncio.current_task()
+            if current is not None:
+                self._flushers.discard(current)
+            self._start_flusher()
 
     async def _flush(self, batch: list[_Waiting]) -> None:
         try:
@@ -104,7 +120,9 @@ class CallbackWriter:
             await self._write([w.item for w in batch])
         except Exception as exc:
             log.error("callbacks.write_failed", callbacks=len(batch), error=type(exc).__name__)
-            if len(batch) == 1:
+            if len(batch) == 1 or not _refused_data(exc):
+                # The database down or busy fails them all at once: one by one would make
+                # each wait its own pool timeout while the vendor resends behind them.
                 _settle(batch, CallbackWriteFailed(type(exc).__name__))
                 return
             for waiting in batch:
@@ -123,6 +141,11 @@ class CallbackWriter:
             await apply_statuses(session, [i for i in items if isinstance(i, StatusUpdate)])
             replies = [i for i in items if isinstance(i, Reply)]
             await store_replies(session, replies, opt_out_words=self._opt_out_words)
+
+
+def _refused_data(exc: Exception) -> bool:
+    """The database refused something in the data (a value, a constraint), not the work."""
+    return isinstance(exc, IntegrityError | DataError)
 
 
 def _settle(batch: list[_Waiting], error: Exception | None) -> None:

@@ -76,9 +76,10 @@ def vendor_time(value: object, received: datetime) -> datetime:
         return received
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        zoned = parsed if parsed.tzinfo else parsed.replace(tzinfo=VENDOR_ZONE)
+        return zoned.astimezone(UTC)
+    except (ValueError, OverflowError):  # "9999-12-31 23:00:00" overflows once in UTC
         return received
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VENDOR_ZONE)).astimezone(UTC)
 
 
 def _storable(text: str) -> str:

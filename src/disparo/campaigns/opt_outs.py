@@ -50,14 +50,19 @@ async def suppression_lookup(
             yield functools.partial(suppressed_among, reader)
 
 
-@asynccontextmanager
-async def reader_lookup(sessions: SessionFactory) -> AsyncIterator[SuppressedAmong | None]:
-    """The lookup of a reader that writes nothing (the preflight): a session of its own."""
-    async with sessions() as reader:
-        if not await any_suppressed(reader):
-            yield None
-        else:
-            yield functools.partial(suppressed_among, reader)
+async def reader_lookup(sessions: SessionFactory) -> SuppressedAmong | None:
+    """The lookup of a reader that writes nothing (the preflight), None when the list is
+    empty: a short session per chunk, as a session held for the whole stream would hold
+    SQLite's write lock (its transactions begin IMMEDIATE) against every writer."""
+    async with sessions() as session:
+        if not await any_suppressed(session):
+            return None
+
+    async def lookup(phones: Collection[str]) -> set[str]:
+        async with sessions() as chunk_session:
+            return await suppressed_among(chunk_session, phones)
+
+    return lookup
 
 
 async def skip_opted_out(session: AsyncSession, campaign: Campaign, sequence: int) -> int:

@@ -226,6 +226,14 @@ async def finish_if_done(
     if campaign.sent_messages > 0:
         campaign.status = CampaignStatus.COMPLETED
         webhook_status = "enviado"
+    elif not campaign.failed_messages and not campaign.unknown_messages:
+        # Every recipient was skipped by the time its batch was claimed (opt-outs): no
+        # request was made, so it is the data's verdict, as at ingest, not the provider's.
+        campaign.status = CampaignStatus.FAILED
+        campaign.error_message = (
+            campaign.error_message or f"Nenhum destinatário a enviar: {summary}"
+        )
+        webhook_status = "erro_validacao"
     else:
         campaign.status = CampaignStatus.FAILED
         campaign.error_message = campaign.error_message or "Nenhuma mensagem aceita pelo fornecedor"

@@ -96,13 +96,12 @@ async def _read(
     report.body_text = text(first, "mensagem")[:500]
     credentials = await _credentials(rt, provider, env_id, report)
     skipped, warnings = ReasonTally(), ReasonTally()
-    async with reader_lookup(rt.sessions) as suppressed:
-        rules = rules_for(rt, provider, credentials, suppressed)
-        async for decision in decide_rows(chain(first, rows), tally, rules):
-            if decision.skip_reason is not None:
-                skipped.add(decision.skip_reason, decision.index, decision.phone)
-            elif not text(decision.row, "nome").strip():
-                warnings.add(EMPTY_NAME, decision.index, decision.phone)
+    rules = rules_for(rt, provider, credentials, await reader_lookup(rt.sessions))
+    async for decision in decide_rows(chain(first, rows), tally, rules):
+        if decision.skip_reason is not None:
+            skipped.add(decision.skip_reason, decision.index, decision.phone)
+        elif not text(decision.row, "nome").strip():
+            warnings.add(EMPTY_NAME, decision.index, decision.phone)
     report.skipped_by_reason = skipped.summary()
     report.warnings_by_reason = warnings.summary()
 

@@ -146,6 +146,11 @@ async def restore_holds(rt: Runtime) -> int:
         if (await rt.watch.breaker.read(account)).state != "held":
             await rt.watch.breaker.hold(account, held_by)
             restored += 1
+            # An operator's resume between the read above and this hold deleted the row
+            # first: undo the hold, or the account would stay held with no row to show it.
+            if account not in await held_in_database(rt):
+                await rt.watch.breaker.resume(account)
+                restored -= 1
     return restored
 
 

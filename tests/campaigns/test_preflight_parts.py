@@ -14,8 +14,8 @@ from disparo.campaigns.preflight_report import (
     Problem,
     ReasonTally,
     mask_phone,
-    reason_kind,
 )
+from disparo.campaigns.rows import reason_kind
 from disparo.providers.plugin import FollowUp
 from disparo.providers.policy import ProviderPolicy
 from disparo.providers.registry import BY_CODE

@@ -16,43 +16,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from floor import Stand, create_table
-from pydantic import SecretStr
+from stand import API_KEY, peak_rss_mb, start_pipeline
 
-from disparo.app import create_app
-from disparo.config import Settings
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
-from disparo.migrations import upgrade
 from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
-from disparo.runtime import open_runtime
 from disparo.sim.wordpress import WordPressSimulator
 
 HERE = Path(__file__).parent
-API_KEY = "bench-key"
 CDA_KEY = "bench-cda-key"
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM")
-
-
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    disparo = Path(sys.executable).with_name("disparo")
-    return subprocess.Popen([str(disparo), "worker"], env=env, stdout=None, stderr=subprocess.PIPE)
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -62,42 +42,20 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
 async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
     recipients, redis_url = args.recipients, args.redis_url
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
     wordpress = WordPressSimulator(master_key=API_KEY)
     cda = CdaSimulator(api_key=CDA_KEY)
     wp_server = await start_server(wordpress.app)
     cda_server = await start_server(cda.app)
     wordpress.set_credentials("cda", {"api_url": cda_server.url + IMPORT_PATH, "api_key": CDA_KEY})
-    env = {
-        **os.environ,
-        "DISPARO_DATABASE_URL": database_url,
-        "DISPARO_REDIS_URL": redis_url,
-        "DISPARO_QUEUE_PREFIX": prefix,
-        "DISPARO_API_KEYS": API_KEY,
-        # A loopback benchmark with one short key for both directions: development mode.
-        "DISPARO_ENV": "development",
-        "DISPARO_WORDPRESS_URL": wp_server.url,
-        "DISPARO_LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
-    }
-    settings = Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        queue_prefix=prefix,
-        api_keys=[SecretStr(API_KEY)],
-        env="development",
-        wordpress_url=wp_server.url,
-        log_level="WARNING",
-    )
-    await upgrade(settings.sqlalchemy_url)
-    runtime = await open_runtime(settings)
-    api = await start_server(create_app(runtime=runtime))
-    worker = start_worker(env)
-    await asyncio.sleep(3)  # let the worker connect
+    running = await start_pipeline(database_url, redis_url, wp_server.url)
     stand = Stand(wp_server.url, API_KEY, database_url)
     await create_table(database_url)
     rounds: list[dict[str, float]] = []
     try:
-        async with httpx.AsyncClient(base_url=api.url, headers={"X-API-KEY": API_KEY}) as client:
+        async with (
+            running,
+            httpx.AsyncClient(base_url=running.api.url, headers={"X-API-KEY": API_KEY}) as client,
+        ):
             for number in range(args.repeat):
                 measured = {"disparo": await _disparo(client, wordpress, recipients, number)}
                 if not args.no_floor:
@@ -107,14 +65,8 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
                     + ", ".join(f"{k} {v:.2f} s" for k, v in measured.items())
                 )
                 rounds.append(measured)
-        rss = peak_rss_mb(worker.pid)
+            rss = peak_rss_mb(running.worker.pid)
     finally:
-        worker.terminate()
-        # In a thread: the simulators live on this loop and the worker may still be
-        # delivering its last webhook to them while it shuts down.
-        await asyncio.to_thread(worker.communicate, timeout=30)
-        await api.stop()
-        await runtime.close()
         await cda_server.stop()
         await wp_server.stop()
     lines = sum(len(request.json["mensagens"]) for request in cda.requests)

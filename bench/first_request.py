@@ -15,24 +15,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from bench_cda_100k import API_KEY, CDA_KEY, start_worker
-from pydantic import SecretStr
+from bench_cda_100k import CDA_KEY
+from stand import API_KEY, start_pipeline
 
-from disparo.app import create_app
-from disparo.config import Settings
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
-from disparo.migrations import upgrade
 from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
-from disparo.runtime import open_runtime
 from disparo.sim.wordpress import WordPressSimulator
 
 HERE = Path(__file__).parent
@@ -44,39 +38,18 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
     wordpress = WordPressSimulator(master_key=API_KEY)
     cda = CdaSimulator(api_key=CDA_KEY)
     wp_server = await start_server(wordpress.app)
     cda_server = await start_server(cda.app)
     wordpress.set_credentials("cda", {"api_url": cda_server.url + IMPORT_PATH, "api_key": CDA_KEY})
-    settings = Settings(
-        database_url=database_url,
-        redis_url=args.redis_url,
-        queue_prefix=prefix,
-        api_keys=[SecretStr(API_KEY)],
-        env="development",
-        wordpress_url=wp_server.url,
-        log_level="WARNING",
-    )
-    env = {
-        **os.environ,
-        "DISPARO_DATABASE_URL": database_url,
-        "DISPARO_REDIS_URL": args.redis_url,
-        "DISPARO_QUEUE_PREFIX": prefix,
-        "DISPARO_API_KEYS": API_KEY,
-        "DISPARO_ENV": "development",
-        "DISPARO_WORDPRESS_URL": wp_server.url,
-        "DISPARO_LOG_LEVEL": "WARNING",
-    }
-    await upgrade(settings.sqlalchemy_url)
-    runtime = await open_runtime(settings)
-    api = await start_server(create_app(runtime=runtime))
-    worker = start_worker(env)
-    await asyncio.sleep(3)  # let the worker connect
+    running = await start_pipeline(database_url, args.redis_url, wp_server.url)
     seconds: list[float] = []
     try:
-        async with httpx.AsyncClient(base_url=api.url, headers={"X-API-KEY": API_KEY}) as client:
+        async with (
+            running,
+            httpx.AsyncClient(base_url=running.api.url, headers={"X-API-KEY": API_KEY}) as client,
+        ):
             for number in range(args.campaigns + 1):  # the first one warms the worker up
                 agendamento_id = f"C{datetime.now(UTC):%Y%m%d%H%M%S}{number:03d}"
                 wordpress.seed_campaign(agendamento_id, args.recipients)
@@ -85,10 +58,6 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
                     seconds.append(took)
                 await _until_done(client, agendamento_id)
     finally:
-        worker.terminate()
-        await asyncio.to_thread(worker.communicate, timeout=30)
-        await api.stop()
-        await runtime.close()
         await cda_server.stop()
         await wp_server.stop()
     ordered = sorted(seconds)

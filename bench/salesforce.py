@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -29,15 +28,11 @@ from typing import Any
 
 import httpx
 import orjson
-from bench_cda_100k import API_KEY, peak_rss_mb, start_worker
-from pydantic import SecretStr
+from stand import API_KEY, peak_rss_mb, start_pipeline
 
-from disparo.app import create_app
 from disparo.campaigns.rows import normalize_phone, text
-from disparo.config import Settings
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
-from disparo.migrations import upgrade
 from disparo.providers.base import Recipient
 from disparo.providers.salesforce.dev import DEV_OPERACAO, start_salesforce
 from disparo.providers.salesforce.mapper import build_collections
@@ -47,7 +42,6 @@ from disparo.providers.salesforce.simulator import (
     SalesforceAccount,
     SalesforceSimulator,
 )
-from disparo.runtime import open_runtime
 from disparo.sim.wordpress import WordPressSimulator
 
 HERE = Path(__file__).parent
@@ -61,53 +55,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     wordpress = WordPressSimulator(master_key=API_KEY)
-    running = await start_salesforce(wordpress, 0)
-    simulator: SalesforceSimulator = running.simulator  # type: ignore[assignment]
+    salesforce = await start_salesforce(wordpress, 0)
+    simulator: SalesforceSimulator = salesforce.simulator  # type: ignore[assignment]
     wp_server = await start_server(wordpress.app)
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    env = {
-        **os.environ,
-        "DISPARO_DATABASE_URL": database_url,
-        "DISPARO_REDIS_URL": args.redis_url,
-        "DISPARO_QUEUE_PREFIX": prefix,
-        "DISPARO_API_KEYS": API_KEY,
-        "DISPARO_ENV": "development",
-        "DISPARO_WORDPRESS_URL": wp_server.url,
-        "DISPARO_LOG_LEVEL": "WARNING",
-        "DISPARO_SALESFORCE_MKC_DELAY": "3600",
-        "DISPARO_WORKER_CONCURRENCY": str(args.concurrency),
-    }
-    settings = Settings(
-        database_url=database_url,
-        redis_url=args.redis_url,
-        queue_prefix=prefix,
-        api_keys=[SecretStr(API_KEY)],
-        env="development",
-        wordpress_url=wp_server.url,
-        log_level="WARNING",
+    running = await start_pipeline(
+        database_url,
+        args.redis_url,
+        wp_server.url,
+        DISPARO_SALESFORCE_MKC_DELAY="3600",
+        DISPARO_WORKER_CONCURRENCY=str(args.concurrency),
     )
-    await upgrade(settings.sqlalchemy_url)
-    runtime = await open_runtime(settings)
-    api = await start_server(create_app(runtime=runtime))
-    worker = start_worker(env)
-    await asyncio.sleep(3)
     rounds = []
     try:
-        async with httpx.AsyncClient(base_url=api.url, headers={"X-API-KEY": API_KEY}) as client:
+        async with (
+            running,
+            httpx.AsyncClient(base_url=running.api.url, headers={"X-API-KEY": API_KEY}) as client,
+        ):
             for number in range(args.repeat):
                 rows = wordpress.seed_campaign(f"S{number:013d}", args.recipients)
                 disparo = await _disparo(client, simulator, f"S{number:013d}", args.recipients)
-                bare = await _bare(running.server.url, simulator, rows, args.concurrency)
+                bare = await _bare(salesforce.server.url, simulator, rows, args.concurrency)
                 print(f"round {number + 1}: disparo {disparo}, bare {bare:.2f} s")
                 rounds.append({**disparo, "bare_s": bare})
-        rss = peak_rss_mb(worker.pid)
+            rss = peak_rss_mb(running.worker.pid)
     finally:
-        worker.terminate()
-        await asyncio.to_thread(worker.communicate, timeout=30)
-        await api.stop()
-        await runtime.close()
         await wp_server.stop()
-        await running.server.stop()
+        await salesforce.server.stop()
     total = statistics.median(r["total_s"] for r in rounds)
     sending = statistics.median(r["first_to_last_request_s"] for r in rounds)
     bare = statistics.median(r["bare_s"] for r in rounds)

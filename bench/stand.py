@@ -1,0 +1,93 @@
+"""What the pipeline benchmarks share: the API in the bench's process on a migrated scratch
+database, and `disparo worker` as its own process with the same settings (so its RSS and CPU
+are its own), both in development mode against the bench's own simulators."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from pydantic import SecretStr
+
+from disparo.app import create_app
+from disparo.config import Settings
+from disparo.http_server import RunningServer, start_server
+from disparo.migrations import upgrade
+from disparo.runtime import Runtime, open_runtime
+
+API_KEY = "bench-key"
+
+
+@dataclass
+class Pipeline:
+    api: RunningServer
+    runtime: Runtime
+    worker: subprocess.Popen[bytes]
+
+    async def __aenter__(self) -> Pipeline:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.worker.terminate()
+        # In a thread: the simulators live on this loop and the worker may still be
+        # delivering its last webhook to them while it shuts down.
+        await asyncio.to_thread(self.worker.communicate, timeout=30)
+        await self.api.stop()
+        await self.runtime.close()
+
+
+async def start_pipeline(
+    database_url: str, redis_url: str, wordpress_url: str, **worker_env: str
+) -> Pipeline:
+    """`worker_env`: more DISPARO_* variables for the worker (e.g. its concurrency)."""
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    env = {
+        **os.environ,
+        "DISPARO_DATABASE_URL": database_url,
+        "DISPARO_REDIS_URL": redis_url,
+        "DISPARO_QUEUE_PREFIX": prefix,
+        "DISPARO_API_KEYS": API_KEY,
+        # A loopback benchmark with one short key for both directions: development mode.
+        "DISPARO_ENV": "development",
+        "DISPARO_WORDPRESS_URL": wordpress_url,
+        "DISPARO_LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
+        **worker_env,
+    }
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        queue_prefix=prefix,
+        api_keys=[SecretStr(API_KEY)],
+        env="development",
+        wordpress_url=wordpress_url,
+        log_level="WARNING",
+    )
+    await upgrade(settings.sqlalchemy_url)
+    runtime = await open_runtime(settings)
+    api = await start_server(create_app(runtime=runtime))
+    worker = start_worker(env)
+    await asyncio.sleep(3)  # let the worker connect
+    return Pipeline(api, runtime, worker)
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    disparo = Path(sys.executable).with_name("disparo")
+    return subprocess.Popen([str(disparo), "worker"], env=env, stderr=subprocess.PIPE)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from disparo.errors import error_body
+from disparo.errors import OVERLOADED, error_body
 from disparo.metrics import API_REQUESTS_SHED
 
 log = structlog.get_logger(__name__)
@@ -110,7 +110,7 @@ class _ShedCounter:
 
 async def _refuse(send: Any, retry_after: int) -> None:
     body = json.dumps(
-        error_body(503, "disparo está sobrecarregado; tente novamente em instantes"),
+        error_body(503, OVERLOADED),
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()

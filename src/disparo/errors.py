@@ -110,6 +110,10 @@ class Unavailable(DisparoError):
     status_code = 503
 
 
+# What a request refused for load hears (admission.py, and an exhausted database pool).
+OVERLOADED = "disparo está sobrecarregado; tente novamente em instantes"
+
+
 def error_body(
     status: int, message: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -210,7 +214,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
         # Every pooled connection stayed busy past the pool's wait: busy, not broken.
         log.warning("api.database_pool_exhausted")
-        body = error_body(503, "disparo está sobrecarregado; tente novamente em instantes")
+        body = error_body(503, OVERLOADED)
         return JSONResponse(body, 503, headers={"Retry-After": "1"})
 
     @app.exception_handler(ClientDisconnect)

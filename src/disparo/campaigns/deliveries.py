@@ -89,7 +89,7 @@ def _storable(text: str) -> str:
 
 def _phone_of(body: Mapping[str, Any]) -> str:
     raw = body.get("phone") or body.get("whatsapp")
-    phone = normalize_phone(raw) if isinstance(raw, str | int) else None
+    phone = normalize_phone(raw)  # None for anything but a usable phone (a number, a text)
     if phone is None:
         raise CallbackProblem("phone ausente ou inválido")
     return phone

@@ -58,6 +58,7 @@ def status_of(
     errors: list[MessageError] | None = None,
     delivery: dict[str, int] | None = None,
     waiting: WindowWait | None = None,
+    waiting_for: str | None = None,
 ) -> CampaignStatusOut:
     total = campaign.total_messages
     # Math.round of the original (half up), not Python's half-to-even.
@@ -81,6 +82,7 @@ def status_of(
         paused_at=campaign.paused_at,
         delivery=delivery or None,
         waiting_for_window=waiting,
+        waiting_for=waiting_for,
     )
 
 
@@ -159,8 +161,7 @@ async def campaign_status(key: str, rt: RuntimeDep) -> CampaignStatusOut:
         for m in failed
     ]
     waiting = window_wait(rt, campaign, steps_pending=steps_pending)
-    status = status_of(campaign, errors, delivery, waiting)
-    return status.model_copy(update={"waiting_for": waiting_for})
+    return status_of(campaign, errors, delivery, waiting, waiting_for)
 
 
 @router.get("/campaigns", response_model=CampaignPage, dependencies=READ)

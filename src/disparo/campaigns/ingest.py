@@ -136,7 +136,7 @@ async def _ingest(
                 return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
             async with suppression_lookup(rt.sessions, session) as suppressed:
-                rules = rules_for(rt, provider, credentials, suppressed)
+                rules = rules_for(provider, credentials, suppressed)
                 decisions = decide_rows(chain(first, rows), tally, rules)
                 records = _records(decisions, campaign.id, started, provider.needs_row_extra)
                 await _bulk_insert(session, records)

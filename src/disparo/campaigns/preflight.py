@@ -16,7 +16,13 @@ from typing import Any
 
 import structlog
 
-from disparo.campaigns.estimate import FinishOf, NextAllowed, straight_through, timing
+from disparo.campaigns.estimate import (
+    FinishOf,
+    NextAllowed,
+    always_allowed,
+    straight_through,
+    timing,
+)
 from disparo.campaigns.followups import follow_up_for
 from disparo.campaigns.opt_outs import reader_lookup
 from disparo.campaigns.preflight_report import (
@@ -96,7 +102,7 @@ async def _read(
     report.body_text = text(first, "mensagem")[:500]
     credentials = await _credentials(rt, provider, env_id, report)
     skipped, warnings = ReasonTally(), ReasonTally()
-    rules = rules_for(rt, provider, credentials, await reader_lookup(rt.sessions))
+    rules = rules_for(provider, credentials, await reader_lookup(rt.sessions))
     async for decision in decide_rows(chain(first, rows), tally, rules):
         if decision.skip_reason is not None:
             skipped.add(decision.skip_reason, decision.index, decision.phone)
@@ -167,12 +173,12 @@ def sending_hours(
         windows = windows_from(rt.settings, spec, policy_for(rt.settings, provider))
     except WindowError as exc:  # the dispatch would refuse this janela_envio (400)
         report.problems.append(Problem(phase="janela", message=str(exc)))
-        return (lambda at: at), straight_through
+        return always_allowed, straight_through
     if not windows:
-        return (lambda at: at), straight_through
+        return always_allowed, straight_through
     if next_opening(windows, utcnow()) is None:
         report.problems.append(Problem(phase="janela", message=NEVER_OPEN))
-        return (lambda at: at), straight_through
+        return always_allowed, straight_through
     return (
         lambda at: next_opening(windows, at) or at,
         lambda at, duration: finish_time(windows, at, duration),

@@ -16,7 +16,6 @@ from disparo.campaigns.opt_outs import SuppressedAmong
 from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of
 from disparo.errors import Outcome
 from disparo.providers.base import GroupsRecipients, Provider
-from disparo.runtime import Runtime
 from disparo.suppressions.lookup import OPT_OUT
 from disparo.wordpress.client import NoDataError
 
@@ -93,11 +92,9 @@ class Candidate:
 ChunkCheck = Callable[[Sequence[Candidate]], Awaitable[Sequence[str | None]]]
 
 
-def chunk_checks(
-    rt: Runtime, provider: Provider, suppressed: SuppressedAmong | None = None
-) -> list[ChunkCheck]:
-    """The chunk checks of a dispatch through this provider: the suppression list's lookup
-    (`suppressed`, from opt_outs.suppression_lookup; None when the list is empty)."""
+def chunk_checks(suppressed: SuppressedAmong | None = None) -> list[ChunkCheck]:
+    """The chunk checks of a dispatch: the suppression list's lookup (`suppressed`, from
+    opt_outs.suppression_lookup or reader_lookup; None when the list is empty)."""
     return [opt_out_check(suppressed)] if suppressed is not None else []
 
 
@@ -120,16 +117,13 @@ class RowRules:
 
 
 def rules_for(
-    rt: Runtime,
-    provider: Provider,
-    credentials: Any,
-    suppressed: SuppressedAmong | None = None,
+    provider: Provider, credentials: Any, suppressed: SuppressedAmong | None = None
 ) -> RowRules:
     """The rules of a dispatch through this provider: the ingest and the preflight both
     take theirs here. Without credentials (the preflight's, when WordPress refused them) a
     grouping provider's groups cannot be told."""
     grouping = grouping_for(provider, credentials) if credentials is not None else None
-    return RowRules(grouping, chunk_checks(rt, provider, suppressed))
+    return RowRules(grouping, chunk_checks(suppressed))
 
 
 async def first_row(rows: AsyncIterator[Any]) -> tuple[dict[str, Any], str]:

@@ -39,7 +39,7 @@ WINDOW_TTL_MS = 3_600_000
 HELD_RECHECK_S = 300.0
 
 # KEYS: window, state, probe. ARGV: verdict ('' = none), token of the probe ('' = not one),
-# window size, ratio, min requests, cool-down ms, now ms.
+# window size, ratio, min requests, cool-down ms, now ms, the window's TTL ms.
 _RECORD = """
 local verdict, token = ARGV[1], ARGV[2]
 local size, ratio, min = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])

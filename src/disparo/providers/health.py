@@ -146,8 +146,7 @@ class HealthStats:
         for flat in await self._read(keys=keys, args=[]):
             pairs = [v.decode() if isinstance(v, bytes) else str(v) for v in flat]
             for name, value in zip(pairs[::2], pairs[1::2], strict=True):
-                if name != "ttl":
-                    totals[name] = totals.get(name, 0) + int(value)
+                totals[name] = totals.get(name, 0) + int(value)
         return _summary(account, self.minutes, totals)
 
 

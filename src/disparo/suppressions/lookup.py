@@ -13,14 +13,11 @@ from disparo.suppressions.models import Suppression
 
 # The skip reason of a suppressed recipient, at ingest and at claim (the preflight reports it).
 OPT_OUT = "opt-out"
-# Phones looked up per query while rows stream: a few thousand keeps memory flat and the
-# number of round trips low (1M rows: 200 queries).
-LOOKUP_CHUNK = 5_000
 
 
 async def suppressed_among(session: AsyncSession, phones: Collection[str]) -> set[str]:
-    """Which of these normalised phones are on the suppression list (one query; give at most
-    LOOKUP_CHUNK or so at a time)."""
+    """Which of these normalised phones are on the suppression list (one query; callers give
+    one chunk of streaming rows at a time, row_plan.CHUNK_ROWS)."""
     if not phones:
         return set()
     rows = await session.scalars(select(Suppression.phone).where(Suppression.phone.in_(phones)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import ColumnElement, Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
@@ -20,6 +20,17 @@ from disparo.campaigns.models import (
 )
 
 Columns = TypeVarTuple("Columns")
+
+
+def runnable_campaign() -> ColumnElement[bool]:
+    """A PENDING batch's campaign lets it run (of a query joining both): a send while the
+    campaign is queued or processing, a second step (GOSAC start, Marketing Cloud run) once
+    it closed COMPLETED; neither while the campaign is paused."""
+    send = (ProviderBatch.step == BatchStep.SEND) & Campaign.status.in_(
+        [CampaignStatus.QUEUED, CampaignStatus.PROCESSING]
+    )
+    step = (ProviderBatch.step != BatchStep.SEND) & (Campaign.status == CampaignStatus.COMPLETED)
+    return (send | step) & Campaign.paused_at.is_(None)
 
 
 def dead_letters_only(query: Select[*Columns]) -> Select[*Columns]:

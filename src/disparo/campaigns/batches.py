@@ -263,9 +263,11 @@ async def _end_opted_out(
 WAITING_OUTCOME = "waiting_provider"
 
 
-async def give_back(rt: Runtime, claimed: Claimed, wait: float) -> None:
-    """Claimed, but the limiter now asks for a long wait (a Retry-After arrived meanwhile):
-    back to PENDING unsent, the claim not counted against the attempt limit."""
+async def give_back(rt: Runtime, claimed: Claimed, wait: float, reason: str = "") -> None:
+    """Claimed, but the limiter now asks for a long wait (a Retry-After arrived meanwhile),
+    or the account's breaker holds it (`reason` says so, as `defer`'s does): back to PENDING
+    unsent, the claim not counted against the attempt limit. A breaker's wait adds no
+    delayed job: one would share the id a wake-up's job needs (wake_waiting)."""
     log.info("send.given_back_by_rate_limit", wait_s=round(wait, 2))
     jobs: list[PendingJob] = []
     async with rt.sessions() as session, session.begin():
@@ -277,6 +279,9 @@ async def give_back(rt: Runtime, claimed: Claimed, wait: float) -> None:
             return
         batch.status, batch.due_at = BatchStatus.PENDING, utcnow() + timedelta(seconds=wait)
         batch.uncounted_attempts += 1
+        if reason:  # as `defer`: the reconciler enqueues it when due, or a wake-up sooner
+            record_attempt(session, batch, WAITING_OUTCOME, reason)
+            return
         record_attempt(session, batch, "deferred", f"limite de envio: {wait:.1f} s")
         jobs = [batch_job(campaign, batch)]
     await enqueue_all(rt.queues, jobs)

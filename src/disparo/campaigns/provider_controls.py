@@ -12,13 +12,12 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from disparo.campaigns.batch_queries import runnable_campaign
 from disparo.campaigns.batches import WAITING_OUTCOME
 from disparo.campaigns.models import (
     BatchAttempt,
     BatchStatus,
-    BatchStep,
     Campaign,
-    CampaignStatus,
     ProviderBatch,
     ProviderHold,
 )
@@ -172,9 +171,9 @@ async def waiting_for(session: AsyncSession, campaign_id: uuid.UUID) -> str | No
 
 
 async def wake_waiting(rt: Runtime) -> int:
-    """Batches a breaker held back are due at once: they ask again (those of an account
-    still stopped wait again, costing nothing). Which account a batch goes to is known only
-    from its credentials, so every waiting batch asks."""
+    """Batches and second steps a breaker held back are due at once: they ask again (those
+    of an account still stopped wait again, costing nothing). Which account a batch goes to
+    is known only from its credentials, so every waiting batch asks."""
     now = utcnow()
     jobs: list[PendingJob] = []
     waited = select(BatchAttempt.batch_id).where(BatchAttempt.outcome == WAITING_OUTCOME)
@@ -184,11 +183,9 @@ async def wake_waiting(rt: Runtime) -> int:
             .join(ProviderBatch, ProviderBatch.campaign_id == Campaign.id)
             .where(
                 ProviderBatch.status == BatchStatus.PENDING,
-                ProviderBatch.step == BatchStep.SEND,
                 ProviderBatch.due_at > now,
                 ProviderBatch.id.in_(waited),
-                Campaign.status.in_([CampaignStatus.QUEUED, CampaignStatus.PROCESSING]),
-                Campaign.paused_at.is_(None),
+                runnable_campaign(),
             )
             .limit(WAKE_LIMIT)
         )

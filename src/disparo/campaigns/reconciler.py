@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import exists, func, or_, select
 
+from disparo.campaigns.batch_queries import runnable_campaign
 from disparo.campaigns.batches import SEEN_CLAIM, seen_claim
 from disparo.campaigns.dead_workers import judge_abandoned
 from disparo.campaigns.followups import STEP_QUEUES, step_spec
@@ -75,16 +76,7 @@ async def _due_batches(rt: Runtime) -> list[PendingJob]:
                 ProviderBatch.status == BatchStatus.PENDING,
                 ProviderBatch.updated_at < now - _grace(rt),
                 (ProviderBatch.due_at.is_(None)) | (ProviderBatch.due_at < now),
-                # Second steps (GOSAC start, Marketing Cloud) run after the campaign closed.
-                (
-                    (ProviderBatch.step == BatchStep.SEND)
-                    & Campaign.status.in_([CampaignStatus.QUEUED, CampaignStatus.PROCESSING])
-                )
-                | (
-                    (ProviderBatch.step != BatchStep.SEND)
-                    & (Campaign.status == CampaignStatus.COMPLETED)
-                ),
-                Campaign.paused_at.is_(None),
+                runnable_campaign(),
             )
             .limit(SCAN_LIMIT)
         )

@@ -21,6 +21,7 @@ import structlog
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
+from disparo.campaigns.breaker_gate import admit, release_probe, waiting_reason, wake_if_closed
 from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.followups import FollowUp, step_spec
 from disparo.campaigns.liveness import stamp_and_take_slot
@@ -97,21 +98,24 @@ async def _attempt(
     async def fetch(path: str) -> Mapping[str, Any]:
         return await rt.wordpress.fetch_credentials(path, env_id)
 
-    account, left = "", False  # left: the request may have left, so the provider may have acted
+    # left: the request may have left, so the provider may have acted; probe: its token.
+    account, left, probe = "", False, ""
     try:
         async with asyncio.timeout(claim_deadline(rt.settings, spec)):
             credentials = await rt.wordpress.credentials_for(provider, env_id)
             account = account_id(provider, credentials)
+            probe = await _admitted(rt, provider, account)
             if not await _stamp_with_slot(rt, provider, account, claimed):
                 return  # judged while this worker was away: another claim runs it
             left = True
-            # Its account's health and breaker count it like a send (it is never the probe).
-            watched = rt.watch.request(account, policy_for(rt.settings, provider))
+            # Its account's health and breaker count it like a send; it may be the probe.
+            watched = rt.watch.request(account, policy_for(rt.settings, provider), probe)
             async with watched:
                 with outbound.calling(campaign.provider):
                     answer = await provider.run_step(rt.http, credentials, request, fetch)
     except _NoSlot as late:
-        await batches.give_back(rt, claimed, late.wait)  # nothing left: no attempt spent
+        # Nothing left: no attempt spent. A breaker's wait says why in the step's history.
+        await batches.give_back(rt, claimed, late.wait, late.reason)
     except Exception as exc:
         attempt = Attempt(
             "step",
@@ -121,11 +125,27 @@ async def _attempt(
             "sem resposta a tempo",
             "erro interno no passo",
             request_left=left,
+            probe=bool(probe),
         )
         await with_db_retries(functools.partial(record_failure, rt, claimed, attempt, exc))
     else:
         log.info("step.done")
         await with_db_retries(lambda: batches.step_done(rt, claimed, answer))
+    finally:
+        if probe:  # a probe that ran nothing lets the next one go at once
+            await release_probe(rt, account, probe)
+    if probe:
+        await wake_if_closed(rt, account)
+
+
+async def _admitted(rt: Runtime, provider: Provider, account: str) -> str:
+    """The account's circuit breaker, asked as a send asks it: while it is open (or the
+    operator holds the account) the step waits PENDING, costing no attempt, rather than
+    spending its attempts on a provider known to be down. The probe's token, when it is one."""
+    admission = await admit(rt, account, policy_for(rt.settings, provider))
+    if admission.wait:
+        raise _NoSlot(admission.wait, await waiting_reason(rt, account))
+    return admission.token
 
 
 def claim_deadline(settings: Settings, spec: FollowUp) -> float:
@@ -135,11 +155,12 @@ def claim_deadline(settings: Settings, spec: FollowUp) -> float:
 
 
 class _NoSlot(Exception):
-    """The account's limit asks for a longer wait than a claim is held, or cannot be read."""
+    """The account's limit asks for a longer wait than a claim is held, or cannot be read;
+    or its breaker holds it back (`reason` then says so)."""
 
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"limite de envio: {wait:.1f} s")
-        self.wait = wait
+    def __init__(self, wait: float, reason: str = "") -> None:
+        super().__init__(reason or f"limite de envio: {wait:.1f} s")
+        self.wait, self.reason = wait, reason
 
 
 async def _stamp_with_slot(rt: Runtime, provider: Provider, account: str, claimed: Claimed) -> bool:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Longest a whole provider request may take; a batch still SENDING this long after its
     # claim (plus a margin) belonged to a worker that died.
     send_deadline: float = 300.0
+    # An adapter that encodes its body as the recipients arrive (CDA) reads them this many
+    # at a time: a batch in flight holds its body and one chunk, not 100,000 recipients.
+    send_read_chunk: int = Field(default=5000, ge=1)
 
     # Reliability (issue 4). Per-provider retry/rate-limit/dedupe overrides, as JSON keyed by
     # provider code: '{"CDA": {"requests_per_second": 5, "max_attempts": 8}}'.

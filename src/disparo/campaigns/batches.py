@@ -24,13 +24,13 @@ batch_endings.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, Update, func, select, update
+from sqlalchemy import ColumnElement, Select, Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.batch_endings import Locked, Report, end_batch, record_accepted
@@ -113,6 +113,9 @@ class Claimed:
     attempt: int
     holder: str | None
     recipients: list[Recipient] = field(default_factory=list)
+    # How many recipients the send carries: len(recipients), or the count of a batch
+    # claimed without them (its adapter reads them in chunks: recipient_chunks).
+    size: int = 0
 
 
 Held = BatchKey | Claimed
@@ -215,10 +218,11 @@ def claim_update(key: BatchKey) -> Update:
     )
 
 
-async def claim(rt: Runtime, key: BatchKey) -> Claimed | None:
+async def claim(rt: Runtime, key: BatchKey, *, with_recipients: bool = True) -> Claimed | None:
     """PENDING -> SENDING in one conditional UPDATE: of two workers, only one wins a batch.
     The first send claimed puts the campaign in PROCESSING (WordPress hears `processando`).
-    Recipients suppressed since ingest are skipped (opt-out); None when nobody is left."""
+    Recipients suppressed since ingest are skipped (opt-out); None when nobody is left.
+    `with_recipients` False: only counted, for an adapter that reads them in chunks."""
     jobs: list[PendingJob] = []
     async with rt.sessions() as session, session.begin():
         campaign = await lock_campaign(session, key.campaign_id)
@@ -232,21 +236,42 @@ async def claim(rt: Runtime, key: BatchKey) -> Claimed | None:
         jobs = await mark_processing(session, rt.settings, campaign)
         # Suppressed since ingest: skipped here, never sent (the counts follow).
         opted_out = await skip_opted_out(session, campaign, key.sequence)
-        rows = await session.execute(
-            select(*RECIPIENT_COLUMNS)
-            .where(
-                CampaignMessage.campaign_id == key.campaign_id,
-                CampaignMessage.batch_seq == key.sequence,
-                CampaignMessage.status == MessageStatus.PENDING,
-            )
-            .order_by(CampaignMessage.id)
-        )
-        recipients = list(map(Recipient._make, rows))
-        all_opted_out = opted_out > 0 and not recipients
+        recipients: list[Recipient] = []
+        if with_recipients:
+            recipients = list(map(Recipient._make, await session.execute(_to_send(key))))
+            size = len(recipients)
+        else:
+            counted = _to_send(key).with_only_columns(func.count()).order_by(None)
+            size = await session.scalar(counted) or 0
+        all_opted_out = opted_out > 0 and not size
         if all_opted_out:
             jobs += await _end_opted_out(session, rt, campaign, key)
     await enqueue_all(rt.queues, jobs)
-    return None if all_opted_out else Claimed(key, attempt, holder(), recipients)
+    return None if all_opted_out else Claimed(key, attempt, holder(), recipients, size)
+
+
+def _to_send(key: BatchKey) -> Select[*tuple[Any, ...]]:
+    """The send batch's recipients still PENDING, in id order, as Recipient rows."""
+    return (
+        select(*RECIPIENT_COLUMNS)
+        .where(
+            CampaignMessage.campaign_id == key.campaign_id,
+            CampaignMessage.batch_seq == key.sequence,
+            CampaignMessage.status == MessageStatus.PENDING,
+        )
+        .order_by(CampaignMessage.id)
+    )
+
+
+async def recipient_chunks(rt: Runtime, claimed: Claimed) -> AsyncGenerator[list[Recipient]]:
+    """A batch claimed without its recipients: them, `DISPARO_SEND_READ_CHUNK` at a time, from
+    one server-side cursor (one read, not a query per chunk). Nothing else moves them while
+    the claim holds the batch, so this read after the claim's commit sees what it counted."""
+    query = _to_send(claimed.key).execution_options(yield_per=rt.settings.send_read_chunk)
+    async with rt.sessions() as session:
+        rows = await session.stream(query)
+        async for chunk in rows.partitions():
+            yield list(map(Recipient._make, chunk))
 
 
 async def _end_opted_out(
@@ -319,7 +344,7 @@ async def sent(rt: Runtime, claimed: Claimed, result: SendResult) -> None:
         if batch is None:
             return  # the provider took it, but the claim was judged: its judgement stands
         at = Locked(session, rt, campaign, batch)
-        jobs = await record_accepted(at, result, len(claimed.recipients))
+        jobs = await record_accepted(at, result, claimed.size)
     await enqueue_all(rt.queues, jobs)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
+from contextlib import aclosing
 from dataclasses import dataclass
 
 import structlog
@@ -28,7 +29,13 @@ from disparo.campaigns.models import (
 from disparo.campaigns.windows import held_by_window
 from disparo.errors import CredentialsError, Outcome, classify, message_of
 from disparo.metrics import provider_request
-from disparo.providers.base import BatchRequest, Provider, ProviderCode
+from disparo.providers.base import (
+    BatchRequest,
+    EncodesStreamed,
+    Provider,
+    ProviderCode,
+    SendResult,
+)
 from disparo.providers.policy import ProviderPolicy, account_id, policy_for
 from disparo.runtime import Runtime
 from disparo.wordpress.client import WordPressError
@@ -98,22 +105,43 @@ async def _claim_and_send(
     if ahead > max_wait:
         await batches.defer(rt, key, ahead)
         return
-    claimed = await batches.claim(rt, key)
+    streamed = isinstance(route.provider, EncodesStreamed)
+    claimed = await batches.claim(rt, key, with_recipients=not streamed)
     if claimed is None:
         return
+    request = _request(rt, campaign, claimed, batch_text(campaign, batch.channel))
+    # Encoded before the stamp: a failure reading the rows provably sent nothing.
+    body = await _encoded(rt, route, request, claimed) if streamed else None
 
     # The slot is taken right before the request leaves, so the provider sees the spacing
     # the limiter granted (not the jitter of the database round trips); the request is
     # stamped first (liveness.py).
-    size = len(claimed.recipients)
-    wait = await stamp_and_take_slot(rt, claimed, route.account, route.policy, size)
+    wait = await stamp_and_take_slot(rt, claimed, route.account, route.policy, claimed.size)
     if wait is None:
         return  # judged while we were away (frozen, cut off): another claim sends it
     if wait:
         await batches.give_back(rt, claimed, wait)
         return
-    text = batch_text(campaign, batch.channel)
-    await _send_claimed(rt, route, campaign, claimed, text, probe_token)
+    await _send_claimed(rt, route, campaign, claimed, request, body, probe_token)
+
+
+def _request(rt: Runtime, campaign: Campaign, claimed: Claimed, text: str) -> BatchRequest:
+    sequence = claimed.key.sequence
+    return BatchRequest(
+        campaign.agendamento_id,
+        campaign.env_id or "",
+        sequence,
+        claimed.recipients,
+        campaign_text=text,
+        idempotency_key=f"{campaign.id}:{BatchStep.SEND.value}:{sequence}",
+        callback_urls=callback_urls(rt.settings, campaign.id),
+    )
+
+
+async def _encoded(rt: Runtime, route: Route, request: BatchRequest, claimed: Claimed) -> bytes:
+    assert isinstance(route.provider, EncodesStreamed)
+    async with aclosing(batches.recipient_chunks(rt, claimed)) as chunks:
+        return await route.provider.encode_body(route.credentials, request, chunks)
 
 
 async def _credentials_failed(
@@ -134,20 +162,12 @@ async def _send_claimed(
     route: Route,
     campaign: Campaign,
     claimed: Claimed,
-    campaign_text: str,
+    request: BatchRequest,
+    body: bytes | None,
     probe_token: str = "",
 ) -> None:
-    sequence = claimed.key.sequence
-    request = BatchRequest(
-        campaign.agendamento_id,
-        campaign.env_id or "",
-        sequence,
-        claimed.recipients,
-        campaign_text=campaign_text,
-        idempotency_key=f"{campaign.id}:{BatchStep.SEND.value}:{sequence}",
-        callback_urls=callback_urls(rt.settings, campaign.id),
-    )
-    log.info("send.request", recipients=len(claimed.recipients))
+    """`body`: the request already encoded (EncodesStreamed), else built from `request`."""
+    log.info("send.request", recipients=claimed.size)
     try:
         # A total deadline, well inside the reconciler's stale limit: httpx timeouts are per
         # phase, so a slow upload plus a slow answer could otherwise outlive it.
@@ -155,7 +175,7 @@ async def _send_claimed(
         async with rt.watch.request(route.account, route.policy, probe_token):
             with provider_request(campaign.provider), outbound.calling(campaign.provider):
                 async with asyncio.timeout(rt.settings.send_deadline):
-                    result = await route.provider.send(rt.http, route.credentials, request)
+                    result = await _sent_by(rt, route, request, body)
     except Exception as exc:
         # A failure is a known outcome too (a refusal, a 503 to retry): a database blip
         # must not leave the batch SENDING until the reconciler calls it UNKNOWN.
@@ -166,6 +186,15 @@ async def _send_claimed(
         log.info("send.accepted", reference=result.reference, rejected=len(result.failed_ids))
         # batches.sent is looked up at each call: the crash tests put their fault hook there.
         await with_db_retries(lambda: batches.sent(rt, claimed, result))
+
+
+async def _sent_by(
+    rt: Runtime, route: Route, request: BatchRequest, body: bytes | None
+) -> SendResult:
+    if body is None:
+        return await route.provider.send(rt.http, route.credentials, request)
+    assert isinstance(route.provider, EncodesStreamed)
+    return await route.provider.send_body(rt.http, route.credentials, body)
 
 
 def _attempt_of(rt: Runtime, route: Route, *, probe: bool = False) -> Attempt:

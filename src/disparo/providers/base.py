@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
@@ -135,6 +135,28 @@ class SendResult:
     # SMS through the configured route), and those it reached through its own SMS fallback.
     unreachable_ids: dict[int, str] = field(default_factory=dict)
     sms_fallback_ids: set[int] = field(default_factory=set)
+
+
+# A batch's recipients read `chunk` at a time (campaigns/batches.recipient_chunks).
+RecipientChunks: TypeAlias = AsyncIterator[Sequence[Recipient]]
+
+
+@runtime_checkable
+class EncodesStreamed(Protocol):
+    """An adapter whose batches are large enough (CDA: 100,000 recipients) that holding
+    their recipients as objects costs several times their body: it encodes the body from the
+    recipients read a chunk at a time, so a batch in flight holds its bytes and one chunk,
+    then sends those bytes. `send` stays for callers that hold the recipients anyway."""
+
+    async def encode_body(
+        self, credentials: Any, batch: BatchRequest, chunks: RecipientChunks
+    ) -> bytes:
+        """The request body for `batch` (whose `recipients` are empty) from `chunks`."""
+        ...
+
+    async def send_body(
+        self, client: httpx.AsyncClient, credentials: Any, body: bytes
+    ) -> SendResult: ...
 
 
 class Provider(Protocol):

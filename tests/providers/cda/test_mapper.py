@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 
-from disparo.providers.base import Recipient
-from disparo.providers.cda.mapper import build_import, clean_field, line_for
+from disparo.providers.base import BatchRequest, Recipient
+from disparo.providers.cda.adapter import CdaCredentials, CdaProvider
+from disparo.providers.cda.mapper import (
+    StreamedImport,
+    build_import,
+    clean_field,
+    import_head,
+    line_for,
+)
 
 NOW_MS = 1736944200000
 KEY = "chave-exemplo-cda"
@@ -244,3 +253,44 @@ def test_lines_keep_recipient_order_and_per_row_equipe() -> None:
         "1001;5511900000001;CLIENTE EXEMPLO UM;11111111111;11",
         "88;5521900000002;CLIENTE EXEMPLO DOIS;22222222222;22",
     ]
+
+
+async def _chunks(*chunks: list[Recipient]) -> AsyncIterator[list[Recipient]]:
+    for chunk in chunks:
+        yield chunk
+
+
+ODD = UM._replace(id=3, name='ASPAS "DUPLAS" E \\ BARRA; PONTO\nE VÍRGULA', cpf_cnpj="")
+
+
+@pytest.mark.parametrize(
+    ("chunks", "campaign_text"),
+    [
+        ([[UM, DOIS], [ODD]], PLAIN),
+        ([[UM], [], [DOIS, ODD], []], ""),  # no campaign text: the first row's, as build_import
+        ([[]], PLAIN),
+        ([], PLAIN),
+    ],
+)
+async def test_the_streamed_body_is_byte_for_byte_the_built_one(
+    chunks: list[list[Recipient]], campaign_text: str
+) -> None:
+    """A batch read a chunk at a time (EncodesStreamed) sends exactly the bytes build_import
+    would have: same keys in the same order, same lines, same escapes."""
+    recipients = [r for chunk in chunks for r in chunk]
+    built = orjson.dumps(build_import(KEY, "1001", recipients, NOW_MS, campaign_text or None))
+    text = campaign_text or (recipients[0].message if recipients else "")
+    streamed = StreamedImport(import_head(KEY, "1001", NOW_MS, text), "1001")
+    for chunk in chunks:
+        streamed.add(chunk)
+    assert streamed.finish() == built
+
+
+async def test_the_adapter_encodes_what_send_would_post() -> None:
+    provider = CdaProvider(batch_size=100_000, timeout=30.0, max_attempts=3)
+    credentials = CdaCredentials("http://cda.invalid/import", KEY)
+    batch = BatchRequest("C1", "1001", 0, (), campaign_text=PLAIN)
+    body = await provider.encode_body(credentials, batch, _chunks([UM], [DOIS, ODD]))
+    decoded = orjson.loads(body)
+    now_ms = int(decoded["nome"].rsplit("_", 1)[1])  # campanha_{equipe}_{ms}
+    assert body == orjson.dumps(build_import(KEY, "1001", [UM, DOIS, ODD], now_ms, PLAIN))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+import orjson
 
 from disparo.providers.base import Recipient
 from disparo.providers.cda.wire import CdaImportBody
@@ -47,6 +49,38 @@ def build_import(
         "corpo_mensagem": body_text,
         "mensagens": [line_for(recipient, codigo_equipe) for recipient in recipients],
     }
+
+
+def import_head(
+    api_key: str, codigo_equipe: str, now_ms: int, campaign_text: str
+) -> dict[str, object]:
+    """The import body without its `mensagens`, in build_import's key order."""
+    body: dict[str, object] = dict(build_import(api_key, codigo_equipe, (), now_ms, campaign_text))
+    del body["mensagens"]
+    return body
+
+
+class StreamedImport:
+    """build_import's body as JSON bytes, its lines added a chunk at a time: the same bytes
+    as `orjson.dumps(build_import(...))`, without holding every recipient of the batch."""
+
+    def __init__(self, head: dict[str, object], codigo_equipe: str) -> None:
+        self._codigo_equipe = codigo_equipe
+        self._body = bytearray(orjson.dumps(head)[:-1] + b',"mensagens":[')
+        self._empty = True
+
+    def add(self, recipients: Iterable[Recipient]) -> None:
+        lines = [line_for(recipient, self._codigo_equipe) for recipient in recipients]
+        if not lines:
+            return
+        if not self._empty:
+            self._body += b","
+        self._body += orjson.dumps(lines)[1:-1]  # the list's items, without its brackets
+        self._empty = False
+
+    def finish(self) -> bytes:
+        self._body += b"]}"
+        return bytes(self._body)
 
 
 def _first_real(*values: str) -> str:

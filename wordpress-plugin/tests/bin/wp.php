@@ -6,6 +6,7 @@
  *   php wp.php SITE_DIR seed '[{"agendamento_id": ..., ...}]'      insert campaign rows
  *   php wp.php SITE_DIR rows AGENDAMENTO_ID                         print its rows as JSON
  *   php wp.php SITE_DIR approve AGENDAMENTO_ID                      approve it (plugin hook)
+ *   php wp.php SITE_DIR schedule AGENDAMENTO_ID                     schedule its outcome pull
  *   php wp.php SITE_DIR sync AGENDAMENTO_ID                         one outcome pull run now
  *   php wp.php SITE_DIR outcomes AGENDAMENTO_ID                     its rows' outcomes as JSON
  */
@@ -46,6 +47,10 @@ switch ($command) {
         $result = \Disparo\Connector\Plugin::approve((string) $argument);
         echo wp_json_encode(['ok' => $result->ok, 'code' => $result->code, 'message' => $result->message]), "\n";
         exit($result->ok ? 0 : 1);
+    case 'schedule':
+        \Disparo\Connector\OutcomeSync::schedule((string) $argument);
+        echo "ok\n";
+        break;
     case 'sync':
         do_action(\Disparo\Connector\OutcomeSync::HOOK, (string) $argument);
         echo wp_json_encode(\Disparo\Connector\OutcomeSync::load((string) $argument)), "\n";

@@ -115,6 +115,10 @@ async def test_each_row_gets_its_own_outcome_while_the_panel_keeps_its_single_st
     for (outcome, reason), (_, want) in zip(outcomes, expected, strict=True):
         assert want is None or (reason or "").startswith(want), (outcome, reason, want)
     assert found["sync"]["phase"] == "deliveries"
+    # disparo kept each WordPress row's own id (matched by id, not by place).
+    async with api(stack) as client:
+        page = (await client.get(f"/campaigns/{AGENDAMENTO}/messages")).json()
+    assert [item["row_id"] for item in page["items"]] == ids
 
     # The receipts the simulator calls back arrive in disparo; the next deliveries pass
     # (hourly from WP-Cron; run now here) brings them onto the rows.

@@ -29,7 +29,7 @@ final class OutcomeSync
     public const DEFAULT_WATCH = 3 * DAY_IN_SECONDS;
     /** A receipt committed late may carry an earlier time: each pass starts this far back. */
     public const OVERLAP = 300;
-    private const TIMEOUT = 15;
+    private const TIMEOUT = 10;
     private const RETRY_DELAY = 60;
     private const MAX_ERRORS = 30;
     private const LOCK_TTL = 300;
@@ -141,8 +141,11 @@ final class OutcomeSync
         $deadline = $started + self::budget();
         $pulled = 0;
         $pages = 0;
+        $fetching = 0.0;
         do {
-            $page = self::fetch($agendamentoId, $state);
+            $asked = microtime(true);
+            $page = self::fetch($agendamentoId, $state, $deadline);
+            $fetching += microtime(true) - $asked;
             if ($page instanceof WP_Error) {
                 self::failedRun($agendamentoId, $state, $page);
                 return;
@@ -162,6 +165,7 @@ final class OutcomeSync
             'rows' => $pulled,
             'pages' => $pages,
             'seconds' => round(microtime(true) - $started, 3),
+            'fetch_seconds' => round($fetching, 3),
             'peak_memory' => memory_get_peak_usage(true),
             'at' => time(),
         ];
@@ -177,7 +181,7 @@ final class OutcomeSync
      * @param array<string, mixed> $state
      * @return array<string, mixed>|WP_Error
      */
-    private static function fetch(string $agendamentoId, array $state): array|WP_Error
+    private static function fetch(string $agendamentoId, array $state, float $deadline): array|WP_Error
     {
         $cursor = $state['cursor'];
         $query = ['after' => (int) $cursor['after'], 'limit' => self::pageSize()];
@@ -189,8 +193,10 @@ final class OutcomeSync
         }
         $url = Options::serviceUrl() . '/campaigns/' . rawurlencode($agendamentoId) . '/messages?'
             . http_build_query($query);
+        // A page that hangs must not hold the run much past its budget either.
+        $timeout = max(2.0, min(self::TIMEOUT, $deadline + 5 - microtime(true)));
         $response = wp_remote_get($url, Tls::requestArgs() + [
-            'timeout' => self::TIMEOUT,
+            'timeout' => $timeout,
             'headers' => ['X-API-KEY' => Options::serviceKey(), 'Accept' => 'application/json'],
         ]);
         if (is_wp_error($response)) {
@@ -377,10 +383,15 @@ final class OutcomeSync
         return $found;
     }
 
-    /** Seconds of pulling per run (WordPress's request limit is often 30 s). */
+    /**
+     * Seconds of pulling per run: the filter's (20 s by default), and at most half of PHP's
+     * own time limit when one is set (often 30 s under a web server).
+     */
     private static function budget(): float
     {
-        return max(0.0, (float) apply_filters('disparo_connector_sync_budget', self::DEFAULT_BUDGET));
+        $budget = max(0.0, (float) apply_filters('disparo_connector_sync_budget', self::DEFAULT_BUDGET));
+        $limit = (int) ini_get('max_execution_time');
+        return $limit > 0 ? min($budget, $limit / 2) : $budget;
     }
 
     private static function pageSize(): int

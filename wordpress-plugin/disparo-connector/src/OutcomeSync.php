@@ -48,6 +48,7 @@ final class OutcomeSync
   phase varchar(12) NOT NULL,
   cursor_state longtext NOT NULL,
   rows_pulled bigint(20) unsigned NOT NULL DEFAULT 0,
+  rows_wanted tinyint(1) NOT NULL DEFAULT 0,
   errors int(11) NOT NULL DEFAULT 0,
   last_error text,
   last_run text,
@@ -95,27 +96,49 @@ final class OutcomeSync
     }
 
     /**
-     * A rows pass for the campaign, soon. One already running goes on; after a finished one,
-     * the new pass starts at the first row that was still pending then (rows before it had
-     * their final outcome), or from the start when none was.
+     * A rows pass for the campaign, soon. Only a flag is set here (the webhook's request must
+     * not race a run that is writing the state): the next run turns it into the pass.
      */
     public static function schedule(string $agendamentoId): void
     {
-        $state = self::load($agendamentoId);
-        if ($state === null) {
-            $state = ['phase' => self::ROWS, 'cursor' => self::startCursor(), 'rows_pulled' => 0];
-        } elseif ($state['phase'] !== self::ROWS) {
-            $old = $state['cursor'];
-            $resume = $old['resume'] ?? null;
-            $state['phase'] = self::ROWS;
-            $state['cursor'] = (is_array($resume) ? $resume : []) + self::startCursor();
-            // Receipts of rows before the resume point still come in: the deliveries pass
-            // after this one starts where the interrupted one was.
-            $state['cursor']['deliveries_from'] = (string) ($old['delivery_since'] ?? '');
-        }
-        $state['errors'] = 0;
-        self::save($agendamentoId, $state);
+        global $wpdb;
+        $wpdb->query($wpdb->prepare(
+            'INSERT INTO ' . self::table() . ' (agendamento_id, phase, cursor_state, rows_wanted, updated_at)'
+            . " VALUES (%s, %s, '{}', 1, %s) ON DUPLICATE KEY UPDATE rows_wanted = 1",
+            $agendamentoId,
+            self::ROWS,
+            current_time('mysql', true)
+        ));
         self::wake($agendamentoId, time());
+    }
+
+    /**
+     * The state a wanted rows pass starts from. After a finished pass, it starts at the first
+     * row that was still pending then (rows before it had their final outcome), or from the
+     * start when none was; a pass under way goes back to its own first pending row.
+     *
+     * @param array<string, mixed> $state
+     * @return array<string, mixed>
+     */
+    private static function startRowsPass(array $state): array
+    {
+        $old = $state['cursor'];
+        if ($state['phase'] === self::ROWS) {
+            if (isset($old['pending_from'])) {
+                $state['cursor'] = $old['pending_from'] + self::startCursor();
+                $state['cursor']['pass_as_of'] = $old['pass_as_of'];
+                $state['cursor']['deliveries_from'] = $old['deliveries_from'] ?? '';
+            }
+            return $state;
+        }
+        $resume = $old['resume'] ?? null;
+        $state['phase'] = self::ROWS;
+        $state['cursor'] = (is_array($resume) ? $resume : []) + self::startCursor();
+        // Receipts of rows before the resume point still come in: the deliveries pass after
+        // this one starts where the interrupted one was.
+        $state['cursor']['deliveries_from'] = (string) ($old['delivery_since'] ?? '');
+        $state['errors'] = 0;
+        return $state;
     }
 
     /** WP-Cron callback: pulls pages until the campaign's pass ends or the budget is spent. */
@@ -134,9 +157,22 @@ final class OutcomeSync
     private static function runLocked(string $agendamentoId): void
     {
         $state = self::load($agendamentoId);
+        if ($state !== null && $state['rows_wanted']) {
+            self::setRowsWanted($agendamentoId, false);
+            $state = self::startRowsPass($state);
+        }
         if ($state === null || !in_array($state['phase'], [self::ROWS, self::DELIVERIES], true)) {
             return;
         }
+        self::pull($agendamentoId, $state);
+        if (self::load($agendamentoId)['rows_wanted'] ?? false) {
+            self::wake($agendamentoId, time()); // a webhook came in while this run pulled
+        }
+    }
+
+    /** @param array<string, mixed> $state */
+    private static function pull(string $agendamentoId, array $state): void
+    {
         $started = microtime(true);
         $deadline = $started + self::budget();
         $pulled = 0;
@@ -339,30 +375,47 @@ final class OutcomeSync
             'cursor' => (is_array($stored['cursor'] ?? null) ? $stored['cursor'] : []) + self::startCursor(),
             'watch_until' => (int) ($stored['watch_until'] ?? 0),
             'rows_pulled' => (int) $row['rows_pulled'],
+            'rows_wanted' => (bool) $row['rows_wanted'],
             'errors' => (int) $row['errors'],
-            'last_error' => $row['last_error'],
+            'last_error' => (string) $row['last_error'] === '' ? null : (string) $row['last_error'],
             'last_run' => json_decode((string) $row['last_run'], true),
             'updated_at' => (string) $row['updated_at'],
         ];
     }
 
-    /** @param array<string, mixed> $state */
+    /**
+     * Writes the state, all but the rows_wanted flag (schedule's, set by a webhook meanwhile).
+     *
+     * @param array<string, mixed> $state
+     */
     private static function save(string $agendamentoId, array $state): void
     {
         global $wpdb;
-        $wpdb->replace(self::table(), [
-            'agendamento_id' => $agendamentoId,
-            'phase' => $state['phase'],
-            'cursor_state' => (string) wp_json_encode([
-                'cursor' => $state['cursor'],
-                'watch_until' => $state['watch_until'] ?? 0,
-            ]),
-            'rows_pulled' => (int) ($state['rows_pulled'] ?? 0),
-            'errors' => (int) ($state['errors'] ?? 0),
-            'last_error' => $state['last_error'] ?? null,
-            'last_run' => (string) wp_json_encode($state['last_run'] ?? null),
-            'updated_at' => current_time('mysql', true),
+        $cursorState = (string) wp_json_encode([
+            'cursor' => $state['cursor'],
+            'watch_until' => $state['watch_until'] ?? 0,
         ]);
+        $wpdb->query($wpdb->prepare(
+            'INSERT INTO ' . self::table() . ' (agendamento_id, phase, cursor_state, rows_pulled, errors,'
+            . ' last_error, last_run, updated_at) VALUES (%s, %s, %s, %d, %d, %s, %s, %s)'
+            . ' ON DUPLICATE KEY UPDATE phase = VALUES(phase), cursor_state = VALUES(cursor_state),'
+            . ' rows_pulled = VALUES(rows_pulled), errors = VALUES(errors), last_error = VALUES(last_error),'
+            . ' last_run = VALUES(last_run), updated_at = VALUES(updated_at)',
+            $agendamentoId,
+            $state['phase'],
+            $cursorState,
+            (int) ($state['rows_pulled'] ?? 0),
+            (int) ($state['errors'] ?? 0),
+            (string) ($state['last_error'] ?? ''), // '' is none (prepare cannot write NULL)
+            (string) wp_json_encode($state['last_run'] ?? null),
+            current_time('mysql', true)
+        ));
+    }
+
+    private static function setRowsWanted(string $agendamentoId, bool $wanted): void
+    {
+        global $wpdb;
+        $wpdb->update(self::table(), ['rows_wanted' => $wanted ? 1 : 0], ['agendamento_id' => $agendamentoId]);
     }
 
     /** @return list<array<string, mixed>> the campaigns synced most recently */

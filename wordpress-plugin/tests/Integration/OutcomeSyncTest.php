@@ -225,6 +225,46 @@ final class OutcomeSyncTest extends SiteTestCase
         $this->assertEquals(['READ' => 1, 'FAILED' => 1], RowOutcomes::deliveryCounts(self::ID));
     }
 
+    public function testALaterWebhookPullsAgainFromTheFirstRowThatWasStillPending(): void
+    {
+        // A throttled campaign: its second batch (rows 4-6) not sent at the first webhook.
+        $this->seed(self::ID, 6, ['status' => 'enviado']);
+        $messages = $this->mixedMessages();
+        foreach ([3, 4, 5] as $at) {
+            $messages[$at] = ['status' => 'PENDING', 'error' => null] + $messages[$at];
+        }
+        $this->serveMessages(['items' => $messages]);
+        OutcomeSync::schedule(self::ID);
+        $this->sync();
+        $this->assertSame(3, RowOutcomes::counts(self::ID)['pending']);
+
+        // The second batch's webhook arrives while a deliveries pass is pulling.
+        $messages = $this->mixedMessages();
+        $this->serveMessages(['items' => $messages]);
+        $webhookMeanwhile = static function (int $size): int {
+            static $once = false;
+            if (!$once) {
+                $once = true;
+                OutcomeSync::schedule(self::ID);
+            }
+            return $size;
+        };
+        add_filter('disparo_connector_sync_page_size', $webhookMeanwhile);
+        $this->sync();
+        $this->assertTrue(OutcomeSync::load(self::ID)['rows_wanted'], 'the deliveries run kept the request');
+        $this->assertLessThanOrEqual(time(), wp_next_scheduled(OutcomeSync::HOOK, [self::ID]));
+        $this->sync();
+
+        $this->assertEquals(
+            ['sent' => 2, 'skipped' => 2, 'failed' => 1, 'unknown' => 1],
+            RowOutcomes::counts(self::ID)
+        );
+        $paths = array_column($this->disparoRequests(), 'path');
+        // The new rows pass started after row 3: rows before it were final.
+        $this->assertStringContainsString('after=3&', (string) end($paths));
+        $this->assertSame(OutcomeSync::DELIVERIES, OutcomeSync::load(self::ID)['phase']);
+    }
+
     public function testGenBMessagesWithoutARowIdAreMatchedToTheRowsByTheirPlace(): void
     {
         $this->seed('C20250115100000', 2, ['status' => 'enviado']); // another campaign's rows between

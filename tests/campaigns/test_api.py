@@ -707,11 +707,11 @@ async def test_messages_of_a_campaign_without_messages(stack_factory: StackFacto
         by_uuid = await api.get(f"/campaigns/{campaign_id}/messages")
         by_agendamento = await api.get(f"/campaigns/{CAMPAIGN}/messages?limit=1")
 
-    assert (by_uuid.status_code, by_uuid.json()) == (200, {"items": [], "next_after": None})
-    assert (by_agendamento.status_code, by_agendamento.json()) == (
-        200,
-        {"items": [], "next_after": None},
-    )
+    empty: dict[str, Any] = {"items": [], "next_after": None, "next_delivery_since": None}
+    for page in (by_uuid, by_agendamento):
+        assert page.status_code == 200
+        assert {name: page.json()[name] for name in empty} == empty
+        assert datetime.fromisoformat(page.json()["as_of"]).tzinfo is not None
 
 
 async def test_messages_are_paged_by_id(stack_factory: StackFactory) -> None:
@@ -743,6 +743,7 @@ async def test_messages_are_paged_by_id(stack_factory: StackFactory) -> None:
     assert first == {
         "id": ids[0],
         "row_index": 0,
+        "row_id": None,
         "phone": "5511900000000",
         "name": None,
         "status": "SENT",
@@ -755,6 +756,7 @@ async def test_messages_are_paged_by_id(stack_factory: StackFactory) -> None:
         "delivery_status": None,
         "delivery_at": None,
         "delivery_reason": None,
+        "delivery_recorded_at": None,
     }
     assert [item["id"] for item in failed.json()["items"]] == [ids[1], ids[4]]
     assert_bad_request(bad)

@@ -61,6 +61,16 @@ class WordPressSite:
     async def rows(self, agendamento_id: str) -> list[dict[str, Any]]:
         return list(json.loads(await self.wp_async("rows", agendamento_id)))
 
+    async def outcomes(self, agendamento_id: str) -> dict[str, Any]:
+        """Our plugin's per-row outcomes of the agendamento (first 1,000) and its pull state."""
+        return dict(json.loads(await self.wp_async("outcomes", agendamento_id)))
+
+    async def run_cron(self) -> None:
+        """What a system cron does: request wp-cron.php, which runs the events that are due."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=60) as client:
+            response = await client.get("/wp-cron.php")
+        assert response.status_code == 200, response.text[:500]
+
     async def approve_as_admin(self, agendamento_id: str) -> str:
         """Log in, open the Disparo screen, follow the campaign's row to its review screen
         (kept in `last_review`) and confirm there, as a person would; returns the notice the

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import CampaignMessage
 from disparo.campaigns.rows import normalize_phone
-from disparo.db.base import UTCDateTime
+from disparo.db.base import UTCDateTime, utcnow
 
 RANK = {"SENT": 1, "DELIVERED": 2, "FAILED": 2, "FALLBACK": 2, "READ": 3}
 DELIVERY_STATES = tuple(RANK)
@@ -156,6 +156,7 @@ _APPLY = (
         delivery_status=bindparam("st"),
         delivery_at=bindparam("at", type_=UTCDateTime),
         delivery_reason=bindparam("why"),
+        delivery_recorded_at=bindparam("rec", type_=UTCDateTime),
     )
 )
 
@@ -167,9 +168,10 @@ async def apply_statuses(session: AsyncSession, updates: Sequence[StatusUpdate])
     if not updates:
         return
     ordered = sorted(updates, key=lambda u: (str(u.campaign_id), u.phone, RANK[u.status], u.at))
+    recorded = utcnow()
     params = [
         {"cid": u.campaign_id, "p": u.phone, "rank": RANK[u.status], "st": u.status}
-        | {"at": u.at, "why": u.reason}
+        | {"at": u.at, "why": u.reason, "rec": recorded}
         for u in ordered
     ]
     await session.execute(_APPLY, params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -196,13 +197,33 @@ async def list_messages(
     status: MessageStatus | None = None,
     after: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    delivery_since: Annotated[
+        datetime | None,
+        Query(
+            description="Only the rows whose delivery receipt disparo recorded after "
+            "(delivery_since, after), in that order; page on with next_delivery_since and "
+            "next_after. Start a pass a few minutes before the as_of of the previous one."
+        ),
+    ] = None,
 ) -> MessagePage:
+    if delivery_since is not None and delivery_since.tzinfo is None:
+        delivery_since = delivery_since.replace(tzinfo=UTC)
+    as_of = utcnow()
     async with rt.sessions() as session:
         campaign = await repository.find_campaign(session, key)
         if campaign is None:
             raise NotFound("Campanha não encontrada")
         rows = await repository.list_messages(
-            session, campaign.id, status=status, after=after, limit=limit
+            session,
+            campaign.id,
+            status=status,
+            after=after,
+            limit=limit,
+            delivery_since=delivery_since,
         )
-    next_after = rows[-1].id if len(rows) == limit else None
-    return MessagePage(items=rows, next_after=next_after)
+    if len(rows) < limit:
+        return MessagePage(items=rows, next_after=None, as_of=as_of)
+    next_since = rows[-1].delivery_recorded_at if delivery_since is not None else None
+    return MessagePage(
+        items=rows, next_after=rows[-1].id, next_delivery_since=next_since, as_of=as_of
+    )

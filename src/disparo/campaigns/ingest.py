@@ -38,7 +38,7 @@ from disparo.campaigns.row_plan import (
     first_row,
     rules_for,
 )
-from disparo.campaigns.rows import extra_of, text
+from disparo.campaigns.rows import extra_of, row_id_of, text
 from disparo.db.base import utcnow
 from disparo.errors import Outcome, classify, message_of
 from disparo.providers.base import Provider, ProviderCode
@@ -48,7 +48,7 @@ from disparo.runtime import Runtime
 log = structlog.get_logger(__name__)
 
 COLUMNS = (
-    "campaign_id", "row_index", "batch_seq", "phone", "name", "cpf_cnpj", "id_carteira",
+    "campaign_id", "row_index", "row_id", "batch_seq", "phone", "name", "cpf_cnpj", "id_carteira",
     "idgis_ambiente", "idcob_contrato", "message", "extra", "status", "attempts",
     "skip_reason", "created_at",
 )  # fmt: skip
@@ -166,7 +166,7 @@ async def _records(
         row = d.row
         status = skipped if d.batch_seq is None else pending
         yield (
-            campaign_id, d.index, d.batch_seq, d.phone, text(row, "nome")[:255],
+            campaign_id, d.index, row_id_of(row), d.batch_seq, d.phone, text(row, "nome")[:255],
             text(row, "cpf_cnpj")[:32], text(row, "id_carteira")[:100],
             text(row, "idgis_ambiente")[:100], text(row, "idcob_contrato")[:100],
             text(row, "mensagem"), extra_of(row) if keep_extra else None, status, 0,

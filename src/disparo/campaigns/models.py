@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -105,6 +107,16 @@ class CampaignMessage(Base):
         Index("ix_campaign_messages_status", "campaign_id", "status", "id"),
         # Delivery receipts name a recipient by its phone (migration 0013).
         Index("ix_campaign_messages_phone", "campaign_id", "phone"),
+        # WordPress pulls the receipts recorded since its last pass (migration 0016); only
+        # rows with a receipt are in it.
+        Index(
+            "ix_campaign_messages_delivery_changes",
+            "campaign_id",
+            "delivery_recorded_at",
+            "id",
+            postgresql_where=text("delivery_recorded_at IS NOT NULL"),
+            sqlite_where=text("delivery_recorded_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -112,6 +124,9 @@ class CampaignMessage(Base):
         Uuid, ForeignKey("campaigns.id", ondelete="CASCADE")
     )
     row_index: Mapped[int] = mapped_column(Integer)
+    # The WordPress row's own id (Gen C rows carry `id`; NULL for Gen B rows, which WordPress
+    # then finds by row_index): how WordPress writes each outcome onto its row. 0016.
+    row_id: Mapped[int | None] = mapped_column(BigInteger)
     batch_seq: Mapped[int | None] = mapped_column(Integer)
     phone: Mapped[str] = mapped_column(String(32))
     name: Mapped[str | None] = mapped_column(String(255))
@@ -139,6 +154,9 @@ class CampaignMessage(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_reason: Mapped[str | None] = mapped_column(String(255))
+    # When disparo recorded that receipt (its own clock, not the vendor's `date`): the cursor
+    # of WordPress's later passes for receipts (GET /campaigns/{key}/messages?delivery_since).
+    delivery_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CampaignReply(Base):

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from disparo.campaigns.models import (
@@ -20,6 +31,7 @@ from disparo.campaigns.models import (
     MessageStatus,
     ProviderBatch,
 )
+from disparo.db.base import UTCDateTime
 
 ERRORS_SHOWN = 100
 
@@ -107,6 +119,8 @@ class MessageView:
 
     id: int
     row_index: int
+    # The WordPress row's id (Gen C); null for Gen B rows: WordPress goes by row_index.
+    row_id: int | None
     phone: str
     name: str | None
     status: MessageStatus
@@ -121,6 +135,8 @@ class MessageView:
     delivery_status: str | None = None
     delivery_at: datetime | None = None
     delivery_reason: str | None = None
+    # disparo's clock when that receipt was recorded: the cursor of `delivery_since`.
+    delivery_recorded_at: datetime | None = None
 
 
 # A message of an accepted batch keeps PENDING in its own row: one UPDATE of 100,000 rows
@@ -165,24 +181,43 @@ def _of_campaign(campaign_id: uuid.UUID, status: MessageStatus | None) -> Column
 
 
 def messages_query(
-    campaign_id: uuid.UUID, status: MessageStatus | None, after: int, limit: int | None
+    campaign_id: uuid.UUID,
+    status: MessageStatus | None,
+    after: int,
+    limit: int | None,
+    delivery_since: datetime | None = None,
 ) -> Select[Any]:
-    query = (
-        select(CampaignMessage, EFFECTIVE_STATUS, _SENT_AT, _ATTEMPTS, _CHANNEL)
-        .outerjoin(
-            ProviderBatch,
-            and_(
-                ProviderBatch.campaign_id == CampaignMessage.campaign_id,
-                ProviderBatch.step == BatchStep.SEND,
-                ProviderBatch.sequence == CampaignMessage.batch_seq,
-            ),
-        )
-        .where(_of_campaign(campaign_id, status), CampaignMessage.id > after)
-        .order_by(CampaignMessage.campaign_id, CampaignMessage.id)
+    query = select(CampaignMessage, EFFECTIVE_STATUS, _SENT_AT, _ATTEMPTS, _CHANNEL).outerjoin(
+        ProviderBatch,
+        and_(
+            ProviderBatch.campaign_id == CampaignMessage.campaign_id,
+            ProviderBatch.step == BatchStep.SEND,
+            ProviderBatch.sequence == CampaignMessage.batch_seq,
+        ),
     )
+    if delivery_since is None:
+        query = query.where(_of_campaign(campaign_id, status), CampaignMessage.id > after)
+        query = query.order_by(CampaignMessage.campaign_id, CampaignMessage.id)
+    else:
+        query = _receipts_since(query, campaign_id, delivery_since, after)
     if status is not None:
         query = query.where(has_effective_status(status))
     return query if limit is None else query.limit(limit)
+
+
+def _receipts_since(
+    query: Select[Any], campaign_id: uuid.UUID, since: datetime, after: int
+) -> Select[Any]:
+    """Rows whose receipt disparo recorded after (since, after), in that order: a keyset over
+    ix_campaign_messages_delivery_changes, so a pass for the receipts of the last hour reads
+    those rows only, however big the campaign. Rows without a receipt are not in it."""
+    recorded = CampaignMessage.delivery_recorded_at
+    return query.where(
+        CampaignMessage.campaign_id == campaign_id,
+        recorded.is_not(None),
+        tuple_(recorded, CampaignMessage.id)
+        > tuple_(literal(since, UTCDateTime), literal(after, BigInteger)),
+    ).order_by(CampaignMessage.campaign_id, recorded, CampaignMessage.id)
 
 
 async def list_messages(
@@ -192,14 +227,16 @@ async def list_messages(
     status: MessageStatus | None,
     after: int,
     limit: int | None,
+    delivery_since: datetime | None = None,
 ) -> list[MessageView]:
     """Keyset pagination: as fast on page 10,000 of a million-row campaign as on page 1."""
-    query = messages_query(campaign_id, status, after, limit)
+    query = messages_query(campaign_id, status, after, limit, delivery_since)
     rows = await session.execute(query)
     return [
         MessageView(
             id=m.id,
             row_index=m.row_index,
+            row_id=m.row_id,
             phone=m.phone,
             name=m.name,
             status=MessageStatus(effective),
@@ -212,6 +249,7 @@ async def list_messages(
             delivery_status=m.delivery_status,
             delivery_at=m.delivery_at,
             delivery_reason=m.delivery_reason,
+            delivery_recorded_at=m.delivery_recorded_at,
         )
         for m, effective, sent_at, attempts, channel in rows
     ]

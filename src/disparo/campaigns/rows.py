@@ -35,6 +35,20 @@ def text(row: Mapping[str, Any], name: str) -> str:
     return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
+# WordPress row ids are BIGINT UNSIGNED; disparo keeps those a signed BIGINT holds.
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id_of(row: Mapping[str, Any]) -> int | None:
+    """The WordPress row's `id` (Gen C rows send it), or None (Gen B rows, or not a number):
+    WordPress then finds the row by its place in the data (row_index)."""
+    value = text(row, "id").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 def env_id_of(row: Mapping[str, Any]) -> str:
     """CONTRACTS.md 3.2: idgis_ambiente unless empty or "0", else id_carteira."""
     env = text(row, "idgis_ambiente").strip()

@@ -161,3 +161,13 @@ class MessagePage(BaseModel):
     next_after: int | None = Field(
         None, description="Pass as `after` to get the next page; null on the last page."
     )
+    next_delivery_since: datetime | None = Field(
+        None,
+        description="With `delivery_since`: pass it back as `delivery_since` (with next_after) "
+        "for the next page; null otherwise.",
+    )
+    as_of: datetime | None = Field(
+        None,
+        description="disparo's clock when the page was read: a later `delivery_since` pass "
+        "starts a little before the as_of of the first page of the previous pass.",
+    )

@@ -23,6 +23,7 @@ final class Plugin
         add_action('rest_api_init', [RestRoutes::class, 'register'], 100);
         add_filter('rest_pre_serve_request', [RowStream::class, 'serve'], 10, 2);
         add_action(Scheduler::HOOK, [Scheduler::class, 'dispatchDue']);
+        OutcomeSync::register();
         // Other code (a panel screen, a test) approves through this action.
         add_action('disparo_connector_approve', [self::class, 'approve']);
         if (is_admin()) {

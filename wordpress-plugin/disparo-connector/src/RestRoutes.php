@@ -10,7 +10,8 @@ use WP_REST_Response;
 
 /**
  * The contract's routes (CONTRACTS 2.1, 2.2, 2.4) and the panel's old per-campaign dispatch
- * route. A route another plugin (the panel) already serves is left to it.
+ * route. A route another plugin (the panel) already serves is left to it. Plus this plugin's
+ * own: each row's outcome (RowOutcomes) for the panel, `GET disparo/v1/outcomes/{id}`.
  */
 final class RestRoutes
 {
@@ -29,6 +30,27 @@ final class RestRoutes
         );
         self::route('webhook-status/v1', '/update', 'POST', [self::class, 'webhook'], [Auth::class, 'checkWebhook']);
         self::route('unique/v1', '/(?P<agendamento_id>[^/]+)', 'POST', [self::class, 'dispatch']);
+        self::route('disparo/v1', '/outcomes/(?P<agendamento_id>[^/]+)', 'GET', [self::class, 'outcomes']);
+    }
+
+    /**
+     * One agendamento's counts by outcome and one page of its rows' outcomes, by row id:
+     * `?after=<row id>&limit=<1..1000>&outcome=sent|skipped|failed|unknown|pending`.
+     */
+    public static function outcomes(WP_REST_Request $request): WP_REST_Response
+    {
+        $agendamentoId = trim((string) $request->get_param('agendamento_id'));
+        $limit = min(1000, max(1, (int) ($request->get_param('limit') ?? 100)));
+        $outcome = sanitize_key((string) $request->get_param('outcome'));
+        $rows = RowOutcomes::page($agendamentoId, max(0, (int) $request->get_param('after')), $limit, $outcome);
+        return new WP_REST_Response([
+            'agendamento_id' => $agendamentoId,
+            'counts' => RowOutcomes::counts($agendamentoId),
+            'delivery' => RowOutcomes::deliveryCounts($agendamentoId),
+            'sync' => OutcomeSync::load($agendamentoId)['phase'] ?? null,
+            'items' => $rows,
+            'next_after' => count($rows) === $limit ? (int) $rows[$limit - 1]['row_id'] : null,
+        ], 200);
     }
 
     private static function route(

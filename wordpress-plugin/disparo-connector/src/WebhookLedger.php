@@ -10,12 +10,13 @@ use WP_Error;
  * What the status receiver remembers so an old webhook cannot be played again: the signatures
  * it accepted while their timestamps are still inside the tolerance window, and the last
  * `sequencia` applied per agendamento. Two small tables of this plugin's own (the panel's
- * rows table is never altered), created on activation and on the first load after an update.
+ * rows table is never altered), created on activation and on the first load after an update,
+ * with the plugin's other tables (RowOutcomes, OutcomeSync).
  */
 final class WebhookLedger
 {
     public const DB_VERSION_OPTION = 'disparo_connector_db_version';
-    private const DB_VERSION = '1';
+    private const DB_VERSION = '2';
 
     public static function signatures(): string
     {
@@ -54,6 +55,8 @@ final class WebhookLedger
   sequencia bigint(20) unsigned NOT NULL DEFAULT 0,
   PRIMARY KEY  (agendamento_id)
 ) {$charset};");
+        dbDelta(RowOutcomes::createSql($charset));
+        dbDelta(OutcomeSync::createSql($charset));
         update_option(self::DB_VERSION_OPTION, self::DB_VERSION, true);
     }
 

@@ -6,6 +6,9 @@
  *   php wp.php SITE_DIR seed '[{"agendamento_id": ..., ...}]'      insert campaign rows
  *   php wp.php SITE_DIR rows AGENDAMENTO_ID                         print its rows as JSON
  *   php wp.php SITE_DIR approve AGENDAMENTO_ID                      approve it (plugin hook)
+ *   php wp.php SITE_DIR schedule AGENDAMENTO_ID                     schedule its outcome pull
+ *   php wp.php SITE_DIR sync AGENDAMENTO_ID                         one outcome pull run now
+ *   php wp.php SITE_DIR outcomes AGENDAMENTO_ID                     its rows' outcomes as JSON
  */
 
 declare(strict_types=1);
@@ -44,6 +47,19 @@ switch ($command) {
         $result = \Disparo\Connector\Plugin::approve((string) $argument);
         echo wp_json_encode(['ok' => $result->ok, 'code' => $result->code, 'message' => $result->message]), "\n";
         exit($result->ok ? 0 : 1);
+    case 'schedule':
+        \Disparo\Connector\OutcomeSync::schedule((string) $argument);
+        echo "ok\n";
+        break;
+    case 'sync':
+        do_action(\Disparo\Connector\OutcomeSync::HOOK, (string) $argument);
+        echo wp_json_encode(\Disparo\Connector\OutcomeSync::load((string) $argument)), "\n";
+        break;
+    case 'outcomes':
+        $outcomes = \Disparo\Connector\RowOutcomes::page((string) $argument, 0, 1000);
+        $sync = \Disparo\Connector\OutcomeSync::load((string) $argument);
+        echo wp_json_encode(['items' => $outcomes, 'sync' => $sync]), "\n";
+        break;
     default:
         fwrite(STDERR, "unknown command {$command}\n");
         exit(2);

@@ -15,6 +15,7 @@ use Exception;
 /**
  * Campaigns awaiting approval. Each row leads to its review screen: disparo's preflight (what
  * a dispatch would do, nothing sent) above the form that approves now or schedules for later.
+ * Below them, the campaigns sent, with each row's outcome (OutcomesView).
  */
 final class CampaignsPage
 {
@@ -106,6 +107,11 @@ final class CampaignsPage
             self::renderReview($review);
             return;
         }
+        $results = sanitize_text_field(wp_unslash((string) ($_GET['results'] ?? '')));
+        if ($results !== '') {
+            OutcomesView::renderCampaign($results);
+            return;
+        }
         $schedules = Options::schedules();
         $errors = Options::dispatchErrors();
         echo '<div class="wrap"><h1>Campanhas aguardando aprovação</h1>';
@@ -123,7 +129,9 @@ final class CampaignsPage
         foreach ($campaigns as $campaign) {
             self::renderRow($campaign, $schedules, $errors);
         }
-        echo '</tbody></table></div>';
+        echo '</tbody></table>';
+        OutcomesView::renderSummary();
+        echo '</div>';
     }
 
     /**

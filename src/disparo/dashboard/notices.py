@@ -19,9 +19,11 @@ _REFUSALS: list[tuple[type[DisparoError], str]] = [
 ]
 
 
-def refused(label: str, exc: DisparoError) -> str:
-    """ "Pause: not done, it changed meanwhile (…)"."""
-    reason = next((text for kind, text in _REFUSALS if isinstance(exc, kind)), None)
+def refused(label: str, exc: DisparoError, own: dict[type[DisparoError], str] | None = None) -> str:
+    """ "Pause: not done, it changed meanwhile (…)". `own`: what a page knows better, e.g.
+    that the value its form refused is a phone number."""
+    reasons = list((own or {}).items()) + _REFUSALS
+    reason = next((text for kind, text in reasons if isinstance(exc, kind)), None)
     return f"{label}: not done, {reason or f'the service answered {exc.status_code}'}."
 
 

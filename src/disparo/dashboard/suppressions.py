@@ -15,7 +15,7 @@ from disparo.dashboard import auth, queries
 from disparo.dashboard.notices import refused
 from disparo.dashboard.pages import OperatorDep, ReaderDep, render, runtime_of
 from disparo.dashboard.views import when
-from disparo.errors import DisparoError
+from disparo.errors import BadRequest, DisparoError, NotFound
 from disparo.security import client_address
 from disparo.suppressions import service
 from disparo.suppressions.models import SuppressionSource
@@ -93,6 +93,10 @@ async def remove_suppression(request: Request, phone: str, session: OperatorDep)
 
 
 _LABELS = {"suppress": "Add", "unsuppress": "Remove"}
+_REASONS: dict[type[DisparoError], str] = {
+    BadRequest: "that is not a phone number we could send to",
+    NotFound: "that phone is not on the list",
+}
 
 
 async def _act(
@@ -104,7 +108,7 @@ async def _act(
         async with audited(runtime_of(request), actor, action, target) as audit:
             outcome = await work(audit)
     except DisparoError as exc:
-        outcome = refused(_LABELS.get(action, action), exc)
+        outcome = refused(_LABELS.get(action, action), exc, _REASONS)
     response = RedirectResponse(PAGE_URL, status_code=303)
     auth.set_flash(request, response, outcome)
     return response

@@ -67,3 +67,11 @@ def test_a_failed_campaign_shows_what_was_sent_not_100_percent() -> None:
     assert (view["rate"], view["eta"]) == ("0/min", EMPTY)
     done = campaign_view(_campaign(CampaignStatus.COMPLETED, 150, 150), NOW)
     assert (done["percent"], done["eta"], done["progress_value"]) == ("100%", EMPTY, 150)
+
+
+def test_a_campaign_younger_than_a_minute_is_measured_over_its_age() -> None:
+    young = _campaign(CampaignStatus.PROCESSING, 1000, 400)
+    young.started_at = NOW - timedelta(seconds=20)
+    assert campaign_view(young, NOW, sent_last_minute=400)["rate"] == "1,200/min"
+    young.started_at = NOW - timedelta(seconds=1)  # no fewer than 10 s
+    assert campaign_view(young, NOW, sent_last_minute=400)["rate"] == "2,400/min"

@@ -9,6 +9,7 @@ from typing import Any
 from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, CampaignStatus, ProviderBatch
 from disparo.campaigns.windows import WindowHold
 
+MIN_RATE_SECONDS = 10.0
 # What an empty field shows, everywhere: never "None", "null" or a blank cell.
 EMPTY = "–"
 
@@ -46,13 +47,19 @@ def shown(value: object) -> str:
     return EMPTY if value is None or str(value).strip() == "" else str(value)
 
 
-def per_minute(campaign: Campaign, sent_last_minute: int) -> int:
-    """Recipients the provider took in the last 60 s (queries.sent_last_minute): real
-    events, not an average since the start, so a campaign that stopped reads 0 at once.
-    Paused reads 0 too: the batch still in flight is not the campaign moving."""
+def per_minute(campaign: Campaign, sent_last_minute: int, now: datetime) -> int:
+    """Recipients a minute over the last 60 s (queries.sent_last_minute): real events, not
+    an average since the start, so a campaign that stopped reads 0 at once. A campaign that
+    started less than a minute ago has had less than a minute to send (no fewer than 10 s
+    are counted, or its first batch would read as a flood). Paused reads 0: the batch still
+    in flight is not the campaign moving."""
     if campaign.paused_at is not None or campaign.status in TERMINAL_CAMPAIGN:
         return 0
-    return sent_last_minute
+    if campaign.started_at is None or not sent_last_minute:
+        return 0
+    running = (now - campaign.started_at).total_seconds()
+    seconds = min(max(running, MIN_RATE_SECONDS), 60.0)
+    return round(sent_last_minute * 60 / seconds)
 
 
 def eta(campaign: Campaign, rate: int, hold: WindowHold | None) -> str:
@@ -102,7 +109,7 @@ def campaign_view(
     campaign: Campaign, now: datetime, hold: WindowHold | None = None, sent_last_minute: int = 0
 ) -> dict[str, Any]:
     total = campaign.total_messages
-    rate = per_minute(campaign, sent_last_minute)
+    rate = per_minute(campaign, sent_last_minute, now)
     progress, percent = _progress(campaign)
     return {
         "id": str(campaign.id),

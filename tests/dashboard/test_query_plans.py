@@ -106,7 +106,7 @@ FROM generate_series(0, :n - 1) s
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_the_last_minute_rate_reads_only_that_minute(db_url: str) -> None:
     """5,000 batches a campaign (a 1,000,000-recipient one), one every 3 s: the rate of the
-    page's campaigns reads the 20 each finished in the last minute (index 0016)."""
+    page's campaigns reads the 20 each finished in the last minute (index 0017)."""
     url = to_async_url(db_url)
     await upgrade(url)
     engine = create_async_engine(url)

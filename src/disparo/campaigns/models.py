@@ -168,7 +168,7 @@ class ProviderBatch(Base):
     __tablename__ = "provider_batches"
     __table_args__ = (
         UniqueConstraint("campaign_id", "step", "sequence"),
-        # The dashboard's sends over the last minute (migration 0016).
+        # The dashboard's sends over the last minute (migration 0017).
         Index("ix_provider_batches_finished", "campaign_id", "finished_at"),
     )
 

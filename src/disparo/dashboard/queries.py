@@ -175,7 +175,7 @@ def sends_since_query(campaign_ids: Sequence[uuid.UUID], since: datetime) -> Sel
         select(ProviderBatch.campaign_id, func.coalesce(func.sum(ProviderBatch.sent_count), 0))
         .where(
             ProviderBatch.campaign_id.in_(list(campaign_ids)),
-            ProviderBatch.finished_at >= since,  # ix_provider_batches_finished (0016)
+            ProviderBatch.finished_at >= since,  # ix_provider_batches_finished (0017)
             ProviderBatch.step == BatchStep.SEND,
         )
         .group_by(ProviderBatch.campaign_id)

@@ -4,16 +4,16 @@ The dashboard's rate over the last minute sums the sends of the batches a campai
 in the last 60 s; (campaign_id, finished_at) makes that read those few batches, not every
 batch of a 1,000,000-recipient campaign.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -77,4 +77,4 @@ clean:
 screenshots: $(STAMP)
 	scripts/ensure-services.sh
 	scripts/ensure-browser.sh
-	DISPARO_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/dashboard/test_browser.py -q
+	DISPARO_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/dashboard/test_browser.py tests/dashboard/test_browser_operator.py -q

@@ -8,6 +8,7 @@ figures come from the dashboard's own views, so the shell and the browser agree.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Annotated
 
 import typer
@@ -63,7 +64,10 @@ async def _follow(rt: Runtime, key: str, interval: float) -> Campaign:
         task = progress.add_task("", total=None, detail="")
         while True:
             campaign = await _load(rt, key)
-            view = campaign_view(campaign, utcnow())
+            now = utcnow()
+            async with rt.sessions() as session:
+                recent = await queries.sent_last_minute(session, [campaign.id], now)
+            view = campaign_view(campaign, now, sent_last_minute=recent.get(campaign.id, 0))
             progress.update(
                 task,
                 description=f"{campaign.agendamento_id} {view['status']}"
@@ -108,14 +112,14 @@ def campaigns(
             message = f"status desconhecido {status!r}; use um de: {known}"
             raise typer.BadParameter(message) from None
     where = queries.CampaignFilter(chosen, provider.upper() if provider else None)
-    rows, total = _run(lambda rt: _campaign_page(rt, where))
+    rows, total, recent = _run(lambda rt: _campaign_page(rt, where))
     table = Table(title=f"campaigns ({len(rows)} of {total:,}, newest first)")
     for column in ("agendamento_id", "status", "provider", "progress", "sent", "failed",
                    "skipped", "unknown", "rate", "age"):  # fmt: skip
         left = column in ("agendamento_id", "status")
         table.add_column(column, justify="left" if left else "right")
     for campaign in rows:
-        view = campaign_view(campaign, utcnow())
+        view = campaign_view(campaign, utcnow(), sent_last_minute=recent.get(campaign.id, 0))
         state = f"[{STYLE.get(view['status'], 'white')}]{view['status']}[/]"
         table.add_row(
             view["agendamento_id"],
@@ -132,9 +136,12 @@ def campaigns(
     console.print(table)
 
 
-async def _campaign_page(rt: Runtime, where: queries.CampaignFilter) -> tuple[list[Campaign], int]:
+async def _campaign_page(
+    rt: Runtime, where: queries.CampaignFilter
+) -> tuple[list[Campaign], int, dict[uuid.UUID, int]]:
     async with rt.sessions() as session:
         rows, _ = await queries.campaign_page(session, where, None)
         counts = await queries.status_counts(session, where.provider)
+        recent = await queries.sent_last_minute(session, [c.id for c in rows], utcnow())
     total = counts.get(where.status.value, 0) if where.status else sum(counts.values())
-    return list(rows), total
+    return list(rows), total, recent

@@ -89,14 +89,18 @@ async def test_pause_then_resume_from_the_campaign_page(stack_factory: StackFact
         page = await client.get(f"/dashboard/campaigns/{campaign_id}")
         assert "/confirm/pause" in page.text and "/confirm/resume" not in page.text
         confirm = await client.get(f"/dashboard/campaigns/{campaign_id}/confirm/pause")
-        assert "1 batch waiting stay PENDING" in confirm.text
-        assert await _act(client, str(campaign_id), "pause") == "Campanha pausada"
+        assert "1 batch waiting stays PENDING" in confirm.text
+        assert await _act(client, str(campaign_id), "pause") == (
+            "Campaign paused: 1 batch waiting until you resume it."
+        )
         assert await _paused(stack)
         page = await client.get(f"/dashboard/campaigns/{campaign_id}")
         assert "PAUSED" in page.text and "/confirm/resume" in page.text
         confirm = await client.get(f"/dashboard/campaigns/{campaign_id}/confirm/resume")
-        assert "1 pending batch with 5 recipients go back to the queue" in confirm.text
-        assert await _act(client, str(campaign_id), "resume") == "Campanha retomada"
+        assert "1 pending batch with 5 recipients goes back to the queue" in confirm.text
+        assert await _act(client, str(campaign_id), "resume") == (
+            "Campaign resumed: 1 batch back in the queue."
+        )
         assert not await _paused(stack)
         # Pausing what is no longer running is refused by the service, and said so.
         await _act(client, str(campaign_id), "cancel")
@@ -105,7 +109,10 @@ async def test_pause_then_resume_from_the_campaign_page(stack_factory: StackFact
             data={"csrf_token": csrf_of(page.text)},
         )
         shown = await client.get(done.headers["location"])
-        assert "Pause: not done." in shown.text
+        notice = re.search(r'role="status">([^<]*)<', shown.text)
+        assert notice, "no notice on the page"
+        # In the dashboard's language, not the service's Portuguese ("A campanha já terminou").
+        assert notice.group(1).startswith("Pause: not done, it changed meanwhile")
 
 
 async def _paused(stack: DevStack) -> bool:

@@ -6,6 +6,7 @@ $DISPARO_SCREENSHOTS (`make screenshots` writes docs/screenshots/) or the test's
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -134,7 +135,9 @@ async def _pause_and_resume(stack: DevStack, page: Page, base: str) -> None:
     await page.click("a.button:text-is('Pause')")
     await expect(page.locator(".affected")).to_contain_text("waiting stay PENDING")
     await page.click("button:text-is('Pause')")
-    await expect(page.get_by_role("status")).to_have_text("Campanha pausada")
+    await expect(page.get_by_role("status")).to_have_text(
+        re.compile(r"^Campaign paused: \d+ batch")
+    )
     await expect(page.locator(".badge.status-PAUSED")).to_be_visible()
     # Paused: the batch in flight finishes, nothing more leaves.
     await page.wait_for_timeout(3000)
@@ -146,7 +149,7 @@ async def _pause_and_resume(stack: DevStack, page: Page, base: str) -> None:
     await page.click("a.button:text-is('Resume')")
     await expect(page.locator(".affected")).to_contain_text("go back to the queue")
     await page.click("button:text-is('Resume')")
-    await expect(page.get_by_role("status")).to_have_text("Campanha retomada")
+    await expect(page.get_by_role("status")).to_have_text(re.compile(r"^Campaign resumed: "))
     await expect(page.locator("h1 .badge").first).to_have_text("COMPLETED", timeout=20_000)
     assert (await status(stack, paused))["sent_messages"] == 1000
 

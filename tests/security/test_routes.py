@@ -122,6 +122,8 @@ def test_each_dashboard_route_needs_what_the_api_would() -> None:
         ("POST", "/dashboard/logout"): "dashboard-session",
         ("GET", "/dashboard/campaigns/{key}/confirm/{name}"): "dashboard:read+operate",
         ("POST", "/dashboard/campaigns/{key}/{name}"): "dashboard:operate",
+        ("GET", "/dashboard/dead-letters/confirm"): "dashboard:read+operate",
+        ("POST", "/dashboard/dead-letters/redrive"): "dashboard:operate",
         ("POST", "/dashboard/suppressions"): "dashboard:operate",
         ("POST", "/dashboard/suppressions/{phone}/remove"): "dashboard:operate",
         ("POST", "/dashboard/providers/{account}/{name}"): "dashboard:operate",

@@ -142,6 +142,12 @@ async def redrive_dead_letters(
     return await _redrive(rt, ids)
 
 
+async def redrive_batches(rt: Runtime, batch_ids: Sequence[int]) -> RedriveResult:
+    """Redrive those of `batch_ids` (an operator's selection) that are dead letters now; the
+    others (redriven meanwhile, never dead) are left alone and missing from the result."""
+    return await _redrive(rt, batch_ids)
+
+
 async def _redrive(rt: Runtime, batch_ids: Sequence[int]) -> RedriveResult:
     """One transaction per campaign, under its lock; a batch that stopped being a dead letter
     meanwhile (redriven by someone else) is left alone."""

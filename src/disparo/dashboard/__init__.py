@@ -31,6 +31,7 @@ SECURITY_HEADERS = {
 def mount_dashboard(app: FastAPI) -> None:
     from disparo.dashboard import (
         action_routes,
+        dead_letter_routes,
         preflight_page,
         provider_routes,
         routes,
@@ -40,7 +41,8 @@ def mount_dashboard(app: FastAPI) -> None:
     from disparo.dashboard.action_routes import UnknownAction
     from disparo.dashboard.pages import CampaignNotFound
 
-    for module in (signin, routes, action_routes, preflight_page, suppressions, provider_routes):
+    pages = (signin, routes, action_routes, dead_letter_routes, preflight_page, suppressions)
+    for module in (*pages, provider_routes):
         app.include_router(module.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_exception_handler(SignInRequired, _sign_in)

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from disparo.audit import Actor, audited
 from disparo.dashboard import actions, auth
+from disparo.dashboard.notices import refused
 from disparo.dashboard.pages import ConfirmDep, OperatorDep, find_campaign, render, runtime_of
 from disparo.dashboard.views import campaign_view
 from disparo.db.base import utcnow
@@ -51,7 +52,7 @@ async def run_action(request: Request, key: str, name: str, session: OperatorDep
             done = await action.run(rt, str(campaign.id))
             audit.done(done.batches, done.recipients, done.message)
     except DisparoError as exc:  # e.g. the campaign finished meanwhile (Conflict)
-        outcome = f"{action.label}: not done. {exc.message}"
+        outcome = refused(action.label, exc)
     else:
         outcome = done.message
         log.info("dashboard.action", action=name, campaign_id=str(campaign.id), outcome=outcome)

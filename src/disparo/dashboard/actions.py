@@ -18,6 +18,8 @@ from disparo.campaigns.models import (
     CampaignStatus,
     ProviderBatch,
 )
+from disparo.dashboard.notices import control_notice
+from disparo.dashboard.views import counted
 from disparo.runtime import Runtime
 
 
@@ -83,11 +85,15 @@ def _running(p: Preview) -> bool:
 
 
 def _n(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+    return counted(count, word)
+
+
+def _verb(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
 
 
 def _done(result: controls.ControlResult) -> Outcome:
-    return Outcome(result.message, result.batches, result.recipients)
+    return Outcome(control_notice(result), result.batches, result.recipients)
 
 
 async def _pause(rt: Runtime, key: str) -> Outcome:
@@ -123,7 +129,7 @@ def _retry_text(p: Preview, status: BatchStatus) -> str:
     tally = p.of(status)
     return (
         f"{_n(tally.batches, 'batch')} in {status.value} with {_n(tally.recipients, 'recipient')} "
-        "go back to the queue with fresh attempts."
+        f"{_verb(tally.batches, 'goes', 'go')} back to the queue with fresh attempts."
     )
 
 
@@ -137,7 +143,8 @@ ACTIONS: dict[str, Action] = {
             lambda p: _running(p) and not p.paused,
             lambda p: (
                 f"No new batch is claimed: {_n(p.of(BatchStatus.PENDING).batches, 'batch')}"
-                " waiting stay PENDING until you resume. Batches already at the provider finish."
+                f" waiting {_verb(p.of(BatchStatus.PENDING).batches, 'stays', 'stay')} PENDING"
+                " until you resume. Batches already at the provider finish."
             ),
             _pause,
         ),
@@ -148,7 +155,8 @@ ACTIONS: dict[str, Action] = {
             lambda p: _running(p) and p.paused,
             lambda p: (
                 f"{_n(p.of(BatchStatus.PENDING).batches, 'pending batch')} with "
-                f"{_n(p.of(BatchStatus.PENDING).recipients, 'recipient')} go back to the queue."
+                f"{_n(p.of(BatchStatus.PENDING).recipients, 'recipient')} "
+                f"{_verb(p.of(BatchStatus.PENDING).batches, 'goes', 'go')} back to the queue."
             ),
             _resume,
         ),
@@ -159,7 +167,8 @@ ACTIONS: dict[str, Action] = {
             lambda p: p.status not in TERMINAL_CAMPAIGN,
             lambda p: (
                 f"{_n(p.of(BatchStatus.PENDING).batches, 'batch')} not yet sent "
-                f"({_n(p.of(BatchStatus.PENDING).recipients, 'recipient')}) are cancelled and "
+                f"({_n(p.of(BatchStatus.PENDING).recipients, 'recipient')}) "
+                f"{_verb(p.of(BatchStatus.PENDING).batches, 'is', 'are')} cancelled and "
                 "their recipients end FAILED; WordPress hears erro_envio. This cannot be undone."
             ),
             _cancel,
@@ -193,7 +202,7 @@ ACTIONS: dict[str, Action] = {
             lambda p: (
                 f"{_n(p.dead_letters.batches, 'dead letter')} with "
                 f"{_n(p.dead_letters.recipients, 'recipient')} (batches that spent their attempts) "
-                "are sent again with fresh attempts."
+                f"{_verb(p.dead_letters.batches, 'is', 'are')} sent again with fresh attempts."
             ),
             _redrive,
         ),

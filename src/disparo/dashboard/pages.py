@@ -13,9 +13,13 @@ from disparo.apikeys import Scope
 from disparo.campaigns import repository
 from disparo.campaigns.models import Campaign
 from disparo.dashboard import auth
+from disparo.dashboard.views import counted, shown, when
 from disparo.runtime import Runtime
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Every template words counts, empty fields and times the same way.
+templates.env.globals.update(counted=counted, when=when)
+templates.env.filters["shown"] = shown
 # Signed in, whatever the key may do: sign-out only.
 SessionDep = Annotated[auth.Session, Depends(auth.current_session)]
 # Pages and their JSON show what the API's `read` shows; actions do what `operate` does.
@@ -50,3 +54,9 @@ async def find_campaign(request: Request, key: str) -> Campaign:
     if campaign is None:
         raise CampaignNotFound(key)
     return campaign
+
+
+def campaign_row_html(item: dict[str, Any]) -> str:
+    """A campaign list row, from the macro the page itself uses (for the live list)."""
+    row = templates.env.get_template("_campaign_row.html").module.row  # type: ignore[attr-defined]
+    return str(row(item))

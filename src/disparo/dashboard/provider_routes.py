@@ -13,7 +13,9 @@ from disparo.apikeys import Scope
 from disparo.audit import Actor, audited
 from disparo.campaigns import provider_controls
 from disparo.dashboard import auth
+from disparo.dashboard.notices import refused
 from disparo.dashboard.pages import OperatorDep, ReaderDep, render, runtime_of
+from disparo.dashboard.views import counted
 from disparo.errors import DisparoError
 from disparo.runtime import Runtime
 from disparo.security import client_address
@@ -49,14 +51,14 @@ async def provider_control(
     rt = runtime_of(request)
     actor = Actor(session.key_name, "dashboard", client_address(request))
     if name not in CONTROLS:
-        outcome = f"Unknown action {name[:20]!r}: nothing done."
+        outcome = f"Unknown action {name[:20]!r}: nothing was done."
     else:
         try:
             async with audited(rt, actor, f"provider-{name}", account) as audit:
                 outcome = await _run(rt, name, account, session.key_name)
                 audit.done(0, 0, outcome)
         except DisparoError as exc:
-            outcome = f"{name.capitalize()}: not done. {exc.message}"
+            outcome = refused(name.capitalize(), exc)
     log.info("dashboard.provider_action", action=name, account=account, outcome=outcome)
     response = RedirectResponse("/dashboard/providers", status_code=303)
     auth.set_flash(request, response, outcome)
@@ -68,4 +70,4 @@ async def _run(rt: Runtime, name: str, account: str, actor: str) -> str:
         view = await provider_controls.hold_account(rt, account, actor)
         return f"{view.summary}. Its batches wait until you resume it."
     view, woken = await provider_controls.resume_account(rt, account)
-    return f"{view.summary}: {woken} waiting batch{'' if woken == 1 else 'es'} sent again."
+    return f"{view.summary}: {counted(woken, 'waiting batch')} sent again."

@@ -4,6 +4,7 @@ polls for live updates."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,13 @@ from disparo.campaigns.batch_queries import attempt_histories
 from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, CampaignStatus, MessageStatus
 from disparo.campaigns.windows import WindowHold, campaign_hold
 from disparo.dashboard import actions, auth, queries
-from disparo.dashboard.pages import ReaderDep, find_campaign, render, runtime_of
+from disparo.dashboard.pages import (
+    ReaderDep,
+    campaign_row_html,
+    find_campaign,
+    render,
+    runtime_of,
+)
 from disparo.dashboard.views import batch_view, campaign_view, duration, when
 from disparo.db.base import utcnow
 from disparo.observe.state import queue_counts
@@ -66,8 +73,9 @@ async def _campaign_list(
         rows, next_cursor = await queries.campaign_page(session, where, cursor)
         counts = await queries.status_counts(session, where.provider)
         known_providers = await queries.providers(session)
+        recent = await queries.sent_last_minute(session, [c.id for c in rows], now)
     return {
-        "items": [campaign_view(campaign, now, _hold(request, campaign, now)) for campaign in rows],
+        "items": [_view(request, campaign, now, recent) for campaign in rows],
         "next": next_cursor.encode() if next_cursor else None,
         "counts": counts,
         "total": sum(counts.values()),
@@ -101,7 +109,19 @@ async def campaigns_json(
     provider: str | None = None,
     before: str | None = None,
 ) -> JSONResponse:
-    return JSONResponse(await _campaign_list(request, status, provider, before))
+    data = await _campaign_list(request, status, provider, before)
+    # The row as the page renders it: the script adds a new campaign without a copy of the
+    # markup of its own that could drift from the page's.
+    for item in data["items"]:
+        item["html"] = campaign_row_html(item)
+    return JSONResponse(data)
+
+
+def _view(
+    request: Request, campaign: Campaign, now: datetime, recent: dict[uuid.UUID, int]
+) -> dict[str, Any]:
+    hold = _hold(request, campaign, now)
+    return campaign_view(campaign, now, hold, recent.get(campaign.id, 0))
 
 
 def _hold(request: Request, campaign: Campaign, now: datetime) -> WindowHold | None:
@@ -116,8 +136,9 @@ async def _campaign_live(
     async with runtime_of(request).sessions() as session:
         batches, next_batch = await queries.send_batches(session, campaign.id, batches_after)
         batch_counts = await queries.batch_status_counts(session, campaign.id)
+        recent = await queries.sent_last_minute(session, [campaign.id], now)
     return {
-        "campaign": campaign_view(campaign, now, _hold(request, campaign, now)),
+        "campaign": _view(request, campaign, now, recent),
         "batches": [batch_view(batch) for batch in batches],
         "next_batch": next_batch,
         "batch_counts": batch_counts,
@@ -166,6 +187,7 @@ async def campaign_page(
         steps=[batch_view(step) for step in steps],
         webhooks=hooks,
         deliveries=deliveries,
+        dead_letters=preview.dead_letters.batches,
         batches_after=batches_after,
         when=when,
     )

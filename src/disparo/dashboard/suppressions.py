@@ -12,9 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from disparo.apikeys import Scope
 from disparo.audit import Actor, Audited, audited
 from disparo.dashboard import auth, queries
+from disparo.dashboard.notices import refused
 from disparo.dashboard.pages import OperatorDep, ReaderDep, render, runtime_of
 from disparo.dashboard.views import when
-from disparo.errors import DisparoError
+from disparo.errors import BadRequest, DisparoError, NotFound
 from disparo.security import client_address
 from disparo.suppressions import service
 from disparo.suppressions.models import SuppressionSource
@@ -40,8 +41,8 @@ async def suppressions_page(
             rows, total = await service.page(
                 db, phone=phone or None, before=before, limit=queries.PAGE
             )
-    except DisparoError as exc:  # a filter with no digits
-        rows, total, notice = [], 0, exc.message
+    except DisparoError:  # the only refusal of a page read: a filter with no digits
+        rows, total, notice = [], 0, "A phone filter needs digits: nothing matched."
     response = render(
         request,
         "suppressions.html",
@@ -91,6 +92,13 @@ async def remove_suppression(request: Request, phone: str, session: OperatorDep)
     return await _act(request, session, "unsuppress", phone[:40], remove)
 
 
+_LABELS = {"suppress": "Add", "unsuppress": "Remove"}
+_REASONS: dict[type[DisparoError], str] = {
+    BadRequest: "that is not a phone number we could send to",
+    NotFound: "that phone is not on the list",
+}
+
+
 async def _act(
     request: Request, session: auth.Session, action: str, target: str, work: Work
 ) -> Response:
@@ -100,7 +108,7 @@ async def _act(
         async with audited(runtime_of(request), actor, action, target) as audit:
             outcome = await work(audit)
     except DisparoError as exc:
-        outcome = f"Not done: {exc.message}"
+        outcome = refused(_LABELS.get(action, action), exc, _REASONS)
     response = RedirectResponse(PAGE_URL, status_code=303)
     auth.set_flash(request, response, outcome)
     return response

@@ -6,8 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, ProviderBatch
+from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, CampaignStatus, ProviderBatch
 from disparo.campaigns.windows import WindowHold
+
+MIN_RATE_SECONDS = 10.0
+# What an empty field shows, everywhere: never "None", "null" or a blank cell.
+EMPTY = "–"
 
 
 def duration(seconds: float) -> str:
@@ -22,20 +26,74 @@ def duration(seconds: float) -> str:
 
 
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else EMPTY
 
 
 def number(value: int) -> str:
     return f"{value:,}"
 
 
-def send_rate(campaign: Campaign, now: datetime) -> float | None:
-    """Recipients the provider took per second, from the first claim to the end (or now)."""
-    if campaign.started_at is None:
-        return None
-    end = campaign.completed_at or now
-    elapsed = (end - campaign.started_at).total_seconds()
-    return campaign.sent_messages / elapsed if elapsed > 0 else None
+def counted(count: int, word: str) -> str:
+    """ "1 batch", "2 batches", "1,000 recipients" (every word the dashboard counts takes
+    -es after ch, sh, s or x and -s otherwise)."""
+    if count == 1:
+        return f"{count:,} {word}"
+    suffix = "es" if word.endswith(("ch", "sh", "s", "x")) else "s"
+    return f"{count:,} {word}{suffix}"
+
+
+def shown(value: object) -> str:
+    """A field as a cell shows it: EMPTY for None or blank."""
+    return EMPTY if value is None or str(value).strip() == "" else str(value)
+
+
+def per_minute(campaign: Campaign, sent_last_minute: int, now: datetime) -> int:
+    """Recipients a minute over the last 60 s (queries.sent_last_minute): real events, not
+    an average since the start, so a campaign that stopped reads 0 at once. A campaign that
+    started less than a minute ago has had less than a minute to send (no fewer than 10 s
+    are counted, or its first batch would read as a flood). Paused reads 0: the batch still
+    in flight is not the campaign moving."""
+    if campaign.paused_at is not None or campaign.status in TERMINAL_CAMPAIGN:
+        return 0
+    if campaign.started_at is None or not sent_last_minute:
+        return 0
+    running = (now - campaign.started_at).total_seconds()
+    seconds = min(max(running, MIN_RATE_SECONDS), 60.0)
+    return round(sent_last_minute * 60 / seconds)
+
+
+def eta(campaign: Campaign, rate: int, hold: WindowHold | None) -> str:
+    """When the rest would be done at the last minute's rate; why there is no such time."""
+    if campaign.status in TERMINAL_CAMPAIGN:
+        return EMPTY
+    if hold is not None:
+        return f"held until {hold.label}" if hold.opens_at else "held: the windows never open"
+    left = campaign.total_messages - _done(campaign)
+    if rate <= 0 or left <= 0:
+        return EMPTY
+    return duration(left / rate * 60)
+
+
+def _done(campaign: Campaign) -> int:
+    return (
+        campaign.sent_messages
+        + campaign.failed_messages
+        + campaign.skipped_messages
+        + campaign.unknown_messages
+    )
+
+
+def _progress(campaign: Campaign) -> tuple[int, str]:
+    """(the bar's value, its label). A FAILED campaign's bar is what was sent ("12% sent"),
+    not the 100% of recipients that reached an end: most of them ended failed."""
+    total = campaign.total_messages
+    if campaign.status == CampaignStatus.FAILED:
+        sent = campaign.sent_messages
+        return sent, f"{(sent / total * 100 if total else 0):.0f}% sent"
+    done = _done(campaign)
+    if not total:
+        return (1 if campaign.status in TERMINAL_CAMPAIGN else 0), "0%"
+    return done, f"{done / total * 100:.0f}%"
 
 
 def window_wait(hold: WindowHold | None) -> str:
@@ -48,16 +106,11 @@ def window_wait(hold: WindowHold | None) -> str:
 
 
 def campaign_view(
-    campaign: Campaign, now: datetime, hold: WindowHold | None = None
+    campaign: Campaign, now: datetime, hold: WindowHold | None = None, sent_last_minute: int = 0
 ) -> dict[str, Any]:
     total = campaign.total_messages
-    done = (
-        campaign.sent_messages
-        + campaign.failed_messages
-        + campaign.skipped_messages
-        + campaign.unknown_messages
-    )
-    rate = send_rate(campaign, now)
+    rate = per_minute(campaign, sent_last_minute, now)
+    progress, percent = _progress(campaign)
     return {
         "id": str(campaign.id),
         "agendamento_id": campaign.agendamento_id,
@@ -70,11 +123,12 @@ def campaign_view(
         "failed": number(campaign.failed_messages),
         "skipped": number(campaign.skipped_messages),
         "unknown": number(campaign.unknown_messages),
-        "done": done,
+        "done": _done(campaign),
         "progress_max": max(total, 1),
-        "progress_value": done if total else (1 if campaign.status in TERMINAL_CAMPAIGN else 0),
-        "percent": f"{(done / total * 100 if total else 0):.0f}%",
-        "rate": f"{rate:,.0f}/s" if rate is not None else "–",
+        "progress_value": progress,
+        "percent": percent,
+        "rate": f"{rate:,}/min",
+        "eta": eta(campaign, rate, hold),
         "age": duration((now - campaign.created_at).total_seconds()),
         "created_at": when(campaign.created_at),
         "started_at": when(campaign.started_at),
@@ -95,8 +149,9 @@ def batch_view(batch: ProviderBatch) -> dict[str, Any]:
         "failed": number(batch.failed_count),
         "attempts": batch.attempts,
         "claimed_at": when(batch.claimed_at),
-        "finished_at": when(batch.finished_at),
+        # One column, "Finished / due": when it ended, or when a waiting one is due.
+        "finished_at": when(batch.finished_at or batch.due_at),
         "due_at": when(batch.due_at),
-        "reference": batch.provider_reference or "",
-        "last_error": batch.last_error or "",
+        "reference": shown(batch.provider_reference),
+        "last_error": shown(batch.last_error),
     }

@@ -33,12 +33,12 @@ function rowsOf(root) {
   return rows;
 }
 
+// A campaign the page has not shown yet: the row as the server renders it (item.html, the
+// page's own macro), so it looks exactly like the rows that came with the page.
 function newCampaignRow(item) {
-  const row = document.getElementById("campaign-row").content.firstElementChild.cloneNode(true);
-  row.dataset.row = item.id;
-  const link = row.querySelector("a[data-href]");
-  link.href = link.dataset.href + item.id;
-  return row;
+  const holder = document.createElement("template");
+  holder.innerHTML = item.html.trim();
+  return holder.content.firstElementChild;
 }
 
 const apply = {
@@ -50,9 +50,13 @@ const apply = {
       body.replaceChildren(...data.items.map((item) => rows.get(item.id) || newCampaignRow(item)));
     }
     data.items.forEach((item) => fill(rowsOf(body).get(item.id), item));
+    const empty = root.querySelector("[data-empty]");
+    if (empty) empty.hidden = data.items.length > 0;
     root.querySelector('[data-field="total"]').textContent = data.total.toLocaleString("en");
     root.querySelectorAll("[data-count]").forEach((el) => {
-      el.textContent = (data.counts[el.dataset.count] || 0).toLocaleString("en");
+      const count = data.counts[el.dataset.count] || 0;
+      el.textContent = count.toLocaleString("en");
+      el.closest(".chip").hidden = count === 0;
     });
   },
   campaign(root, data) {
@@ -61,7 +65,7 @@ const apply = {
     if (summary) fill(summary, data.campaign);
     data.batches.forEach((batch) => {
       const row = rows.get("batch-" + batch.sequence);
-      if (row) fill(row, { ...batch, finished_at: batch.finished_at || batch.due_at });
+      if (row) fill(row, batch);
     });
     const counts = root.querySelector('[data-field="batch_counts"]');
     if (counts) {

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -33,13 +34,25 @@ def create_engine(url: str) -> AsyncEngine:
         return _create_sqlite_engine(url)
     pooler = parsed.query.get(POOLER_PARAM)
     connect_args = _pooler_connect_args(pooler) if pooler is not None else {}
-    return create_async_engine(
+    engine = create_async_engine(
         parsed.difference_update_query([POOLER_PARAM]),
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
-        pool_pre_ping=True,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """A connection the server closed (a restart, a PgBouncer reload, an idle timeout) is
+    replaced before use. asyncpg already knows it is closed once the loop has seen the
+    socket's end, so this asks nothing of the server: `pool_pre_ping` did the same with a
+    round trip per checkout, four for every batch sent. A connection lost without a word
+    (a cut link) fails its first statement instead, and that statement's retry
+    (failed_requests.with_db_retries, the job's own retry) gets a fresh one."""
+    if record.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 def _pooler_connect_args(pooler: str | tuple[str, ...]) -> dict[str, Any]:

@@ -98,7 +98,7 @@ async def test_the_query_reads_back_as_it_was_meant() -> None:
         " AND CreatedDate >= 2026-12-04T17:58:30Z"
     )
     parsed = parse_contact_query(soql)
-    assert (parsed.operacao, parsed.phones) == ("O'X\\", {"5511", "5512"})
+    assert (parsed.operacao, set(parsed.phones)) == ("O'X\\", {"5511", "5512"})
     assert soql_datetime(claimed.replace(tzinfo=None)) == "2026-12-04T18:00:30Z"
     with pytest.raises(MalformedQuery):
         parse_contact_query(soql.replace("\\'X", "'X"))  # an unescaped quote ends the string

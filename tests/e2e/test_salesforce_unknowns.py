@@ -15,6 +15,7 @@ from sqlalchemy import select
 from disparo.campaigns.models import BatchAttempt, BatchStatus, BatchStep
 from disparo.devstack import DevStack
 from disparo.providers.salesforce.simulator import SalesforceSimulator
+from tests.cli.test_operator_commands import _disparo
 from tests.conftest import StackFactory, wait_for
 from tests.e2e.helpers import campaign_rows, dispatch, status, wait_final
 
@@ -205,6 +206,8 @@ async def test_an_unanswered_query_leaves_the_batch_unknown_with_the_reason(
     assert "HTTP 500" in no_answer[1]
     batch = await send_batch(stack)
     assert batch.status == BatchStatus.UNKNOWN and "HTTP 500" in (batch.last_error or "")
+    _, _, messages = await campaign_rows(stack, CAMPAIGN)
+    assert all(m.status == "UNKNOWN" and "HTTP 500" in (m.error or "") for m in messages)
     token = sim.requests_to("token")[0].response_body["access_token"]
     assert token not in no_answer[1] and sim.account.password not in (batch.last_error or "")
     assert statuses(stack) == ["processando", "erro_envio"]
@@ -227,3 +230,18 @@ async def test_an_answer_too_late_for_the_read_timeout_is_found(
     assert unknown[0] == "unknown" and "ReadTimeout" in unknown[1]
     assert len(salesforce(stack).contacts) == 3
     await wait_final(stack, CAMPAIGN, webhooks=3)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_the_cli_shows_the_answer(stack_factory: StackFactory) -> None:
+    stack = await stack_factory(**FAST)
+    stack.wordpress.seed_campaign(CAMPAIGN, 2)
+    salesforce(stack).fail_after_creating(504)
+    await dispatch(stack, CAMPAIGN)
+    await settled(stack, "asked_sent", hooks=3)
+
+    code, out = await _disparo(stack, "status", CAMPAIGN)
+
+    assert code == 0, out
+    assert "UNKNOWN batches asked about" in out and "asked_sent" in out
+    assert "2/2 contatos encontrados" in " ".join(out.split())

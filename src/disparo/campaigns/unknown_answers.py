@@ -98,7 +98,7 @@ async def _apply(rt: Runtime, asked: AskedClaim, answer: ReceivedPhones | str) -
         at = Locked(session, rt, campaign, batch)
         if isinstance(answer, str):
             label = asked.provider_label
-            _stays_unknown(at, f"consulta ao {label} sem resposta → {STAYS}: {answer}")
+            await _stays_unknown(at, f"consulta ao {label} sem resposta → {STAYS}: {answer}")
         else:
             jobs = await _settle(at, asked, answer)
     await requeue(rt.queues, jobs)  # a resend's job id may be its last claim's, kept done
@@ -187,11 +187,11 @@ async def _absent(at: Locked, said: Said) -> list[PendingJob]:
     """Provably not received: resent, unless it was once already (or the campaign was
     cancelled): a second automatic resend could repeat a first one that did arrive late."""
     if at.campaign.status == CampaignStatus.CANCELLED:
-        _stays_unknown(at, said(f"encontrados, campanha cancelada → {STAYS}"), ASKED_ABSENT)
+        await _stays_unknown(at, said(f"encontrados, campanha cancelada → {STAYS}"), ASKED_ABSENT)
         return []
     if await _resent_before(at.session, at.batch):
         text = said(f"encontrados, já reenviado uma vez → {STAYS}")
-        _stays_unknown(at, text, ASKED_ABSENT)
+        await _stays_unknown(at, text, ASKED_ABSENT)
         return []
     text = said("encontrados → reenviado uma vez")
     record_attempt(at.session, at.batch, ASKED_RESEND, text)
@@ -207,7 +207,19 @@ async def _resent_before(session: AsyncSession, batch: ProviderBatch) -> bool:
     return bool(await session.scalar(select(resent)))
 
 
-def _stays_unknown(at: Locked, text: str, outcome: str = ASKED_NO_ANSWER) -> None:
+async def _stays_unknown(at: Locked, text: str, outcome: str = ASKED_NO_ANSWER) -> None:
+    """The batch and its recipients keep UNKNOWN; their error says what was asked and why it
+    did not settle them (the API's messages show it, the operator decides)."""
     record_attempt(at.session, at.batch, outcome, text)
     log.warning("unknown.unresolved", verdict=outcome, reason=text)
-    at.batch.last_error = f"{at.batch.last_error}; {text}" if at.batch.last_error else text
+    batch = at.batch
+    batch.last_error = f"{batch.last_error}; {text}" if batch.last_error else text
+    await at.session.execute(
+        update(CampaignMessage)
+        .where(
+            CampaignMessage.campaign_id == batch.campaign_id,
+            CampaignMessage.batch_seq == batch.sequence,
+            CampaignMessage.status == MessageStatus.UNKNOWN,
+        )
+        .values(last_error=batch.last_error)
+    )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed
@@ -21,6 +22,7 @@ from disparo.campaigns.liveness import stamp_request
 from disparo.campaigns.models import BatchAttempt, BatchStatus, Campaign, ProviderBatch
 from disparo.campaigns.unknown_jobs import unasked_unknowns
 from disparo.campaigns.unknown_queries import run_unknown_query
+from disparo.db.base import utcnow
 from disparo.devstack import DevStack
 from disparo.providers.base import BatchRequest
 from disparo.providers.salesforce.simulator import SalesforceSimulator
@@ -127,8 +129,22 @@ async def test_the_reconciler_asks_what_redis_lost(stack_factory: StackFactory) 
     [job] = await unasked_unknowns(stack.runtime)
     assert job.job_id == f"campaign:{campaign.id}:ask:0:{claimed.attempt}"
     assert job.data == {"campaign_id": str(campaign.id), "sequence": 0, "attempt": claimed.attempt}
+    # Ended UNKNOWN more than a day ago (before this release, say): the operator's, not asked.
+    await ended_at(stack, campaign.id, utcnow() - timedelta(days=2))
+    assert await unasked_unknowns(stack.runtime) == []
+    await ended_at(stack, campaign.id, utcnow() - timedelta(hours=1))
+    assert len(await unasked_unknowns(stack.runtime)) == 1
     await ask(stack, claimed)
     assert await unasked_unknowns(stack.runtime) == []
+
+
+async def ended_at(stack: DevStack, campaign_id: uuid.UUID, when: datetime) -> None:
+    async with stack.runtime.sessions() as session, session.begin():
+        await session.execute(
+            update(ProviderBatch)
+            .where(ProviderBatch.campaign_id == campaign_id)
+            .values(finished_at=when)
+        )
 
 
 async def test_missing_credentials_leave_it_unknown(stack_factory: StackFactory) -> None:

@@ -38,6 +38,10 @@ ASKED_OUTCOMES = (ASKED_SENT, ASKED_PARTIAL, ASKED_RESEND, ASKED_ABSENT, ASKED_N
 # The job id's step: `campaign:{id}:ask:{sequence}:{attempt}`, one per claim asked about.
 ASK_STEP = "ask"
 SCAN_LIMIT = 500
+# The reconciler asks about batches that ended UNKNOWN this recently only: one found absent
+# is resent, and a resend days later (or of a batch an operator already looked into, before
+# this release asked at all) would surprise everyone; older ones stay the operator's.
+ASK_WITHIN = timedelta(days=1)
 
 
 def resolving_codes(providers: Mapping[ProviderCode, Provider]) -> list[str]:
@@ -85,7 +89,8 @@ async def unasked_unknowns(rt: Runtime) -> list[PendingJob]:
     if not codes:
         return []
     settings = rt.settings
-    ended_before = utcnow() - timedelta(
+    now = utcnow()
+    ended_before = now - timedelta(
         seconds=settings.unknown_resolve_delay + settings.reconcile_grace
     )
     async with rt.sessions() as session:
@@ -98,6 +103,7 @@ async def unasked_unknowns(rt: Runtime) -> list[PendingJob]:
                 func.coalesce(ProviderBatch.channel, "") != SMS,
                 Campaign.provider.in_(codes),
                 ProviderBatch.finished_at < ended_before,
+                ProviderBatch.finished_at > now - ASK_WITHIN,
                 ~claim_was_asked(),
             )
             .limit(SCAN_LIMIT)

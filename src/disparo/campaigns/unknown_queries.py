@@ -27,6 +27,8 @@ from disparo.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
+NOBODY_UNKNOWN = "o lote não tem destinatários sem confirmação"
+
 
 async def run_unknown_query(
     rt: Runtime, campaign_id: uuid.UUID, sequence: int, attempt: int
@@ -60,6 +62,9 @@ async def run_unknown_query(
     structlog.contextvars.bind_contextvars(
         agendamento_id=campaign.agendamento_id, provider=campaign.provider, batch=sequence
     )
+    if not phones:  # nothing left UNKNOWN in it: nothing to ask, nothing to resend
+        await with_db_retries(lambda: record_no_answer(rt, asked, NOBODY_UNKNOWN))
+        return
     question = UnknownBatch(phones, batch.claimed_at)
     try:
         answer = await _ask(rt, campaign, provider, question)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from disparo.campaigns.batch_queries import UnknownAnswer, unknown_answers
 from disparo.campaigns.models import TERMINAL_CAMPAIGN, Campaign, CampaignStatus
 from disparo.campaigns.repository import find_campaign
 from disparo.cli_controls import _run
@@ -40,6 +41,7 @@ def status(
     ends COMPLETED)."""
     campaign = _run(lambda rt: _follow(rt, key, interval) if follow else _load(rt, key))
     _print_campaign(campaign)
+    _print_answers(_run(lambda rt: _answers(rt, campaign)))
     if follow and campaign.status != CampaignStatus.COMPLETED:
         raise typer.Exit(1)
 
@@ -50,6 +52,24 @@ async def _load(rt: Runtime, key: str) -> Campaign:
     if campaign is None:
         raise NotFound(f"Campanha não encontrada: {key}")
     return campaign
+
+
+async def _answers(rt: Runtime, campaign: Campaign) -> list[UnknownAnswer]:
+    async with rt.sessions() as session:
+        return await unknown_answers(session, campaign.id)
+
+
+def _print_answers(answers: list[UnknownAnswer]) -> None:
+    """What the provider said about the campaign's UNKNOWN batches (where it can answer)."""
+    if not answers:
+        return
+    table = Table(title="UNKNOWN batches asked about")
+    for column in ("batch", "at", "answer", "detail"):
+        table.add_column(column)
+    for answer in answers:
+        when = answer.at.isoformat(timespec="seconds")
+        table.add_row(str(answer.sequence), when, answer.outcome, answer.text[:200])
+    console.print(table)
 
 
 async def _follow(rt: Runtime, key: str, interval: float) -> Campaign:

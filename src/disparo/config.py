@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     stale_send_margin: float = 120.0
     # The reconciler leaves work younger than this alone (it may just not be enqueued yet).
     reconcile_grace: float = 30.0
+    # A batch left UNKNOWN is asked about this long after it ended, where its provider can
+    # answer (campaigns/unknown_queries.py): time for the provider to commit what it did.
+    unknown_resolve_delay: float = Field(30.0, ge=0)
 
     # Send windows (sendwindow.py): dates on which nothing is sent, in every window's zone
     # (comma-separated YYYY-MM-DD), and the zone of a window that names none. Holidays apply

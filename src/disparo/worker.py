@@ -35,8 +35,8 @@ def served_queues(names: Iterable[str] | None = None) -> list[str]:
 def _concurrency(rt: Runtime, queue: str) -> int:
     if queue in (QueueName.WEBHOOKS, QueueName.MAINTENANCE):
         return 1  # webhooks go out one at a time, in order (Gen C policy)
-    if queue == QueueName.DISPATCH_CAMPAIGN:
-        return 2
+    if queue in (QueueName.DISPATCH_CAMPAIGN, QueueName.UNKNOWN_QUERIES):
+        return 2  # questions about UNKNOWN batches are rare: two at a time is plenty
     return rt.settings.worker_concurrency
 
 

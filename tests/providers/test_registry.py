@@ -51,7 +51,12 @@ def test_the_readme_provider_table_is_the_registry() -> None:
 
 
 def test_every_queue_of_every_plugin_has_its_handler() -> None:
-    own = {QueueName.DISPATCH_CAMPAIGN, QueueName.WEBHOOKS, QueueName.MAINTENANCE}
+    own = {
+        QueueName.DISPATCH_CAMPAIGN,
+        QueueName.WEBHOOKS,
+        QueueName.MAINTENANCE,
+        QueueName.UNKNOWN_QUERIES,
+    }
     for plugin in PLUGINS:
         assert HANDLERS[plugin.queue] is handle_send
         for step in plugin.steps:

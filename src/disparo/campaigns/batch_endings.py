@@ -26,6 +26,7 @@ from disparo.campaigns.outcomes import (
     record_attempt,
     row_count,
 )
+from disparo.campaigns.unknown_jobs import ask_later
 from disparo.db.base import utcnow
 from disparo.providers.base import SendResult
 from disparo.queues.jobs import PendingJob
@@ -84,6 +85,7 @@ async def _end_send(at: Locked, report: Report) -> list[PendingJob]:
     batch.last_error, batch.failed_count = report.text, count
     if unknown:
         campaign.unknown_messages += count
+        jobs += ask_later(at.rt, campaign, batch)  # where its provider can say what it did
     else:
         campaign.failed_messages += count
     campaign.error_message = report.text

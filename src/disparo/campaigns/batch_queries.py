@@ -5,6 +5,8 @@ read them through these functions, so they cannot drift apart."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, exists, select
@@ -18,6 +20,7 @@ from disparo.campaigns.models import (
     CampaignStatus,
     ProviderBatch,
 )
+from disparo.campaigns.unknown_jobs import ASKED_OUTCOMES
 
 Columns = TypeVarTuple("Columns")
 
@@ -63,6 +66,35 @@ async def attempt_histories(
     for row in rows:
         histories.setdefault(row.batch_id, []).append(row)
     return histories
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownAnswer:
+    """One answer of a provider about an UNKNOWN batch (unknown_answers.py)."""
+
+    sequence: int
+    outcome: str
+    text: str
+    at: datetime
+
+
+async def unknown_answers(session: AsyncSession, campaign_id: uuid.UUID) -> list[UnknownAnswer]:
+    """What the provider answered about the campaign's UNKNOWN batches, oldest first."""
+    rows = await session.execute(
+        select(
+            ProviderBatch.sequence,
+            BatchAttempt.outcome,
+            BatchAttempt.error,
+            BatchAttempt.created_at,
+        )
+        .join(ProviderBatch, ProviderBatch.id == BatchAttempt.batch_id)
+        .where(
+            ProviderBatch.campaign_id == campaign_id,
+            BatchAttempt.outcome.in_(ASKED_OUTCOMES),
+        )
+        .order_by(BatchAttempt.id)
+    )
+    return [UnknownAnswer(seq, outcome, text or "", at) for seq, outcome, text, at in rows]
 
 
 async def has_pending_steps(session: AsyncSession, campaign_id: uuid.UUID) -> bool:

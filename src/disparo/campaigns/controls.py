@@ -165,11 +165,15 @@ async def reopen_batches(
     campaign: Campaign,
     batches: Sequence[ProviderBatch],
     why: str,
+    *,
+    by: str = "pelo operador",
 ) -> tuple[list[PendingJob], int]:
     """FAILED/UNKNOWN batches back to PENDING with fresh attempts, a send's recipients with
     it; a finished campaign whose sends reopen runs again and WordPress hears `processando`
     (a second step reopens alone: it runs on the closed campaign). The caller holds the
-    campaign lock. Returns the jobs to add after commit and the recipients moved."""
+    campaign lock. Returns the jobs to add after commit (with `requeue`: a batch's old job
+    id may still be kept in Redis) and the recipients moved. `by` says who in the progress
+    line ("pelo operador", or the automatic resend of an UNKNOWN batch found absent)."""
     recipients = 0
     for batch in batches:
         if batch.step == BatchStep.SEND:
@@ -183,7 +187,7 @@ async def reopen_batches(
     if sends and campaign.status in FINISHED:
         campaign.status, campaign.completed_at = CampaignStatus.PROCESSING, None
         campaign.error_message = None
-        text = f"Reenvio pelo operador: {sends} lote(s), {recipients} destinatário(s)"
+        text = f"Reenvio {by}: {sends} lote(s), {recipients} destinatário(s)"
         jobs.append(await _progress_webhook(session, settings, campaign, text))
     return jobs, recipients
 

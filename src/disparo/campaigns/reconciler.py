@@ -1,5 +1,6 @@
 """Rule 2's safety net: whatever the database says is due but Redis does not hold is enqueued
-again; a batch left SENDING by a dead worker becomes UNKNOWN (never resent blind). A batch
+again; a batch left SENDING by a dead worker becomes UNKNOWN (never resent blind), and an
+UNKNOWN batch whose provider can answer and that was never asked about is asked. A batch
 held by its send window is PENDING with due_at at the opening (campaigns/windows.py): not
 due before then, so nothing here sends it early, and it is enqueued once the window opens."""
 
@@ -19,6 +20,7 @@ from disparo.campaigns.outcomes import batch_job
 from disparo.campaigns.provider_controls import restore_holds
 from disparo.campaigns.service import dispatch_job
 from disparo.campaigns.steps import claim_deadline
+from disparo.campaigns.unknown_jobs import unasked_unknowns
 from disparo.db.base import utcnow
 from disparo.queues.jobs import PendingJob, requeue
 from disparo.runtime import Runtime
@@ -38,6 +40,7 @@ async def reconcile(rt: Runtime) -> int:
         *await _queued_campaigns(rt),
         *await _due_batches(rt),
         *await _pending_webhooks(rt),
+        *await unasked_unknowns(rt),
     ]
     missing = await requeue(rt.queues, candidates)
     stale = await _expire_stale_sends(rt) + await _expire_stale_steps(rt)

@@ -15,6 +15,7 @@ from disparo.campaigns.ingest import run_dispatch
 from disparo.campaigns.reconciler import reconcile
 from disparo.campaigns.sending import run_send
 from disparo.campaigns.steps import run_step
+from disparo.campaigns.unknown_queries import run_unknown_query
 from disparo.providers.registry import ALL_QUEUES, PLUGINS
 from disparo.queues.jobs import enqueue_all
 from disparo.queues.names import QueueName
@@ -68,12 +69,18 @@ async def handle_maintenance(rt: Runtime, job: Any) -> None:
     await reconcile(rt)
 
 
+async def handle_unknown_query(rt: Runtime, job: Any) -> None:
+    data = job.data
+    await run_unknown_query(rt, _campaign_id(job), int(data["sequence"]), int(data["attempt"]))
+
+
 def _handlers() -> dict[str, Handler]:
     """The service's own queues, then each provider's send queue and second-step queues."""
     own: dict[str, Handler] = {
         QueueName.DISPATCH_CAMPAIGN: handle_dispatch,
         QueueName.WEBHOOKS: handle_webhooks,
         QueueName.MAINTENANCE: handle_maintenance,
+        QueueName.UNKNOWN_QUERIES: handle_unknown_query,
     }
     sends = {plugin.queue for plugin in PLUGINS}
     return {q: own.get(q) or (handle_send if q in sends else handle_step) for q in ALL_QUEUES}

@@ -66,6 +66,7 @@ ALL_QUEUES: tuple[str, ...] = (
     *(queue for p in PLUGINS for queue in (p.queue, *(step.queue for step in p.steps))),
     QueueName.WEBHOOKS,
     QueueName.MAINTENANCE,
+    QueueName.UNKNOWN_QUERIES,
 )
 
 

@@ -11,6 +11,8 @@ class QueueName(StrEnum):
     # Ours, beyond the plan: webhook delivery from the outbox, and the periodic reconciler.
     WEBHOOKS = "webhook-delivery"
     MAINTENANCE = "maintenance"
+    # Asking a provider what became of an UNKNOWN batch (campaigns/unknown_queries.py).
+    UNKNOWN_QUERIES = "unknown-queries"
 
 
 def dispatch_job_id(agendamento_id: str) -> str:

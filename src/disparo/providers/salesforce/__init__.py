@@ -29,6 +29,8 @@ class SalesforceSettings(ProviderSettings):
     mkc_max_attempts: int = 3
     # Marketing Cloud 429s waited out inside one attempt before it counts as a failure.
     mkc_rate_limit_waits: int = 5
+    # One SOQL query asking Core which contacts of an UNKNOWN batch it created.
+    query_timeout: float = 30.0
 
 
 def build(settings: SalesforceSettings) -> SalesforceProvider:
@@ -40,6 +42,7 @@ def build(settings: SalesforceSettings) -> SalesforceProvider:
         empty_cpf=settings.empty_cpf,
         mkc_timeout=settings.mkc_timeout,
         rate_limit_waits=settings.mkc_rate_limit_waits,
+        query_timeout=settings.query_timeout,
     )
 
 

@@ -26,6 +26,12 @@ from disparo.providers.base import (
 )
 from disparo.providers.http import body_text, post_json
 from disparo.providers.salesforce.auth import CoreAuth, MarketingCloudAuth, TokenCache
+from disparo.providers.salesforce.lookup import (
+    contacts_query,
+    created_phones,
+    query_url,
+    received,
+)
 from disparo.providers.salesforce.mapper import (
     already_running,
     automations_url,
@@ -35,6 +41,7 @@ from disparo.providers.salesforce.mapper import (
     record_failures,
 )
 from disparo.providers.steps import FetchCredentials, StepRequest
+from disparo.providers.unknowns import ReceivedPhones, UnknownBatch
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +109,7 @@ class SalesforceProvider(BatchSettings):
         empty_cpf: str = "",
         mkc_timeout: float = 30.0,
         rate_limit_waits: int = 5,
+        query_timeout: float = 30.0,
     ) -> None:
         super().__init__(
             batch_size=min(batch_size, 200), timeout=timeout, max_attempts=max_attempts
@@ -110,6 +118,7 @@ class SalesforceProvider(BatchSettings):
         self._empty_cpf = empty_cpf
         self._mkc_timeout = mkc_timeout
         self._rate_limit_waits = rate_limit_waits
+        self._query_timeout = query_timeout
         # One token per account for the whole process (5.6: reused, not fetched per call).
         self.tokens = TokenCache()
 
@@ -127,16 +136,7 @@ class SalesforceProvider(BatchSettings):
     ) -> SendResult:
         """One batch = one sObject Collections request of at most 200 records, so a retry
         never resends records another request already created."""
-        auth = CoreAuth(
-            client,
-            self.tokens,
-            token_url=credentials.token_url,
-            client_id=credentials.client_id,
-            client_secret=credentials.client_secret,
-            username=credentials.username,
-            password=credentials.password,
-            timeout=30.0,
-        )
+        auth = self._core_auth(client, credentials)
         token = await auth.token()
         url = collections_url(credentials.api_url, token.instance_url, self._api_version)
         body = build_collections(batch.recipients, credentials.operacao, self._empty_cpf)
@@ -152,6 +152,30 @@ class SalesforceProvider(BatchSettings):
                 status_code=response.status_code,
             )
         return SendResult(response_text=body_text(response), failed_ids=failed)
+
+    async def received_phones(
+        self, client: httpx.AsyncClient, credentials: SalesforceCredentials, batch: UnknownBatch
+    ) -> ReceivedPhones:
+        """Which of the batch's phones Core holds as contacts of this operação created since
+        the claim: one SOQL query (a batch is at most 200 phones) with phase 1's token."""
+        auth = self._core_auth(client, credentials)
+        token = await auth.token()
+        url = query_url(credentials.api_url, token.instance_url, self._api_version)
+        soql = contacts_query(credentials.operacao, batch.phones, batch.claimed_at)
+        found = await created_phones(client, auth, url, soql, self._query_timeout)
+        return received(found, batch, credentials.operacao)
+
+    def _core_auth(self, client: httpx.AsyncClient, credentials: SalesforceCredentials) -> CoreAuth:
+        return CoreAuth(
+            client,
+            self.tokens,
+            token_url=credentials.token_url,
+            client_id=credentials.client_id,
+            client_secret=credentials.client_secret,
+            username=credentials.username,
+            password=credentials.password,
+            timeout=30.0,
+        )
 
     async def run_step(
         self,

@@ -1,23 +1,30 @@
 """A real HTTP fake of Salesforce Core and Marketing Cloud (CONTRACTS 5.6), on one server.
 
-Core: the username-password token endpoint and sObject Collections create, with per-record
-results. Marketing Cloud: the client-credentials token endpoint and `runallonce` (whose
-answer is ASSUMED in 5.6). Fault routes: "token", "sobjects", "mc_token", "run".
+Core: the username-password token endpoint, sObject Collections create, with per-record
+results, and the REST query endpoint (SOQL over the contacts it created: what disparo asks
+to settle a batch whose outcome it does not know). Marketing Cloud: the client-credentials
+token endpoint and `runallonce` (whose answer is ASSUMED in 5.6). Fault routes: "token",
+"sobjects", "query", "mc_token", "run"; `fail_after_creating` answers a fault only once the
+records are created (a gateway that gave up on a request Salesforce carried out).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from disparo.sim import SimulatorBase, json_response
+from disparo.providers.salesforce.soql_sim import MalformedQuery, parse_contact_query
+from disparo.sim import Fault, SimulatorBase, json_response
 
 __all__ = [
     "AUTOMATIONS_PATH",
     "MC_TOKEN_PATH",
+    "QUERY_PATH",
     "SOBJECTS_PATH",
     "TOKEN_PATH",
     "CreatedContact",
@@ -26,10 +33,13 @@ __all__ = [
 
 TOKEN_PATH = "/services/oauth2/token"
 SOBJECTS_PATH = "/services/data/v59.0/composite/sobjects"
+QUERY_PATH = "/services/data/v59.0/query"
 MC_TOKEN_PATH = "/v2/token"
 AUTOMATIONS_PATH = "/automation/v1/automations"
 MAX_RECORDS = 200
 _RECORD_KEYS = {"attributes", "MobilePhone", "LastName", "CPF_CNPJ__c", "Operacao__c", "disparo__c"}
+SOBJECTS_BASE = "/services/data/v59.0/sobjects"
+_INVALID_LOCATOR = [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
 _INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
@@ -37,6 +47,7 @@ _INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVA
 class CreatedContact:
     id: str
     fields: dict[str, Any]
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -86,10 +97,21 @@ class SalesforceSimulator(SimulatorBase):
         self.running: set[str] = set()
         # Lifetime announced with Marketing Cloud tokens (about 20 minutes in production).
         self.mc_expires_in = 1079
+        # Records per query page (Salesforce's default batch is 2,000): beyond it the answer
+        # has `nextRecordsUrl`.
+        self.query_page_size = 2000
+        # Query locator -> (the records not yet handed out, the query's totalSize).
+        self._pages: dict[str, tuple[list[dict[str, Any]], int]] = {}
+        self._after_create: deque[Fault] = deque()
         self._core_tokens: set[str] = set()
         self._mc_tokens: set[str] = set()
         self._ids = count(1)
         self.app = self._build_app()
+
+    def fail_after_creating(self, status: int = 504, count: int = 1) -> None:
+        """The next `count` collections requests create their records, then answer
+        `status`: the client cannot tell whether anything was created."""
+        self._after_create.extend(Fault(status, self.fault_body(status), {}) for _ in range(count))
 
     def expire_tokens(self) -> None:
         """Every token issued so far is refused from now on (a session timeout)."""
@@ -144,6 +166,9 @@ class SalesforceSimulator(SimulatorBase):
             answer = json_response(401, _INVALID_SESSION)
         if answer is None:
             answer = self._create(record.json)
+            if answer.status_code == 200 and self._after_create:
+                late = self._after_create.popleft()
+                answer = json_response(late.status, late.body, late.headers)
         return self.finish(record, answer)
 
     def _create(self, body: Any) -> Response:
@@ -172,6 +197,57 @@ class SalesforceSimulator(SimulatorBase):
         contact = CreatedContact(f"003{next(self._ids):015d}", dict(record))
         self.contacts.append(contact)
         return {"id": contact.id, "success": True, "errors": []}
+
+    async def _query(self, request: Request) -> Response:
+        record = await self.record("query", request)
+        answer = self.injected("query")
+        if answer is None and not self._bearer_ok(request, self._core_tokens):
+            answer = json_response(401, _INVALID_SESSION)
+        if answer is None:
+            answer = self._answer_query(request.query_params.get("q", ""))
+        return self.finish(record, answer)
+
+    def _answer_query(self, soql: str) -> Response:
+        try:
+            query = parse_contact_query(soql)
+        except MalformedQuery as exc:
+            return json_response(400, [{"message": str(exc), "errorCode": "MALFORMED_QUERY"}])
+        records = [
+            {
+                "attributes": {"type": "Contact", "url": f"{SOBJECTS_BASE}/Contact/{c.id}"},
+                "Id": c.id,
+                "MobilePhone": c.fields["MobilePhone"],
+            }
+            for c in self.contacts
+            if c.fields["Operacao__c"] == query.operacao
+            and c.fields["MobilePhone"] in query.phones
+            and c.created_at >= query.created_since
+        ]
+        return json_response(200, self._page(records, len(records)))
+
+    def _page(self, records: list[dict[str, Any]], total: int) -> dict[str, Any]:
+        """One page of a query's records; the rest is kept behind a `nextRecordsUrl`."""
+        page, rest = records[: self.query_page_size], records[self.query_page_size :]
+        answer: dict[str, Any] = {"totalSize": total, "done": not rest, "records": page}
+        if rest:
+            locator = f"01g{next(self._ids):015d}-{total - len(rest)}"
+            self._pages[locator] = (rest, total)
+            answer["nextRecordsUrl"] = f"{QUERY_PATH}/{locator}"
+        return answer
+
+    async def _query_more(self, request: Request, locator: str) -> Response:
+        record = await self.record("query", request)
+        answer = self.injected("query")
+        if answer is None and not self._bearer_ok(request, self._core_tokens):
+            answer = json_response(401, _INVALID_SESSION)
+        if answer is None:
+            kept = self._pages.pop(locator, None)
+            answer = (
+                json_response(200, self._page(*kept))
+                if kept
+                else json_response(400, _INVALID_LOCATOR)
+            )
+        return self.finish(record, answer)
 
     async def _mc_token(self, request: Request) -> Response:
         record = await self.record("mc_token", request)
@@ -233,6 +309,12 @@ class SalesforceSimulator(SimulatorBase):
         async def sobjects(request: Request) -> Response:
             return await self._sobjects(request)
 
+        async def query(request: Request) -> Response:
+            return await self._query(request)
+
+        async def query_more(request: Request, locator: str) -> Response:
+            return await self._query_more(request, locator)
+
         async def mc_token(request: Request) -> Response:
             return await self._mc_token(request)
 
@@ -241,6 +323,8 @@ class SalesforceSimulator(SimulatorBase):
 
         app.add_api_route(TOKEN_PATH, token, methods=["POST"])
         app.add_api_route(SOBJECTS_PATH, sobjects, methods=["POST"])
+        app.add_api_route(QUERY_PATH, query, methods=["GET"])
+        app.add_api_route(QUERY_PATH + "/{locator}", query_more, methods=["GET"])
         app.add_api_route(MC_TOKEN_PATH, mc_token, methods=["POST"])
         app.add_api_route(
             AUTOMATIONS_PATH + "/{automation_id}/actions/runallonce", run, methods=["POST"]

@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import ijson
 import orjson
 
 from disparo import redaction
@@ -16,6 +15,7 @@ from disparo.errors import CredentialsError, Outcome
 from disparo.net import DEADLINE, MAX_BYTES, OutboundRefused, ResponseTooLarge
 from disparo.parsing import json_or_none
 from disparo.providers.base import Provider
+from disparo.wordpress.row_stream import RowsNotJson, parse_rows
 from disparo.wordpress.signing import signature_headers
 
 
@@ -65,22 +65,6 @@ class RowLimits:
     max_bytes: int = 1_073_741_824
     max_rows: int = 2_000_000
     deadline: float = 900.0
-
-
-class _PeekedStream:
-    """Async file-like object over a response body, for ijson, after a peek at its start."""
-
-    def __init__(self, head: bytes, chunks: AsyncIterator[bytes]) -> None:
-        self._buffer = head
-        self._chunks = chunks
-
-    async def read(self, size: int = -1) -> bytes:
-        if size == 0:  # ijson probes with read(0) to learn bytes vs str
-            return b""
-        if self._buffer:
-            data, self._buffer = self._buffer, b""
-            return data
-        return await anext(self._chunks, b"")
 
 
 class WordPressClient:
@@ -228,18 +212,10 @@ def _why(exc: Exception) -> str:
 
 
 async def _parse_rows(response: httpx.Response) -> AsyncIterator[Any]:
-    chunks = response.aiter_bytes()
-    head = b""
-    async for chunk in chunks:
-        head += chunk
-        if head.strip():
-            break
-    # Gen C tolerates a wrapped {"data": [...]}; the contract asks us to accept both.
-    prefix = "data.item" if head.lstrip()[:1] == b"{" else "item"
     try:
-        async for row in ijson.items_async(_PeekedStream(head, chunks), prefix, use_float=True):
+        async for row in parse_rows(response.aiter_bytes()):
             yield row  # non-objects too: the caller records them as SKIPPED
-    except ijson.JSONError as exc:
+    except RowsNotJson as exc:
         raise WordPressError(f"WordPress devolveu dados que não são JSON válido: {exc}") from exc
 
 

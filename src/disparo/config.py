@@ -83,8 +83,10 @@ class Settings(BaseSettings):
     # The reconciler leaves work younger than this alone (it may just not be enqueued yet).
     reconcile_grace: float = 30.0
     # A batch left UNKNOWN is asked about this long after it ended, where its provider can
-    # answer (campaigns/unknown_queries.py): time for the provider to commit what it did.
-    unknown_resolve_delay: float = Field(30.0, ge=0)
+    # answer (campaigns/unknown_queries.py): time for the provider to finish and commit what
+    # it was doing when we stopped waiting (a "none found" answer resends the batch), so
+    # well beyond a slow request's own time.
+    unknown_resolve_delay: float = Field(180.0, ge=0)
 
     # Send windows (sendwindow.py): dates on which nothing is sent, in every window's zone
     # (comma-separated YYYY-MM-DD), and the zone of a window that names none. Holidays apply

@@ -68,7 +68,7 @@ async def campaign_rows(
             await session.scalars(
                 select(ProviderBatch)
                 .where(ProviderBatch.campaign_id == campaign.id)
-                .order_by(ProviderBatch.sequence)
+                .order_by(ProviderBatch.sequence, ProviderBatch.id)  # a send before its step
             )
         ).all()
         messages = await list_messages(session, campaign.id, status=None, after=0, limit=None)

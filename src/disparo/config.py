@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # An adapter that encodes its body as the recipients arrive (CDA) reads them this many
     # at a time: a batch in flight holds its body and one chunk, not 100,000 recipients.
     send_read_chunk: int = Field(default=5000, ge=1)
+    # A campaign's batches reuse the provider credentials WordPress gave for this long (in
+    # memory only; dropped when a request fails) instead of asking WordPress each time. 0:
+    # every batch asks.
+    credentials_reuse: float = Field(default=60.0, ge=0)
 
     # Reliability (issue 4). Per-provider retry/rate-limit/dedupe overrides, as JSON keyed by
     # provider code: '{"CDA": {"requests_per_second": 5, "max_attempts": 8}}'.

@@ -24,6 +24,7 @@ from disparo.providers.watch import ProviderWatch
 from disparo.queues.connection import RedisTarget
 from disparo.queues.producer import JobQueues
 from disparo.wordpress.client import RowLimits, WordPressClient
+from disparo.wordpress.credentials_reuse import CredentialsReuse
 
 
 @dataclass
@@ -64,6 +65,11 @@ class Runtime:
         probe_ttl = settings.rate_limit_max_wait + settings.send_deadline + 30.0
         breaker = CircuitBreaker(client, prefix, probe_ttl=probe_ttl)
         return ProviderWatch(health, breaker)
+
+    @functools.cached_property
+    def send_credentials(self) -> CredentialsReuse:
+        """Each campaign's provider credentials, reused by its batches for a short while."""
+        return CredentialsReuse(self.wordpress, self.settings.credentials_reuse)
 
     async def close(self) -> None:
         await self.queues.close()

@@ -252,3 +252,16 @@ async def test_status_by_agendamento_id(stack_factory: StackFactory) -> None:
     by_agendamento = await status(stack, CAMPAIGN)
     assert by_uuid == by_agendamento
     assert by_uuid["status"] == "QUEUED" and by_uuid["progress_percentage"] == 0
+
+
+async def test_a_campaigns_batches_share_one_credentials_request(
+    stack_factory: StackFactory,
+) -> None:
+    """Ten batches, one question to WordPress for the send (DISPARO_CREDENTIALS_REUSE), not
+    one per batch; the dispatch's own check before ingest is the other."""
+    stack = await stack_factory(cda_batch_size=2)
+    stack.wordpress.seed_campaign(CAMPAIGN, 20)
+    await dispatch(stack, CAMPAIGN)
+    final = await wait_final(stack, CAMPAIGN, webhooks=2)
+    assert final["sent_messages"] == 20 and len(stack.cda.requests) == 10
+    assert stack.wordpress.requests_seen["credentials"] == 2

@@ -75,7 +75,9 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     if await held_by_window(rt, campaign, route.policy, key):
         return
     try:
-        credentials = await rt.wordpress.credentials_for(provider, campaign.env_id or "")
+        credentials = await rt.send_credentials.for_campaign(
+            campaign.id, provider, campaign.env_id or ""
+        )
     except (CredentialsError, WordPressError) as exc:
         await _credentials_failed(rt, route, key, exc)
         return
@@ -177,6 +179,7 @@ async def _send_claimed(
                 async with asyncio.timeout(rt.settings.send_deadline):
                     result = await _sent_by(rt, route, request, body)
     except Exception as exc:
+        rt.send_credentials.forget(campaign.id)  # a rotated key: the next batch asks again
         # A failure is a known outcome too (a refusal, a 503 to retry): a database blip
         # must not leave the batch SENDING until the reconciler calls it UNKNOWN.
         attempt = _attempt_of(rt, route, probe=bool(probe_token))

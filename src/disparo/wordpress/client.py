@@ -165,7 +165,8 @@ class WordPressClient:
 
     async def credentials_for(self, provider: Provider, env_id: str) -> Any:
         """The provider's credentials for this environment, checked by the provider
-        (CredentialsError when incomplete). Fetched per use and never stored (rule 7)."""
+        (CredentialsError when incomplete). Fetched per call and never stored
+        outside memory (rule 7); a send reuses them for a while (credentials_reuse.py)."""
         raw = await self.fetch_credentials(provider.credentials_path, env_id)
         return provider.parse_credentials(raw)
 

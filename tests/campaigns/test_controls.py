@@ -69,14 +69,14 @@ async def test_pause_stops_claiming_and_resume_finishes_from_the_database(
 async def test_cancel_leaves_no_job_and_no_pending_recipient(stack_factory: StackFactory) -> None:
     stack, campaign_id = await ingested_campaign(stack_factory, count=5, cda_batch_size=2)
     queue = stack.runtime.queues.queue("cda-send")
-    assert len(await queue.getJobs(["waiting", "delayed"])) == 3
+    assert len(await queue.getJobs(["waiting", "prioritized", "delayed"])) == 3
 
     result = await controls.cancel_campaign(stack.runtime, str(campaign_id))
     again = await controls.cancel_campaign(stack.runtime, CAMPAIGN)
 
     assert (result.changed, result.batches, result.recipients) == (True, 3, 5)
     assert not again.changed and again.status == CampaignStatus.CANCELLED
-    assert await queue.getJobs(["waiting", "delayed", "active"]) == []
+    assert await queue.getJobs(["waiting", "prioritized", "delayed", "active"]) == []
     campaign, batches, messages = await campaign_rows(stack, CAMPAIGN)
     assert campaign.status == CampaignStatus.CANCELLED and campaign.failed_messages == 5
     assert {b.status for b in batches} == {BatchStatus.CANCELLED}

@@ -30,6 +30,7 @@ from disparo.campaigns.outcomes import batch_job, cancel_batch, record_attempt
 from disparo.campaigns.repository import lock_campaign
 from disparo.db.base import utcnow
 from disparo.providers.policy import ProviderPolicy
+from disparo.queues.jobs import requeue
 from disparo.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -114,6 +115,5 @@ async def requeue_unsent(rt: Runtime, claimed: Claimed) -> bool:
         batch.uncounted_attempts += 2
         record_attempt(session, batch, "requeued", REQUEUED_REASON)
         job = batch_job(campaign, batch)
-    if await rt.queues.needs_requeue(job.queue, job.job_id):
-        await rt.queues.add(job.queue, job.job_id, job.data, delay_s=job.delay_s)
+    await requeue(rt.queues, [job])
     return True

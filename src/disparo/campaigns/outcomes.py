@@ -134,8 +134,13 @@ def batch_job(campaign: Campaign, batch: ProviderBatch) -> PendingJob:
     delay = 0.0
     if batch.due_at is not None:
         delay = max(0.0, (batch.due_at - utcnow()).total_seconds())
+    priority = 0
     if batch.step == BatchStep.SEND:
         queue = PROVIDER_QUEUES[ProviderCode(campaign.provider)]
+        # Fair share: a provider's queue serves every campaign's batch 0, then every
+        # campaign's batch 1..., so 100 campaigns dispatched together all start at once and
+        # a small campaign is not queued behind a big one's 5,000 batches.
+        priority = batch.sequence + 1
     else:
         queue = STEP_QUEUES[batch.step]
     return PendingJob(
@@ -143,6 +148,7 @@ def batch_job(campaign: Campaign, batch: ProviderBatch) -> PendingJob:
         step_job_id(campaign.id, batch.step, batch.sequence, batch.attempts),
         {"campaign_id": str(campaign.id), "sequence": batch.sequence, "step": batch.step},
         delay_s=delay,
+        priority=priority,
     )
 
 

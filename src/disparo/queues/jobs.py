@@ -21,6 +21,9 @@ class PendingJob:
     delay_s: float = 0
     attempts: int = 1
     backoff_s: float = 5
+    # bullmq's: 0 first, then 1, 2... (FIFO within one); send batches use theirs so that
+    # every campaign's first batches go before any campaign's later ones (outcomes.batch_job).
+    priority: int = 0
 
 
 async def enqueue_all(queues: JobQueues, jobs: Iterable[PendingJob]) -> None:
@@ -36,6 +39,7 @@ async def enqueue_all(queues: JobQueues, jobs: Iterable[PendingJob]) -> None:
                 delay_s=job.delay_s,
                 attempts=job.attempts,
                 backoff_s=job.backoff_s,
+                priority=job.priority,
             )
         except Exception:
             log.exception("queue.enqueue_failed", queue=str(job.queue), job_id=job.job_id)

@@ -12,6 +12,8 @@ from disparo.queues.names import QueueName
 
 KEEP_COMPLETED = {"age": 7 * 24 * 3600, "count": 10_000}
 KEEP_FAILED = {"age": 30 * 24 * 3600}
+# bullmq's lowest priority (the highest number it takes).
+PRIORITY_LIMIT = 2**21
 LIVE_STATES = frozenset({"waiting", "active", "delayed", "prioritized", "waiting-children"})
 
 
@@ -42,6 +44,7 @@ class JobQueues:
         delay_s: float = 0,
         attempts: int = 1,
         backoff_s: float = 5,
+        priority: int = 0,
     ) -> None:
         opts: dict[str, Any] = {
             "jobId": job_id,
@@ -53,6 +56,8 @@ class JobQueues:
             opts["backoff"] = {"type": "exponential", "delay": int(backoff_s * 1000)}
         if delay_s > 0:
             opts["delay"] = int(delay_s * 1000)
+        if priority > 0:
+            opts["priority"] = min(priority, PRIORITY_LIMIT)
         await self.queue(name).add(str(name), data, opts)
 
     async def needs_requeue(self, name: str, job_id: str) -> bool:

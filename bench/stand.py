@@ -5,14 +5,18 @@ are its own), both in development mode against the bench's own simulators."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from disparo.app import create_app
@@ -20,6 +24,7 @@ from disparo.config import Settings
 from disparo.http_server import RunningServer, start_server
 from disparo.migrations import upgrade
 from disparo.runtime import Runtime, open_runtime
+from disparo.sim.wordpress import WordPressSimulator
 
 API_KEY = "bench-key"
 
@@ -91,3 +96,36 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
+
+
+async def until_enviado(
+    client: httpx.AsyncClient, wordpress: WordPressSimulator, agendamento_id: str
+) -> float:
+    """`POST /campaigns/dispatch` (on the API `client`), then wait until WordPress holds the
+    campaign's `enviado` webhook: the seconds between (SystemExit if the campaign fails)."""
+    started = time.perf_counter()
+    answer = await client.post("/campaigns/dispatch", json={"agendamento_id": agendamento_id})
+    answer.raise_for_status()
+    await wait_enviado(client, wordpress, agendamento_id)
+    return time.perf_counter() - started
+
+
+async def wait_enviado(
+    client: httpx.AsyncClient, wordpress: WordPressSimulator, agendamento_id: str
+) -> None:
+    while not any(w.get("status") == "enviado" for w in wordpress.webhooks_for(agendamento_id)):
+        status = (await client.get(f"/campaigns/{agendamento_id}/status")).json()
+        if status["status"] in ("FAILED", "CANCELLED"):
+            raise SystemExit(f"campaign ended {status}")
+        await asyncio.sleep(0.02)
+
+
+async def run_json(script: Path, *args: str) -> Any:
+    """Run a bench script as its own process (as disparo's worker is); its stdout's JSON."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    if process.returncode:
+        raise SystemExit(f"{script.name} failed ({process.returncode})")
+    return json.loads(out)

@@ -198,9 +198,28 @@ def _summary(
         "first_request_s": _spread(firsts),
         "first_request_before_last_accept": sum(f < last_accepted for f in firsts),
         "first_request_before_first_enviado": sum(f < first_done for f in firsts),
+        "interleaved_campaigns": _interleaved(timelines),
         "cda_requests": len(cda.requests),
         "every_recipient_once": len(lines) == expected and set(lines.values()) == {1},
+        # Per campaign, by dispatch order: accepted, first request, last request, enviado.
+        "timelines": [
+            [round(v, 3) for v in (t.accepted, min(t.requests), max(t.requests), t.enviado or 0)]
+            for t in timelines
+        ],
     }
+
+
+def _interleaved(timelines: list[Timeline]) -> int:
+    """Campaigns with another campaign's request between their first and last request."""
+    return sum(
+        any(
+            min(t.requests) < moment < max(t.requests)
+            for other in timelines
+            if other is not t
+            for moment in other.requests
+        )
+        for t in timelines
+    )
 
 
 async def _reference(
@@ -237,7 +256,11 @@ def main() -> None:
     if "reference_s" in result:
         result["ratio_total_to_reference"] = round(result["total_s"] / result["reference_s"], 2)
     for key, value in result.items():
-        print(f"{key:36} {value}")
+        if key != "timelines":
+            print(f"{key:36} {value}")
+    print("by first request (accepted, first request, last request, enviado):")
+    for line in sorted(result["timelines"], key=lambda t: t[1])[:: max(1, args.campaigns // 10)]:
+        print("  ", line)
     with (HERE / "results.jsonl").open("a") as out:
         out.write(json.dumps(result) + "\n")
 

@@ -7,8 +7,10 @@ The stand of bench_cda_100k.py (the API and the WordPress and CDA simulators in 
 DISPARO_CDA_BATCH_SIZE=`--batch-size` (1,000: a 10,000 campaign is 10 batches, so campaigns
 can interleave batch by batch). Each campaign has its own phones, so every CDA request is
 mapped to its campaign by the phone of its first line. `--campaigns` dispatches are sent at
-once (one `asyncio.gather`); for each campaign the bench records when its dispatch was
-accepted, its first and last CDA request and when WordPress got its `enviado` webhook.
+once (one `asyncio.gather`; a 503 of the API's load shedding is retried after its
+Retry-After, as WordPress does, and counted); for each campaign the bench records when its
+dispatch was accepted, its first and last CDA request and when WordPress got its `enviado`
+webhook.
 
 Prints the total time (first dispatch sent → last `enviado`), the completion times'
 spread (min/median/p90/max from the first dispatch, max/min), and two fairness signs: how
@@ -122,10 +124,14 @@ async def _many(
 ) -> dict[str, Any]:
     started = time.time()
 
+    shed: list[float] = []
+
     async def dispatch(timeline: Timeline) -> None:
-        answer = await client.post(
-            "/campaigns/dispatch", json={"agendamento_id": timeline.agendamento_id}
-        )
+        """As WordPress does: a 503 (the API's load shedding) is retried after Retry-After."""
+        body = {"agendamento_id": timeline.agendamento_id}
+        while (answer := await client.post("/campaigns/dispatch", json=body)).status_code == 503:
+            shed.append(float(answer.headers.get("retry-after", "1")))
+            await asyncio.sleep(shed[-1])
         answer.raise_for_status()
         timeline.accepted = time.time() - started
 
@@ -135,7 +141,10 @@ async def _many(
         timelines[_campaign_of(request, args.recipients)].requests.append(
             request.received_at.timestamp() - started
         )
-    return _summary(args, cda, timelines)
+    return _summary(args, cda, timelines) | {
+        "dispatch_503s": len(shed),
+        "retry_after_s": sorted(set(shed)),
+    }
 
 
 async def _until_all_enviado(

@@ -9,7 +9,8 @@ can interleave batch by batch). Each campaign has its own phones, so every CDA r
 mapped to its campaign by the phone of its first line. `--campaigns` dispatches are sent at
 once (one `asyncio.gather`; a 503 of the API's load shedding is retried after its
 Retry-After, as WordPress does, and counted); for each campaign the bench records when its
-dispatch was accepted, its first and last CDA request and when WordPress got its `enviado`
+dispatch was accepted, when its ingest ended (its batches' `created_at`, read from the
+database afterwards), its first and last CDA request and when WordPress got its `enviado`
 webhook.
 
 Prints the total time (first dispatch sent → last `enviado`), the completion times'
@@ -36,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from stand import API_KEY, peak_rss_mb, start_pipeline, until_enviado
 
@@ -55,6 +57,7 @@ class Timeline:
 
     agendamento_id: str
     accepted: float = 0.0
+    planned: float = 0.0  # its ingest's end: when its batches were written
     enviado: float | None = None
     requests: list[float] = field(default_factory=list)
 
@@ -105,7 +108,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
                 limits=httpx.Limits(max_connections=args.campaigns),
             ) as client,
         ):
-            result = await _many(args, client, wordpress, cda, timelines)
+            result = await _many(args, client, wordpress, cda, timelines, database_url)
             if args.reference:
                 result |= await _reference(args, client, wordpress, cda)
             result["worker_peak_rss_mb"] = round(peak_rss_mb(running.worker.pid), 1)
@@ -121,6 +124,7 @@ async def _many(
     wordpress: WordPressSimulator,
     cda: CdaSimulator,
     timelines: list[Timeline],
+    database_url: str,
 ) -> dict[str, Any]:
     started = time.time()
 
@@ -141,6 +145,9 @@ async def _many(
         timelines[_campaign_of(request, args.recipients)].requests.append(
             request.received_at.timestamp() - started
         )
+    planned = await _planned(database_url)
+    for timeline in timelines:
+        timeline.planned = planned[timeline.agendamento_id] - started
     return _summary(args, cda, timelines) | {
         "dispatch_503s": len(shed),
         "retry_after_s": sorted(set(shed)),
@@ -171,6 +178,20 @@ async def _until_all_enviado(
                 if status["status"] in ("FAILED", "CANCELLED"):
                     raise SystemExit(f"{timeline.agendamento_id} ended {status}")
         await asyncio.sleep(0.05)
+
+
+async def _planned(database_url: str) -> dict[str, float]:
+    """Each campaign's ingest end (its batches' creation, the worker's clock, this machine)."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT c.agendamento_id, extract(epoch FROM max(b.created_at)) AS at "
+            "FROM campaigns c JOIN provider_batches b ON b.campaign_id = c.id "
+            "GROUP BY c.agendamento_id"
+        )
+    finally:
+        await connection.close()
+    return {row["agendamento_id"]: float(row["at"]) for row in rows}
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -204,15 +225,19 @@ def _summary(
         "completion_s": completion,
         "completion_max_over_min": round(completion["max"] / completion["min"], 2),
         "own_time_s": _spread([t.enviado - t.accepted for t in timelines if t.enviado]),
+        "planned_s": _spread([t.planned for t in timelines]),
         "first_request_s": _spread(firsts),
         "first_request_before_last_accept": sum(f < last_accepted for f in firsts),
         "first_request_before_first_enviado": sum(f < first_done for f in firsts),
         "interleaved_campaigns": _interleaved(timelines),
         "cda_requests": len(cda.requests),
         "every_recipient_once": len(lines) == expected and set(lines.values()) == {1},
-        # Per campaign, by dispatch order: accepted, first request, last request, enviado.
+        # Per campaign, by dispatch order: accepted, planned, first and last request, enviado.
         "timelines": [
-            [round(v, 3) for v in (t.accepted, min(t.requests), max(t.requests), t.enviado or 0)]
+            [
+                round(v, 3)
+                for v in (t.accepted, t.planned, min(t.requests), max(t.requests), t.enviado or 0)
+            ]
             for t in timelines
         ],
     }
@@ -267,8 +292,8 @@ def main() -> None:
     for key, value in result.items():
         if key != "timelines":
             print(f"{key:36} {value}")
-    print("by first request (accepted, first request, last request, enviado):")
-    for line in sorted(result["timelines"], key=lambda t: t[1])[:: max(1, args.campaigns // 10)]:
+    print("by first request (accepted, planned, first request, last request, enviado):")
+    for line in sorted(result["timelines"], key=lambda t: t[2])[:: max(1, args.campaigns // 10)]:
         print("  ", line)
     with (HERE / "results.jsonl").open("a") as out:
         out.write(json.dumps(result) + "\n")

@@ -52,7 +52,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
     try:
         async with (
             running,
-            httpx.AsyncClient(base_url=running.api.url, headers={"X-API-KEY": API_KEY}) as client,
+            running.client() as client,
         ):
             for number in range(args.repeat):
                 measured = {"disparo": await _disparo(client, wordpress, recipients, number)}

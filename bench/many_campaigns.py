@@ -39,15 +39,15 @@ from typing import Any
 
 import asyncpg
 import httpx
-from stand import API_KEY, peak_rss_mb, start_pipeline, until_enviado
+from stand import API_KEY, add_stand_options, peak_rss_mb, start_pipeline, until_enviado
 
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
-from disparo.providers.cda.simulator import IMPORT_PATH, CdaSimulator
+from disparo.providers.cda.dev import start_cda
+from disparo.providers.cda.simulator import CdaSimulator
 from disparo.sim import WordPressSimulator, make_rows
 
 HERE = Path(__file__).parent
-CDA_KEY = "bench-cda-key"
 FIRST_NUMBER = 900_000_000  # phones 5511 + 9xxxxxxxx: campaign c, row i -> c * n + i
 
 
@@ -81,10 +81,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     wordpress = WordPressSimulator(master_key=API_KEY)
-    cda = CdaSimulator(api_key=CDA_KEY)
+    provider = await start_cda(wordpress, 0)
+    cda: CdaSimulator = provider.simulator  # type: ignore[assignment]
     wp_server = await start_server(wordpress.app)
-    cda_server = await start_server(cda.app)
-    wordpress.set_credentials("cda", {"api_url": cda_server.url + IMPORT_PATH, "api_key": CDA_KEY})
     running = await start_pipeline(
         database_url,
         args.redis_url,
@@ -101,11 +100,8 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     try:
         async with (
             running,
-            httpx.AsyncClient(
-                base_url=running.api.url,
-                headers={"X-API-KEY": API_KEY},
-                timeout=60,
-                limits=httpx.Limits(max_connections=args.campaigns),
+            running.client(
+                timeout=60, limits=httpx.Limits(max_connections=args.campaigns)
             ) as client,
         ):
             result = await _many(args, client, wordpress, cda, timelines, database_url)
@@ -113,7 +109,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
                 result |= await _reference(args, client, wordpress, cda)
             result["worker_peak_rss_mb"] = round(peak_rss_mb(running.worker.pid), 1)
     finally:
-        await cda_server.stop()
+        await provider.server.stop()
         await wp_server.stop()
     return result
 
@@ -279,11 +275,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--reference", action="store_true", help="also one campaign of all")
     parser.add_argument("--timeout", type=float, default=1800)
-    parser.add_argument(
-        "--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="an admin URL: the benchmark creates and drops its own database",
-    )  # fmt: skip
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    add_stand_options(parser)
     args = parser.parse_args()
     result = asyncio.run(run(args))
     result["load_avg_1m"] = round(float(Path("/proc/loadavg").read_text().split()[0]), 2)

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import orjson
 from floor import Stand, create_table, fetch_credentials, fetch_rows, post_webhook, record
-from stand import API_KEY, peak_rss_mb, run_json, start_pipeline, until_enviado
+from stand import API_KEY, add_stand_options, peak_rss_mb, run_json, start_pipeline, until_enviado
 
 from disparo.campaigns.rows import env_id_of, extra_of, text
 from disparo.db.scratch import scratch_database
@@ -127,7 +127,7 @@ async def _run(args: argparse.Namespace, shape: Shape, database_url: str) -> dic
     try:
         async with (
             running,
-            httpx.AsyncClient(base_url=running.api.url, headers={"X-API-KEY": API_KEY}) as client,
+            running.client() as client,
         ):
             for number in range(args.repeat):
                 measured = await _round(args, shape, client, wordpress, simulator, stand, number)
@@ -266,11 +266,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument(
-        "--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="an admin URL: the benchmark creates and drops its own database",
-    )  # fmt: skip
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    add_stand_options(parser)
     parser.add_argument("--floor", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:

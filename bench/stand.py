@@ -4,6 +4,7 @@ are its own), both in development mode against the bench's own simulators."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -34,6 +35,10 @@ class Pipeline:
     api: RunningServer
     runtime: Runtime
     worker: subprocess.Popen[bytes]
+
+    def client(self, **options: Any) -> httpx.AsyncClient:
+        """An httpx client of the API, with the bench's key (`options`: more of httpx's)."""
+        return httpx.AsyncClient(base_url=self.api.url, headers={"X-API-KEY": API_KEY}, **options)
 
     async def __aenter__(self) -> Pipeline:
         return self
@@ -129,3 +134,12 @@ async def run_json(script: Path, *args: str) -> Any:
     if process.returncode:
         raise SystemExit(f"{script.name} failed ({process.returncode})")
     return json.loads(out)
+
+
+def add_stand_options(parser: argparse.ArgumentParser) -> None:
+    """--database-url (an admin URL: the bench creates and drops its own database), --redis-url."""
+    parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="an admin URL: the benchmark creates and drops its own database",
+    )  # fmt: skip
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")

@@ -17,14 +17,12 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from floor import Stand, create_table
-from stand import API_KEY, peak_rss_mb, start_pipeline
+from stand import API_KEY, peak_rss_mb, run_json, start_pipeline, until_enviado
 
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
@@ -54,7 +52,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
     try:
         async with (
             running,
-            httpx.AsyncClient(base_url=running.api.url, headers={"X-API-KEY": API_KEY}) as client,
+            running.client() as client,
         ):
             for number in range(args.repeat):
                 measured = {"disparo": await _disparo(client, wordpress, recipients, number)}
@@ -97,15 +95,7 @@ async def _disparo(
 ) -> float:
     agendamento_id = f"C{datetime.now(UTC):%Y%m%d%H%M%S}{number:02d}"
     wordpress.seed_campaign(agendamento_id, recipients)
-    started = time.perf_counter()
-    answer = await client.post("/campaigns/dispatch", json={"agendamento_id": agendamento_id})
-    answer.raise_for_status()
-    while not any(w.get("status") == "enviado" for w in wordpress.webhooks_for(agendamento_id)):
-        status = (await client.get(f"/campaigns/{agendamento_id}/status")).json()
-        if status["status"] in ("FAILED", "CANCELLED"):
-            raise SystemExit(f"campaign ended {status}")
-        await asyncio.sleep(0.02)
-    return time.perf_counter() - started
+    return await until_enviado(client, wordpress, agendamento_id)
 
 
 async def _floor(
@@ -113,19 +103,9 @@ async def _floor(
 ) -> float:
     agendamento_id = f"F{datetime.now(UTC):%Y%m%d%H%M%S}{number:02d}"
     wordpress.seed_campaign(agendamento_id, recipients)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(HERE / "floor.py"),
-        "--stand",
-        json.dumps(stand.__dict__),
-        "--agendamento",
-        agendamento_id,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await process.communicate()
-    if process.returncode:
-        raise SystemExit(f"floor.py failed ({process.returncode})")
-    return float(json.loads(out)["seconds"])
+    stand_json = json.dumps(stand.__dict__)
+    out = await run_json(HERE / "floor.py", "--stand", stand_json, "--agendamento", agendamento_id)
+    return float(out["seconds"])
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
     try:
         async with (
             running,
-            httpx.AsyncClient(base_url=running.api.url, headers={"X-API-KEY": API_KEY}) as client,
+            running.client() as client,
         ):
             for number in range(args.campaigns + 1):  # the first one warms the worker up
                 agendamento_id = f"C{datetime.now(UTC):%Y%m%d%H%M%S}{number:03d}"

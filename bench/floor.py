@@ -50,11 +50,11 @@ async def run_floor(stand: Stand, agendamento_id: str) -> dict[str, Any]:
     headers = {"X-API-KEY": stand.wordpress_key, "Accept": "application/json"}
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=stand.wordpress_url, headers=headers, timeout=300) as wp:
-        rows = await _fetch_rows(wp, agendamento_id)
-        credentials = await _credentials(wp, env_id_of(rows[0]))
-        valid = await _record(stand.database_url, rows)
+        rows = await fetch_rows(wp, agendamento_id)
+        credentials = await fetch_credentials(wp, "cda", env_id_of(rows[0]))
+        valid = await record(stand.database_url, rows)
         requests = await _post_cda(credentials, valid, rows[0])
-        await _webhook(wp, agendamento_id, len(valid))
+        await post_webhook(wp, agendamento_id, len(valid), "CDA")
     return {
         "seconds": time.perf_counter() - started,
         "rows": len(rows),
@@ -63,7 +63,7 @@ async def run_floor(stand: Stand, agendamento_id: str) -> dict[str, Any]:
     }
 
 
-async def _fetch_rows(wp: httpx.AsyncClient, agendamento_id: str) -> list[dict[str, Any]]:
+async def fetch_rows(wp: httpx.AsyncClient, agendamento_id: str) -> list[dict[str, Any]]:
     body = bytearray()
     async with wp.stream("GET", f"/wp-json/campaigns/v1/data/{agendamento_id}") as answer:
         answer.raise_for_status()
@@ -73,14 +73,14 @@ async def _fetch_rows(wp: httpx.AsyncClient, agendamento_id: str) -> list[dict[s
     return rows
 
 
-async def _credentials(wp: httpx.AsyncClient, env_id: str) -> dict[str, Any]:
-    answer = await wp.get(f"/wp-json/api-manager/v1/credentials/cda/{env_id}")
+async def fetch_credentials(wp: httpx.AsyncClient, provider: str, env_id: str) -> dict[str, Any]:
+    answer = await wp.get(f"/wp-json/api-manager/v1/credentials/{provider}/{env_id}")
     answer.raise_for_status()
     credentials: dict[str, Any] = answer.json()
     return credentials
 
 
-async def _record(database_url: str, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+async def record(database_url: str, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """The rows as recipients (valid ones PENDING, the rest SKIPPED), COPYed in one go."""
     campaign = uuid.uuid4()
     seen: set[str] = set()
@@ -128,11 +128,13 @@ async def _post_cda(
     return requests
 
 
-async def _webhook(wp: httpx.AsyncClient, agendamento_id: str, sent: int) -> None:
+async def post_webhook(
+    wp: httpx.AsyncClient, agendamento_id: str, sent: int, provider: str
+) -> None:
     payload = {
         "agendamento_id": agendamento_id,
         "status": "enviado",
-        "provider": "CDA",
+        "provider": provider,
         "data_disparo": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "total_enviados": sent,
     }

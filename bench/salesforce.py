@@ -69,7 +69,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     try:
         async with (
             running,
-            httpx.AsyncClient(base_url=running.api.url, headers={"X-API-KEY": API_KEY}) as client,
+            running.client() as client,
         ):
             for number in range(args.repeat):
                 rows = wordpress.seed_campaign(f"S{number:013d}", args.recipients)

@@ -4,15 +4,20 @@ are its own), both in development mode against the bench's own simulators."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from disparo.app import create_app
@@ -20,6 +25,7 @@ from disparo.config import Settings
 from disparo.http_server import RunningServer, start_server
 from disparo.migrations import upgrade
 from disparo.runtime import Runtime, open_runtime
+from disparo.sim.wordpress import WordPressSimulator
 
 API_KEY = "bench-key"
 
@@ -29,6 +35,10 @@ class Pipeline:
     api: RunningServer
     runtime: Runtime
     worker: subprocess.Popen[bytes]
+
+    def client(self, **options: Any) -> httpx.AsyncClient:
+        """An httpx client of the API, with the bench's key (`options`: more of httpx's)."""
+        return httpx.AsyncClient(base_url=self.api.url, headers={"X-API-KEY": API_KEY}, **options)
 
     async def __aenter__(self) -> Pipeline:
         return self
@@ -91,3 +101,45 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
+
+
+async def until_enviado(
+    client: httpx.AsyncClient, wordpress: WordPressSimulator, agendamento_id: str
+) -> float:
+    """`POST /campaigns/dispatch` (on the API `client`), then wait until WordPress holds the
+    campaign's `enviado` webhook: the seconds between (SystemExit if the campaign fails)."""
+    started = time.perf_counter()
+    answer = await client.post("/campaigns/dispatch", json={"agendamento_id": agendamento_id})
+    answer.raise_for_status()
+    await wait_enviado(client, wordpress, agendamento_id)
+    return time.perf_counter() - started
+
+
+async def wait_enviado(
+    client: httpx.AsyncClient, wordpress: WordPressSimulator, agendamento_id: str
+) -> None:
+    while not any(w.get("status") == "enviado" for w in wordpress.webhooks_for(agendamento_id)):
+        status = (await client.get(f"/campaigns/{agendamento_id}/status")).json()
+        if status["status"] in ("FAILED", "CANCELLED"):
+            raise SystemExit(f"campaign ended {status}")
+        await asyncio.sleep(0.02)
+
+
+async def run_json(script: Path, *args: str) -> Any:
+    """Run a bench script as its own process (as disparo's worker is); its stdout's JSON."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    if process.returncode:
+        raise SystemExit(f"{script.name} failed ({process.returncode})")
+    return json.loads(out)
+
+
+def add_stand_options(parser: argparse.ArgumentParser) -> None:
+    """--database-url (an admin URL: the bench creates and drops its own database), --redis-url."""
+    parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="an admin URL: the benchmark creates and drops its own database",
+    )  # fmt: skip
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")

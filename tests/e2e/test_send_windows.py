@@ -278,8 +278,8 @@ async def test_a_batch_claimed_before_the_closing_finishes_and_the_rest_wait(
 
     claim = batch_moves.claim
 
-    async def claim_then_close(rt: Any, key: Any) -> Any:
-        claimed = await claim(rt, key)
+    async def claim_then_close(rt: Any, key: Any, **options: Any) -> Any:
+        claimed = await claim(rt, key, **options)
         clock.set("2026-12-04 23:00:30")  # the window closes while this one is in flight
         return claimed
 

@@ -93,7 +93,9 @@ async def test_broken_json_is_refused(body: bytes) -> None:
 
 _texts = st.text(alphabet=st.sampled_from(list('{},[]": \\ab\n')), max_size=30)
 _values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _texts,  # orjson's range
+    # Within 62 bits: beyond, orjson and ijson (yajl) each refuse some integers (never in a
+    # WordPress answer, whose values are strings).
+    st.none() | st.booleans() | st.integers(-(2**62), 2**62) | _texts,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3),
     max_leaves=8,
 )

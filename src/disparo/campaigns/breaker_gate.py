@@ -4,6 +4,9 @@ when Redis cannot answer (the rate limiter's look right after refuses to send th
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import structlog
 
 from disparo.campaigns.provider_controls import wake_waiting
@@ -23,6 +26,20 @@ async def admit(rt: Runtime, account: str, policy: ProviderPolicy) -> Admission:
     if admission.probe:
         log.warning("breaker.probe", account=account)
     return admission
+
+
+@asynccontextmanager
+async def probing(rt: Runtime, account: str, token: str) -> AsyncIterator[None]:
+    """Around a request that may be the breaker's probe (`token`, else ""): its lock is
+    released after, so a probe that sent nothing lets the next one go at once, and when it
+    succeeded and closed the breaker the batches that waited are woken."""
+    try:
+        yield
+    finally:
+        if token:
+            await release_probe(rt, account, token)
+    if token:
+        await wake_if_closed(rt, account)
 
 
 async def release_probe(rt: Runtime, account: str, token: str) -> None:

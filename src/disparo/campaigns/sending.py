@@ -14,7 +14,7 @@ import structlog
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
-from disparo.campaigns.breaker_gate import admit, release_probe, waiting_reason, wake_if_closed
+from disparo.campaigns.breaker_gate import admit, probing, waiting_reason
 from disparo.campaigns.callback_tokens import callback_urls
 from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.fallback import batch_provider, batch_text, no_route_reason
@@ -88,13 +88,8 @@ async def run_send(rt: Runtime, campaign_id: uuid.UUID, sequence: int) -> None:
     if admission.wait:
         await batches.defer(rt, key, admission.wait, await waiting_reason(rt, route.account))
         return
-    try:
+    async with probing(rt, route.account, admission.token):
         await _claim_and_send(rt, route, campaign, batch, admission.token)
-    finally:
-        if admission.token:  # a probe that sent nothing lets the next one go at once
-            await release_probe(rt, route.account, admission.token)
-    if admission.token:
-        await wake_if_closed(rt, route.account)
 
 
 async def _claim_and_send(

@@ -21,7 +21,7 @@ import structlog
 from disparo import net as outbound
 from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey, Claimed, Report
-from disparo.campaigns.breaker_gate import admit, release_probe, waiting_reason, wake_if_closed
+from disparo.campaigns.breaker_gate import admit, probing, waiting_reason
 from disparo.campaigns.failed_requests import Attempt, record_failure, with_db_retries
 from disparo.campaigns.followups import FollowUp, step_spec
 from disparo.campaigns.liveness import stamp_and_take_slot
@@ -105,14 +105,15 @@ async def _attempt(
             credentials = await rt.wordpress.credentials_for(provider, env_id)
             account = account_id(provider, credentials)
             probe = await _admitted(rt, provider, account)
-            if not await _stamp_with_slot(rt, provider, account, claimed):
-                return  # judged while this worker was away: another claim runs it
-            left = True
-            # Its account's health and breaker count it like a send; it may be the probe.
-            watched = rt.watch.request(account, policy_for(rt.settings, provider), probe)
-            async with watched:
-                with outbound.calling(campaign.provider):
-                    answer = await provider.run_step(rt.http, credentials, request, fetch)
+            async with probing(rt, account, probe):
+                if not await _stamp_with_slot(rt, provider, account, claimed):
+                    return  # judged while this worker was away: another claim runs it
+                left = True
+                # Its account's health and breaker count it like a send; it may be the probe.
+                watched = rt.watch.request(account, policy_for(rt.settings, provider), probe)
+                async with watched:
+                    with outbound.calling(campaign.provider):
+                        answer = await provider.run_step(rt.http, credentials, request, fetch)
     except _NoSlot as late:
         # Nothing left: no attempt spent. A breaker's wait says why in the step's history.
         await batches.give_back(rt, claimed, late.wait, late.reason)
@@ -131,11 +132,6 @@ async def _attempt(
     else:
         log.info("step.done")
         await with_db_retries(lambda: batches.step_done(rt, claimed, answer))
-    finally:
-        if probe:  # a probe that ran nothing lets the next one go at once
-            await release_probe(rt, account, probe)
-    if probe:
-        await wake_if_closed(rt, account)
 
 
 async def _admitted(rt: Runtime, provider: Provider, account: str) -> str:

@@ -55,6 +55,7 @@ class CredentialsReuse:
         """A request of the campaign failed: its next batch asks WordPress again."""
         for key in [key for key in self._kept if key[0] == campaign_id]:
             del self._kept[key]
+            self._fetching.pop(key, None)
 
     def _fresh(self, key: _Key) -> Any:
         kept = self._kept.get(key)

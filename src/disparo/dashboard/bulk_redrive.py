@@ -43,6 +43,15 @@ def _tally(problems: Sequence[q.Problem]) -> q.Tally:
     return q.Tally(len(problems), sum(own))
 
 
+async def chosen(
+    rt: Runtime, where: q.ProblemFilter, ids: Sequence[int], now: datetime
+) -> list[q.Problem]:
+    """The batches a submission acts on: the ticked `ids` among those matching, or the
+    first MAX_BULK matching."""
+    async with rt.sessions() as session:
+        return list(await q.selection(session, where, now, ids, MAX_BULK))
+
+
 async def preview(
     rt: Runtime, where: q.ProblemFilter, ids: Sequence[int], now: datetime
 ) -> BulkPreview:

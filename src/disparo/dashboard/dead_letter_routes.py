@@ -4,8 +4,9 @@ the checks of a campaign page's actions)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 import structlog
@@ -63,11 +64,7 @@ async def _filters(request: Request, raw: dict[str, str]) -> Filters:
         return Filters(
             given, None, f"No campaign has the id or agendamento_id {given['campaign']}."
         )
-    return Filters(given, q.ProblemFilter(campaign.id, *_rest(where)))
-
-
-def _rest(where: q.ProblemFilter) -> tuple[Any, ...]:
-    return (where.provider, where.status, where.error, where.age)
+    return Filters(given, dataclasses.replace(where, campaign_id=campaign.id))
 
 
 @router.get("/dead-letters")
@@ -141,8 +138,8 @@ async def run_bulk(request: Request, session: OperatorDep) -> Response:
     try:
         async with audited(rt, actor, "redrive-bulk", _target(filters, ids)) as audit:
             if filters.where is not None:
-                chosen = await bulk_redrive.preview(rt, filters.where, ids, utcnow())
-                done = await bulk_redrive.run(rt, chosen.chosen)
+                chosen = await bulk_redrive.chosen(rt, filters.where, ids, utcnow())
+                done = await bulk_redrive.run(rt, chosen)
                 outcome = done.message
                 audit.done(done.batches, done.recipients, done.message)
     except DisparoError as exc:

@@ -20,7 +20,6 @@ from disparo.campaigns.models import (
     Campaign,
     ProviderBatch,
 )
-from disparo.config import Settings
 from disparo.db.base import utcnow
 from disparo.providers.base import Provider, ProviderCode
 from disparo.providers.unknowns import ResolvesUnknown
@@ -59,18 +58,20 @@ def can_ask(rt: Runtime, campaign: Campaign, batch: ProviderBatch) -> bool:
     return isinstance(sender, ResolvesUnknown)
 
 
-def query_job(settings: Settings, campaign: Campaign, batch: ProviderBatch) -> PendingJob:
+def query_job(campaign: Campaign, batch: ProviderBatch, delay_s: float = 0.0) -> PendingJob:
     return PendingJob(
         QueueName.UNKNOWN_QUERIES,
         step_job_id(campaign.id, ASK_STEP, batch.sequence, batch.attempts),
         {"campaign_id": str(campaign.id), "sequence": batch.sequence, "attempt": batch.attempts},
-        delay_s=settings.unknown_resolve_delay,
+        delay_s=delay_s,
     )
 
 
 def ask_later(rt: Runtime, campaign: Campaign, batch: ProviderBatch) -> list[PendingJob]:
     """The job that asks about a batch just ended UNKNOWN, if its provider can answer."""
-    return [query_job(rt.settings, campaign, batch)] if can_ask(rt, campaign, batch) else []
+    if not can_ask(rt, campaign, batch):
+        return []
+    return [query_job(campaign, batch, rt.settings.unknown_resolve_delay)]
 
 
 def claim_was_asked() -> Exists:
@@ -108,5 +109,4 @@ async def unasked_unknowns(rt: Runtime) -> list[PendingJob]:
             )
             .limit(SCAN_LIMIT)
         )
-        jobs = [query_job(settings, campaign, batch) for campaign, batch in rows]
-    return [PendingJob(j.queue, j.job_id, j.data) for j in jobs]  # overdue: no delay
+        return [query_job(campaign, batch) for campaign, batch in rows]  # overdue: no delay

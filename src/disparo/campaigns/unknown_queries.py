@@ -17,7 +17,13 @@ from disparo.campaigns import batches
 from disparo.campaigns.batches import BatchKey
 from disparo.campaigns.failed_requests import with_db_retries
 from disparo.campaigns.fallback import batch_provider
-from disparo.campaigns.models import BatchStatus, Campaign, CampaignMessage, MessageStatus
+from disparo.campaigns.models import (
+    BatchStatus,
+    Campaign,
+    CampaignMessage,
+    MessageStatus,
+    ProviderBatch,
+)
 from disparo.campaigns.unknown_answers import AskedClaim, record_answer, record_no_answer
 from disparo.errors import message_of
 from disparo.providers.base import Provider
@@ -53,8 +59,6 @@ async def run_unknown_query(
             )
         )
     provider = batch_provider(rt.settings, rt.providers, campaign, batch.channel)
-    if not isinstance(provider, ResolvesUnknown) or batch.claimed_at is None:
-        return
     plugin = BY_CODE.get(campaign.provider)
     asked = AskedClaim(
         campaign_id, sequence, attempt, plugin.label if plugin else campaign.provider
@@ -62,9 +66,13 @@ async def run_unknown_query(
     structlog.contextvars.bind_contextvars(
         agendamento_id=campaign.agendamento_id, provider=campaign.provider, batch=sequence
     )
-    if not phones:  # nothing left UNKNOWN in it: nothing to ask, nothing to resend
-        await with_db_retries(lambda: record_no_answer(rt, asked, NOBODY_UNKNOWN))
+    # Each way out writes the claim's answer, even "nothing to ask": without one the
+    # reconciler would add this question again on every pass for a day.
+    unanswerable = _unanswerable(provider, batch, phones)
+    if unanswerable:
+        await with_db_retries(lambda: record_no_answer(rt, asked, unanswerable))
         return
+    assert isinstance(provider, ResolvesUnknown) and batch.claimed_at is not None
     question = UnknownBatch(phones, batch.claimed_at)
     try:
         answer = await _ask(rt, campaign, provider, question)
@@ -78,6 +86,17 @@ async def run_unknown_query(
         await with_db_retries(lambda: record_no_answer(rt, asked, reason))
         return
     await with_db_retries(lambda: record_answer(rt, asked, answer))
+
+
+def _unanswerable(provider: Provider | None, batch: ProviderBatch, phones: list[str]) -> str:
+    """Why the question cannot be asked at all ("" when it can)."""
+    if not phones:  # nothing left UNKNOWN in it: nothing to ask, nothing to resend
+        return NOBODY_UNKNOWN
+    if not isinstance(provider, ResolvesUnknown):
+        return "a rota deste lote não sabe dizer o que recebeu"
+    if batch.claimed_at is None:
+        return "o lote não guarda a hora do envio: não há desde quando perguntar"
+    return ""
 
 
 async def _ask(

@@ -73,7 +73,9 @@ final class OutcomeSync
 
     /**
      * After the status webhook (ours or the panel's: the route is the same) answered 200: a
-     * campaign that moved past `processando` gets a rows pass.
+     * campaign whose rows it moved past pending gets a rows pass. A bulk webhook answers 200
+     * even for items it refused, so an agendamento this site has no rows of gets none (it
+     * would only fetch 404s from disparo).
      */
     public static function afterWebhook(mixed $response, mixed $server, mixed $request): mixed
     {
@@ -88,7 +90,8 @@ final class OutcomeSync
         foreach (is_array($updates) ? $updates : [] as $update) {
             $status = is_array($update) ? (string) ($update['status'] ?? '') : '';
             $agendamentoId = is_array($update) ? sanitize_text_field((string) ($update['agendamento_id'] ?? '')) : '';
-            if ($agendamentoId !== '' && $status !== '' && $status !== 'processando') {
+            $moved = $status !== '' && StatusMap::rowStatus($status) !== Rows::PENDING;
+            if ($agendamentoId !== '' && $moved && Rows::countAll($agendamentoId) > 0) {
                 self::schedule($agendamentoId);
             }
         }

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 from floor import Stand, create_table
-from stand import API_KEY, peak_rss_mb, run_json, start_pipeline, until_enviado
+from stand import API_KEY, peak_rss_mb, run_json, seed, start_pipeline, until_enviado
 
 from disparo.db.scratch import scratch_database
 from disparo.http_server import start_server
@@ -94,7 +94,7 @@ async def _disparo(
     client: httpx.AsyncClient, wordpress: WordPressSimulator, recipients: int, number: int
 ) -> float:
     agendamento_id = f"C{datetime.now(UTC):%Y%m%d%H%M%S}{number:02d}"
-    wordpress.seed_campaign(agendamento_id, recipients)
+    seed(wordpress, agendamento_id, recipients)
     return await until_enviado(client, wordpress, agendamento_id)
 
 
@@ -102,9 +102,10 @@ async def _floor(
     stand: Stand, wordpress: WordPressSimulator, recipients: int, number: int
 ) -> float:
     agendamento_id = f"F{datetime.now(UTC):%Y%m%d%H%M%S}{number:02d}"
-    wordpress.seed_campaign(agendamento_id, recipients)
+    seed(wordpress, agendamento_id, recipients)
     stand_json = json.dumps(stand.__dict__)
     out = await run_json(HERE / "floor.py", "--stand", stand_json, "--agendamento", agendamento_id)
+    print(f"  floor phases: {out['phases']}")
     return float(out["seconds"])
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 import orjson
-from stand import API_KEY, peak_rss_mb, start_pipeline
+from stand import API_KEY, peak_rss_mb, seed, start_pipeline, wait_until
 
 from disparo.campaigns.rows import normalize_phone, text
 from disparo.db.scratch import scratch_database
@@ -72,7 +72,7 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
             running.client() as client,
         ):
             for number in range(args.repeat):
-                rows = wordpress.seed_campaign(f"S{number:013d}", args.recipients)
+                rows = seed(wordpress, f"S{number:013d}", args.recipients)
                 disparo = await _disparo(client, simulator, f"S{number:013d}", args.recipients)
                 bare = await _bare(salesforce.server.url, simulator, rows, args.concurrency)
                 print(f"round {number + 1}: disparo {disparo}, bare {bare:.2f} s")
@@ -109,13 +109,14 @@ async def _disparo(
         await client.post("/campaigns/dispatch", json={"agendamento_id": agendamento})
     ).raise_for_status()
     first = None
-    while len(simulator.contacts) - before < count:
+
+    def all_created() -> bool:
+        nonlocal first
         if first is None and len(simulator.contacts) > before:
             first = time.perf_counter()
-        status = (await client.get(f"/campaigns/{agendamento}/status")).json()
-        if status["status"] in ("FAILED", "CANCELLED"):
-            raise SystemExit(f"campaign ended {status}")
-        await asyncio.sleep(0.01)
+        return len(simulator.contacts) - before >= count
+
+    await wait_until(all_created, client, agendamento)
     done = time.perf_counter()
     return {
         "total_s": round(done - started, 3),

@@ -266,10 +266,13 @@ def _to_send(key: BatchKey) -> Select[*tuple[Any, ...]]:
 async def recipient_chunks(rt: Runtime, claimed: Claimed) -> AsyncGenerator[list[Recipient]]:
     """A batch claimed without its recipients: them, `DISPARO_SEND_READ_CHUNK` at a time, from
     one server-side cursor (one read, not a query per chunk). Nothing else moves them while
-    the claim holds the batch, so this read after the claim's commit sees what it counted."""
+    the claim holds the batch, so this read after the claim's commit sees what it counted.
+    Read on the session's Core connection: the ORM's result machinery (`session.stream`)
+    costs a quarter more per row for the plain columns this is."""
     query = _to_send(claimed.key).execution_options(yield_per=rt.settings.send_read_chunk)
     async with rt.sessions() as session:
-        rows = await session.stream(query)
+        connection = await session.connection()
+        rows = await connection.stream(query)
         async for chunk in rows.partitions():
             yield list(map(Recipient._make, chunk))
 

@@ -46,6 +46,14 @@ _HEADER_SECRET = re.compile(
     r"((?:^|[\s{,'\"])" + _NAME + r"['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+", re.I
 )
 
+# The words without which _AUTH_SCHEME and SECRET_NAME cannot match, casefolded (re.I
+# matches "ſ" for "s" and "K" for "k"; casefold maps them the same way).
+_SCHEME_WORDS = ("bearer", "basic", "token", "integration")
+_NAME_WORDS = (
+    "api_key", "apikey", "chave_api", "token", "password", "passwd", "senha", "secret",
+    "authorization", "credentials",
+)  # fmt: skip
+
 _lock = threading.Lock()
 _known: dict[str, None] = {}
 _known_pattern: re.Pattern[str] | None = None
@@ -129,11 +137,16 @@ def mask_text(text: str) -> str:
         text = pattern.sub(MASK, text)
     elif index is not None:
         text = _mask_indexed(text, index)
-    text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    # Each pattern runs only where its literal words appear (one casefold, then substring
+    # tests in C): a provider's 11 KB answer took 1.5 ms of regex per batch without this.
+    folded = text.casefold()
+    if any(word in folded for word in _SCHEME_WORDS):
+        text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     if "/callbacks/" in text:
         text = _CALLBACK_TOKEN.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    if not SECRET_NAME.search(text):
+    if not any(word in folded for word in _NAME_WORDS) or not SECRET_NAME.search(text):
         return text  # one quick pass spares the name patterns (the slow ones) most texts
     text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
     text = _FORM_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)

@@ -45,7 +45,14 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
     wp_server = await start_server(wordpress.app)
     cda_server = await start_server(cda.app)
     wordpress.set_credentials("cda", {"api_url": cda_server.url + IMPORT_PATH, "api_key": CDA_KEY})
-    running = await start_pipeline(database_url, redis_url, wp_server.url)
+    # Past 1,000,000 rows the simulator's answer (~615 bytes a row) outgrows the worker's
+    # default guards, which refuse it: 1 GiB (DISPARO_WORDPRESS_ROWS_MAX_BYTES) and 2,000,000
+    # rows (DISPARO_WORDPRESS_MAX_ROWS). The 5,000,000 run raises both.
+    guards = {
+        "DISPARO_WORDPRESS_ROWS_MAX_BYTES": str(max(2**30, recipients * 1024)),
+        "DISPARO_WORDPRESS_MAX_ROWS": str(max(2_000_000, recipients)),
+    }
+    running = await start_pipeline(database_url, redis_url, wp_server.url, **guards)
     stand = Stand(wp_server.url, API_KEY, database_url)
     await create_table(database_url)
     rounds: list[dict[str, float]] = []

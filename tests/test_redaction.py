@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import sys
 from types import SimpleNamespace
 from typing import cast
 
@@ -43,10 +45,28 @@ def test_short_values_are_not_masked_by_value() -> None:
         ("{'token': 'tok-abc'}", "{'token': '***'}"),
         ("Invalid integration token", "Invalid integration token"),
         ("Token inválido, token expired", "Token inválido, token expired"),
+        # re.IGNORECASE takes these for ASCII letters; the word look-up before each pattern
+        # must too, or the name would keep its value.
+        ('{"credentıals": "s3cr3t-value"}', '{"credentıals": "***"}'),
+        ("AUTHORİZATİON=s3cr3t-value", "AUTHORİZATİON=***"),
+        ("ſenha: s3cr3t-value", "ſenha: ***"),
+        ("sent BASİC dXNlcjpwYXNz1=", "sent BASİC ***"),
+        ("sent \u212aEY-less tO\u212aEN abc123456789", "sent \u212aEY-less tO\u212aEN ***"),
     ],
 )
 def test_patterns(text: str, kept: str) -> None:
     assert redaction.mask_text(text) == kept
+
+
+def test_the_word_look_up_folds_every_character_the_patterns_fold() -> None:
+    """Every code point beyond ASCII that re.IGNORECASE matches to an ASCII letter is in
+    REGEX_CASE_FOLDS (a new Python's case tables would show up here first)."""
+    letter = re.compile("[a-z]", re.I)
+    taken = {c for c in range(128, sys.maxunicode + 1) if letter.fullmatch(chr(c))}
+    assert taken == {ord(char) for char in redaction.REGEX_CASE_FOLDS}
+    for code in taken:
+        folded = redaction.folded_as_regex(chr(code))
+        assert re.fullmatch(folded, chr(code), re.I), hex(code)
 
 
 def test_log_fields_are_masked_at_any_depth_and_in_tracebacks(

@@ -17,18 +17,20 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
-SECRET_NAME = re.compile(
-    r"(api_?key|chave_api|token|password|passwd|senha|secret|authorization|credentials)", re.I
-)
+# The words that name a secret, and the schemes an Authorization value starts with: each
+# pattern below is built from them, and mask_text looks for them before running it.
+SECRET_WORDS = (
+    "api_key", "apikey", "chave_api", "token", "password", "passwd", "senha", "secret",
+    "authorization", "credentials",
+)  # fmt: skip
+AUTH_SCHEMES = ("bearer", "basic", "token", "integration")
+SECRET_NAME = re.compile(f"({'|'.join(SECRET_WORDS)})", re.I)
 # Shorter values are not masked by value: "1001" would blank out every environment id.
 MIN_KNOWN_LENGTH = 6
 MAX_KNOWN = 4_096
 REGEX_LIMIT = 200
 
-_NAME = (
-    r"(?:[\w-]*(?:api_?key|chave_api|token|password|passwd|senha|secret|authorization"
-    r"|credentials)[\w-]*)"
-)
+_NAME = r"(?:[\w-]*(?:" + "|".join(SECRET_WORDS) + r")[\w-]*)"
 # A JSON member (string or number, possibly cut short by a truncation), a form field, an
 # Authorization scheme's credentials, a password inside a URL (redis://:pw@host).
 _JSON_SECRET = re.compile(r'("' + _NAME + r'"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,}\]]+)', re.I)
@@ -36,7 +38,7 @@ _FORM_SECRET = re.compile(r"((?:^|[?&;\s])" + _NAME + r"=)[^&;\s]*", re.I)
 # The credentials after a scheme look like one (8+ characters with a digit or punctuation),
 # so "Invalid integration token" or "token expired" stay readable.
 _AUTH_SCHEME = re.compile(
-    r"\b(Bearer|Basic|Token|Integration)\s+(?=[^\s]*[\d._~+/=!-])[A-Za-z0-9._~+/=!-]{8,}", re.I
+    rf"\b({'|'.join(AUTH_SCHEMES)})\s+(?=[^\s]*[\d._~+/=!-])[A-Za-z0-9._~+/=!-]{{8,}}", re.I
 )
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@", re.I)
 # The per-campaign token in a callback URL disparo gives providers (/callbacks/otima/<token>/
@@ -46,13 +48,10 @@ _HEADER_SECRET = re.compile(
     r"((?:^|[\s{,'\"])" + _NAME + r"['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+", re.I
 )
 
-# The words without which _AUTH_SCHEME and SECRET_NAME cannot match, casefolded (re.I
-# matches "ſ" for "s" and "K" for "k"; casefold maps them the same way).
-_SCHEME_WORDS = ("bearer", "basic", "token", "integration")
-_NAME_WORDS = (
-    "api_key", "apikey", "chave_api", "token", "password", "passwd", "senha", "secret",
-    "authorization", "credentials",
-)  # fmt: skip
+# The only characters beyond ASCII that re.IGNORECASE takes for an ASCII letter
+# (test_redaction checks every code point): folded to it, a substring test finds every word
+# the patterns would.
+REGEX_CASE_FOLDS = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 
 _lock = threading.Lock()
 _known: dict[str, None] = {}
@@ -130,6 +129,15 @@ def forget_all() -> None:
         _known_pattern = _by_prefix = None
 
 
+def folded_as_regex(text: str) -> str:
+    """`text` lowered as re.IGNORECASE compares it: "credentıals" holds "credentials"."""
+    if not text.isascii():  # four substring scans: str.translate with a table costs 5x more
+        for char, letter in REGEX_CASE_FOLDS.items():
+            if char in text:
+                text = text.replace(char, letter)
+    return text.lower()
+
+
 def mask_text(text: str) -> str:
     """`text` with every recognisable secret replaced by ***."""
     pattern, index = _known_pattern, _by_prefix
@@ -137,16 +145,16 @@ def mask_text(text: str) -> str:
         text = pattern.sub(MASK, text)
     elif index is not None:
         text = _mask_indexed(text, index)
-    # Each pattern runs only where its literal words appear (one casefold, then substring
-    # tests in C): a provider's 11 KB answer took 1.5 ms of regex per batch without this.
-    folded = text.casefold()
-    if any(word in folded for word in _SCHEME_WORDS):
+    # Each pattern runs only where its words appear (substring tests in C): a provider's
+    # 11 KB answer took 1.5 ms of regex per batch without this.
+    folded = folded_as_regex(text)
+    if any(word in folded for word in AUTH_SCHEMES):
         text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", text)
     if "://" in text:
         text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     if "/callbacks/" in text:
         text = _CALLBACK_TOKEN.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    if not any(word in folded for word in _NAME_WORDS) or not SECRET_NAME.search(text):
+    if not any(word in folded for word in SECRET_WORDS) or not SECRET_NAME.search(text):
         return text  # one quick pass spares the name patterns (the slow ones) most texts
     text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
     text = _FORM_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from disparo.campaigns.models import Campaign, ProviderBatch
 from disparo.campaigns.repository import MessageView, list_messages
 from disparo.devstack import DevStack
+from disparo.queues.names import QueueName
 from disparo.wordpress.outbox_model import OutboxStatus, WebhookOutbox
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
@@ -102,3 +103,18 @@ async def webhooks_delivered(stack: DevStack) -> bool:
     async with stack.runtime.sessions() as session:
         states = (await session.scalars(select(WebhookOutbox.status))).all()
     return bool(states) and set(states) == {OutboxStatus.DELIVERED}
+
+
+async def startup_reconcile_done(stack: DevStack) -> None:
+    """A worker reconciles once as it starts (its scheduler's first run), and on a loaded
+    machine that run can come late. A test that breaks a batch and then counts what its own
+    `reconcile` repairs waits for that run first, or the worker's round may repair it first."""
+    from tests.conftest import wait_for
+
+    queue = stack.runtime.queues.queue(QueueName.MAINTENANCE)
+
+    async def ran() -> bool:
+        counts = await queue.getJobCounts("completed", "failed")
+        return sum(counts.values()) >= 1
+
+    await wait_for(ran, timeout=15)

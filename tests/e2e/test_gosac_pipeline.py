@@ -20,7 +20,7 @@ from disparo.providers.gosac.mapper import NO_NAME
 from disparo.providers.gosac.simulator import GosacSimulator
 from disparo.queues.names import step_job_id
 from tests.conftest import StackFactory, wait_for
-from tests.e2e.helpers import campaign_rows, dispatch, wait_final
+from tests.e2e.helpers import campaign_rows, dispatch, startup_reconcile_done, wait_final
 
 pytestmark = pytest.mark.e2e
 
@@ -267,6 +267,7 @@ async def test_a_start_lost_from_redis_is_reenqueued_when_due(
     job_id = step_job_id(campaign.id, "start", 0, 0)
     queue = stack.runtime.queues.queue("gosac-start")
     assert await queue.getJobState(job_id) == "delayed"
+    await startup_reconcile_done(stack)
 
     await queue.remove(job_id)  # what a flushed Redis does to it
     assert await reconciler.reconcile(stack.runtime) == 0  # not due yet: nothing to repair
@@ -295,6 +296,7 @@ async def test_a_start_whose_worker_died_runs_again(
     await dispatch(stack, CAMPAIGN)
     await wait_final(stack, CAMPAIGN, webhooks=2)
     claimed = await start_batch(stack)
+    await startup_reconcile_done(stack)
     async with stack.runtime.sessions() as session, session.begin():
         await session.execute(  # what a worker that died mid-request leaves behind
             update(ProviderBatch)

@@ -57,5 +57,29 @@ async def test_chunk_checks_see_only_rows_still_sendable_and_skip_in_row_order()
         (3, "telefone repetido na campanha", None),
         (4, None, 1),
     ]
-    assert seen == [["1", "2", "4"], ["2!", "4!"]]
+    # Repeats are told among the rows the checks keep: the chunk checks see them too.
+    assert seen == [["1", "2", "2", "4"], ["2!", "2!", "4!"]]
     assert (tally.total, tally.skipped) == (5, 3)
+
+
+async def test_repeats_are_told_after_normalisation_and_invalid_phones_are_never_repeats() -> None:
+    async def rows() -> AsyncIterator[Any]:
+        for raw in (
+            "5511900000001",
+            "(11) 90000-0001",
+            "5521900000002",
+            "11900000001",
+            "abc",
+            "",
+            "abc",
+            "5521900000002",
+        ):
+            yield {"telefone": raw}
+
+    decisions = [d async for d in decide_rows(rows(), IngestTally(batch_size=10))]
+
+    reasons = [d.skip_reason for d in decisions]
+    assert reasons[0] is None and reasons[2] is None
+    assert reasons[1] == reasons[3] == reasons[7] == "telefone repetido na campanha"
+    assert reasons[4] == reasons[6] == "telefone inválido: 'abc'"
+    assert reasons[5] == "telefone ausente"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from disparo.campaigns.rows import RowChecker, env_id_of, extra_of, normalize_phone, text
+from disparo.campaigns.rows import check_phone, env_id_of, extra_of, normalize_phone, text
 
 # ------------------------------------------------------------------ normalize_phone
 
@@ -153,7 +153,7 @@ def test_env_id_of(row: dict[str, Any], expected: str) -> None:
     assert env_id_of(row) == expected
 
 
-# ------------------------------------------------------------------ RowChecker
+# ------------------------------------------------------------------ check_phone
 
 
 @pytest.mark.parametrize(
@@ -181,8 +181,8 @@ def test_env_id_of(row: dict[str, Any], expected: str) -> None:
         "too-short",
     ],
 )
-def test_row_checker_single_row(telefone: object, phone: str, reason: str | None) -> None:
-    checked = RowChecker().check({"telefone": telefone, "nome": "CLIENTE EXEMPLO UM"})
+def test_check_phone_single_row(telefone: object, phone: str, reason: str | None) -> None:
+    checked = check_phone({"telefone": telefone, "nome": "CLIENTE EXEMPLO UM"})
     assert checked.phone == phone
     if reason is None or reason == "telefone ausente":
         assert checked.skip_reason == reason
@@ -191,50 +191,18 @@ def test_row_checker_single_row(telefone: object, phone: str, reason: str | None
         assert checked.skip_reason.startswith(reason)
 
 
-def test_row_checker_missing_phone_field() -> None:
-    assert RowChecker().check({"nome": "SEM TELEFONE"}).skip_reason == "telefone ausente"
+def test_check_phone_missing_phone_field() -> None:
+    assert check_phone({"nome": "SEM TELEFONE"}).skip_reason == "telefone ausente"
 
 
-def test_row_checker_invalid_reason_quotes_and_bounds_the_value() -> None:
+def test_check_phone_invalid_reason_quotes_and_bounds_the_value() -> None:
     raw = "x" * 100
-    checked = RowChecker().check({"telefone": raw})
+    checked = check_phone({"telefone": raw})
     assert checked.skip_reason is not None
     assert checked.skip_reason.startswith("telefone inválido")
     assert "x" * 40 in checked.skip_reason
     assert "x" * 41 not in checked.skip_reason
     assert len(checked.phone) <= 32
-
-
-def test_row_checker_duplicates_after_normalisation() -> None:
-    checker = RowChecker()
-    rows = [
-        "5511900000001",
-        "(11) 90000-0001",
-        "5521900000002",
-        "11900000001",
-        "abc",
-        "",
-        "5521900000002",
-    ]
-    reasons = [checker.check({"telefone": t}).skip_reason for t in rows]
-    assert reasons[0] is None
-    assert reasons[1] == "telefone repetido na campanha"
-    assert reasons[2] is None
-    assert reasons[3] == "telefone repetido na campanha"
-    assert reasons[4] is not None and reasons[4].startswith("telefone inválido")
-    assert reasons[5] == "telefone ausente"
-    assert reasons[6] == "telefone repetido na campanha"
-
-
-def test_row_checkers_do_not_share_state() -> None:
-    assert RowChecker().check({"telefone": "5511900000001"}).skip_reason is None
-    assert RowChecker().check({"telefone": "5511900000001"}).skip_reason is None
-
-
-def test_invalid_rows_are_not_remembered() -> None:
-    checker = RowChecker()
-    assert checker.check({"telefone": "123"}).skip_reason is not None
-    assert checker.check({"telefone": "123"}).skip_reason != "telefone repetido na campanha"
 
 
 # ------------------------------------------------------------------ extra_of

@@ -115,6 +115,6 @@ async def startup_reconcile_done(stack: DevStack) -> None:
 
     async def ran() -> bool:
         counts = await queue.getJobCounts("completed", "failed")
-        return sum(counts.values()) >= 1
+        return bool(sum(counts.values()) >= 1)
 
     await wait_for(ran, timeout=15)

@@ -202,7 +202,7 @@ async def test_a_check_added_to_the_shared_rules_shows_up_in_both(
     the preflight and the dispatch both skip the same rows for it."""
     stack = await stack_factory(with_worker=False, cda_batch_size=4)
     rows = make_rows(CAMPAIGN, 10)
-    rows[9]["telefone"] = rows[1]["telefone"]  # repeated: decided before the chunk check
+    rows[9]["telefone"] = rows[2]["telefone"]  # repeated: told after the chunk checks
     stack.wordpress.add_campaign(CAMPAIGN, rows)
     suppressed = {rows[1]["telefone"], rows[6]["telefone"]}
     chunks: list[int] = []
@@ -232,8 +232,8 @@ async def test_a_check_added_to_the_shared_rules_shows_up_in_both(
     )
     assert [m.row_index for m in messages if m.skip_reason == "opt-out"] == [1, 6]
     assert report["batches"] == len(batches) == 2  # 7 recipients in batches of 4
-    # One lookup per chunk of 3 rows; the last chunk (row 9, a repeat) has none to look up.
-    assert looked_up == [3, 3, 3]
+    # One lookup per chunk of 3 rows, the last chunk (row 9, a repeat) too.
+    assert looked_up == [3, 3, 3, 1]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -28,6 +28,7 @@ from disparo.campaigns.models import (
 )
 from disparo.campaigns.opt_outs import suppression_lookup
 from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
+from disparo.campaigns.repeats import SuspectRepeats, move_batches, skip_repeats
 from disparo.campaigns.repository import lock_campaign
 from disparo.campaigns.row_plan import (
     IngestTally,
@@ -135,11 +136,13 @@ async def _ingest(
             if not await _still_unplanned(session, campaign):
                 return []  # a concurrent run of this job got here first
             tally = IngestTally(batch_size=provider.batch_size())
+            repeats = SuspectRepeats()
             async with suppression_lookup(rt.sessions, session) as suppressed:
-                rules = rules_for(provider, credentials, suppressed)
+                rules = rules_for(provider, credentials, suppressed, repeats)
                 decisions = decide_rows(chain(first, rows), tally, rules)
                 records = _records(decisions, campaign.id, started, provider.needs_row_extra)
                 await _bulk_insert(session, records)
+            await _skip_repeats(session, campaign.id, repeats, tally)
             campaign.body_text = text(first, "mensagem")
             jobs = await _plan(session, rt, campaign, env_id, tally)
     finally:
@@ -152,6 +155,19 @@ async def _ingest(
         seconds=round((utcnow() - started).total_seconds(), 3),
     )
     return jobs
+
+
+async def _skip_repeats(
+    session: AsyncSession, campaign_id: uuid.UUID, repeats: SuspectRepeats, tally: IngestTally
+) -> None:
+    """The repeats the stream only suspected, settled on the recorded rows before batches
+    are planned from the tally."""
+    if not repeats.suspects:
+        return
+    lost = await skip_repeats(session, campaign_id, repeats.suspects)
+    moves = tally.lose(lost)
+    if moves:
+        await move_batches(session, campaign_id, moves)
 
 
 async def _records(

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from disparo.campaigns.opt_outs import SuppressedAmong
-from disparo.campaigns.rows import CheckedRow, RowChecker, env_id_of
+from disparo.campaigns.repeats import REPEATED, ExactRepeats, RepeatCheck
+from disparo.campaigns.rows import CheckedRow, check_phone, env_id_of
 from disparo.errors import Outcome
 from disparo.providers.base import GroupsRecipients, Provider
 from disparo.suppressions.lookup import OPT_OUT
@@ -51,6 +52,24 @@ class IngestTally:
             self._filling[group] = sequence
         self.batch_counts[sequence] += 1
         return sequence
+
+    def lose(self, lost: Mapping[int, int]) -> dict[int, int]:
+        """Takes recipients found to be repeats after the stream out of their batches, drops
+        the batches left empty, and returns {old: new} of the sequences that move down to
+        close the gaps (sequences stay 0..n-1)."""
+        for sequence, count in lost.items():
+            self.batch_counts[sequence] -= count
+            self.skipped += count
+        moves: dict[int, int] = {}
+        kept: list[int] = []
+        for sequence, count in enumerate(self.batch_counts):
+            if count == 0:
+                continue
+            if sequence != len(kept):
+                moves[sequence] = len(kept)
+            kept.append(count)
+        self.batch_counts = kept
+        return moves
 
 
 @dataclass(frozen=True)
@@ -114,16 +133,22 @@ class RowRules:
 
     grouping: Grouping | None = None
     checks: Sequence[ChunkCheck] = ()
+    # Stateful (it remembers phones): one per dispatch, as rules_for makes it.
+    repeats: RepeatCheck = field(default_factory=ExactRepeats)
 
 
 def rules_for(
-    provider: Provider, credentials: Any, suppressed: SuppressedAmong | None = None
+    provider: Provider,
+    credentials: Any,
+    suppressed: SuppressedAmong | None = None,
+    repeats: RepeatCheck | None = None,
 ) -> RowRules:
     """The rules of a dispatch through this provider: the ingest and the preflight both
     take theirs here. Without credentials (the preflight's, when WordPress refused them) a
-    grouping provider's groups cannot be told."""
+    grouping provider's groups cannot be told. `repeats`: ExactRepeats unless given (the
+    ingest's SuspectRepeats leaves them to the database)."""
     grouping = grouping_for(provider, credentials) if credentials is not None else None
-    return RowRules(grouping, chunk_checks(suppressed))
+    return RowRules(grouping, chunk_checks(suppressed), repeats or ExactRepeats())
 
 
 async def first_row(rows: AsyncIterator[Any]) -> tuple[dict[str, Any], str]:
@@ -157,27 +182,28 @@ class _Undecided:
 async def decide_rows(
     rows: AsyncIterator[Any],
     tally: IngestTally,
-    rules: RowRules = RowRules(),
+    rules: RowRules | None = None,
 ) -> AsyncIterator[RowDecision]:
     """Every row's decision, in row order, placing the sendable ones in `tally`'s batches:
-    the row checks (phone, repeats), the provider's grouping, then the chunk checks.
-    New checks belong here (or in chunk_checks), so that the preflight reports them."""
-    checker = RowChecker()
+    the phone, the provider's grouping, the chunk checks, then repeats among what is left.
+    New checks belong here (or in chunk_checks), so that the preflight reports them.
+    `rules` None: no grouping nor chunk checks, exact repeats."""
+    rules = rules or RowRules()  # never a shared default: its repeat check remembers phones
     chunk: list[_Undecided] = []
     async for item in rows:
-        chunk.append(_check_row(item, checker, rules.grouping))
+        chunk.append(_check_row(item, rules.grouping))
         if len(chunk) >= CHUNK_ROWS:
-            for decision in await _decide(chunk, tally, rules.checks):
+            for decision in await _decide(chunk, tally, rules):
                 yield decision
             chunk = []
-    for decision in await _decide(chunk, tally, rules.checks):
+    for decision in await _decide(chunk, tally, rules):
         yield decision
 
 
-def _check_row(item: Any, checker: RowChecker, grouping: Grouping | None) -> _Undecided:
+def _check_row(item: Any, grouping: Grouping | None) -> _Undecided:
     # Anything but an object cannot be a recipient; it is kept, SKIPPED, not dropped.
     row = item if isinstance(item, dict) else {}
-    checked = checker.check(row) if row else NOT_AN_OBJECT
+    checked = check_phone(row) if row else NOT_AN_OBJECT
     group = ""
     if checked.skip_reason is None and grouping is not None:
         group = grouping.group_of(row) or ""
@@ -187,17 +213,20 @@ def _check_row(item: Any, checker: RowChecker, grouping: Grouping | None) -> _Un
 
 
 async def _decide(
-    chunk: list[_Undecided], tally: IngestTally, checks: Sequence[ChunkCheck]
+    chunk: list[_Undecided], tally: IngestTally, rules: RowRules
 ) -> list[RowDecision]:
-    for check in checks:
+    for check in rules.checks:
         alive = [entry for entry in chunk if entry.reason is None]
         if not alive:
             break
         reasons = await check([Candidate(entry.row, entry.phone) for entry in alive])
         for entry, reason in zip(alive, reasons, strict=True):
             entry.reason = reason
+    repeated = rules.repeats.repeated
     decisions = []
     for entry in chunk:
+        if entry.reason is None and repeated(entry.phone):
+            entry.reason = REPEATED
         index = tally.total
         tally.total += 1
         batch_seq: int | None = None

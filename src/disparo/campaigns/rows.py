@@ -63,24 +63,16 @@ class CheckedRow:
     skip_reason: str | None
 
 
-class RowChecker:
-    """Decides, row by row, whether a recipient is sendable; remembers phones to skip repeats
-    (the same number twice in one campaign would get the same message twice)."""
-
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-
-    def check(self, row: Mapping[str, Any]) -> CheckedRow:
-        raw_phone = text(row, "telefone").strip()
-        if not raw_phone:
-            return CheckedRow("", "telefone ausente")
-        phone = normalize_phone(raw_phone)
-        if phone is None:
-            return CheckedRow(raw_phone[:32], f"telefone inválido: {raw_phone[:40]!r}")
-        if phone in self._seen:
-            return CheckedRow(phone, "telefone repetido na campanha")
-        self._seen.add(phone)
-        return CheckedRow(phone, None)
+def check_phone(row: Mapping[str, Any]) -> CheckedRow:
+    """Whether a row's phone can be sent to, normalised. Repeats are told later, among the
+    rows every check keeps (campaigns/repeats.py)."""
+    raw_phone = text(row, "telefone").strip()
+    if not raw_phone:
+        return CheckedRow("", "telefone ausente")
+    phone = normalize_phone(raw_phone)
+    if phone is None:
+        return CheckedRow(raw_phone[:32], f"telefone inválido: {raw_phone[:40]!r}")
+    return CheckedRow(phone, None)
 
 
 def reason_kind(reason: str) -> str:

@@ -1,0 +1,134 @@
+"""A phone repeated in one campaign gets one message: its first sendable row is sent, every
+later sendable row with that phone is SKIPPED ("telefone repetido na campanha").
+
+"Sendable" means after the other checks (phone, group, suppression list): a repeat of a row
+that was skipped for its own reason is still sent once. Two ways to tell, with one answer:
+
+- `ExactRepeats` remembers every phone. The preflight uses it: it records nothing, and
+  reports each repeat as the rows stream past.
+- `SuspectRepeats` remembers a fixed-size Bloom filter, and the few phones it may have seen
+  twice. The ingest records every sendable row, then `skip_repeats` settles those suspects
+  in the database (the index on campaign_id, phone). A set of every phone cost ~70 B a row
+  (350 MB at 5,000,000 rows); the filter is ~11 MB whatever the size.
+
+The ingest's batches may then hold fewer than batch_size recipients (a repeat leaves its
+place empty) where the preflight's are full: the preflight's batch count is an upper bound.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Protocol
+
+from rbloom import Bloom
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from disparo.campaigns.models import CampaignMessage, MessageStatus
+
+REPEATED = "telefone repetido na campanha"
+# Sized for the largest campaigns seen; past it, more phones are suspects (still exact).
+FILTER_CAPACITY = 10_000_000
+FILTER_FALSE_POSITIVES = 0.01
+# Suspect phones settled per query (SQLite's bound-parameter limit is far above it).
+SUSPECTS_PER_QUERY = 500
+
+
+class RepeatCheck(Protocol):
+    def repeated(self, phone: str) -> bool:
+        """Whether this sendable row is a repeat to skip now (called in row order)."""
+        ...
+
+
+class ExactRepeats:
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def repeated(self, phone: str) -> bool:
+        if phone in self._seen:
+            return True
+        self._seen.add(phone)
+        return False
+
+
+class SuspectRepeats:
+    """Skips nothing while rows stream; `suspects` holds every phone seen more than once
+    (and a few seen once that the filter mistook): the ones `skip_repeats` must settle."""
+
+    def __init__(self, capacity: int = FILTER_CAPACITY) -> None:
+        self._filter = Bloom(capacity, FILTER_FALSE_POSITIVES)
+        self.suspects: set[str] = set()
+
+    def repeated(self, phone: str) -> bool:
+        if phone in self._filter:
+            self.suspects.add(phone)
+        else:
+            self._filter.add(phone)
+        return False
+
+
+async def skip_repeats(
+    session: AsyncSession, campaign_id: uuid.UUID, suspects: Iterable[str]
+) -> dict[int, int]:
+    """Skips, in the recorded campaign, every sendable row of a suspect phone but its first;
+    returns how many rows each batch lost."""
+    lost: dict[int, int] = {}
+    for phones in _chunks(sorted(suspects), SUSPECTS_PER_QUERY):
+        later = _later_rows(campaign_id, phones).subquery()
+        counts = await session.execute(
+            select(later.c.batch_seq, func.count()).group_by(later.c.batch_seq)
+        )
+        found = {int(sequence): int(count) for sequence, count in counts}
+        if not found:
+            continue  # every suspect of this chunk was the filter's mistake
+        await session.execute(
+            update(CampaignMessage)
+            .where(CampaignMessage.id.in_(select(later.c.id)))
+            .values(status=MessageStatus.SKIPPED, skip_reason=REPEATED, batch_seq=None)
+            .execution_options(synchronize_session=False)
+        )
+        for sequence, count in found.items():
+            lost[sequence] = lost.get(sequence, 0) + count
+    return lost
+
+
+async def move_batches(
+    session: AsyncSession, campaign_id: uuid.UUID, moves: dict[int, int]
+) -> None:
+    """Renumbers recorded rows {old: new} (IngestTally.lose's gaps, left by a batch whose
+    every row was a repeat: rare, so one statement per moved batch is cheap enough)."""
+    for old, new in sorted(moves.items()):
+        await session.execute(
+            update(CampaignMessage)
+            .where(CampaignMessage.campaign_id == campaign_id, CampaignMessage.batch_seq == old)
+            .values(batch_seq=new)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _later_rows(campaign_id: uuid.UUID, phones: list[str]) -> Select[tuple[int, int]]:
+    """The sendable rows of these phones that come after each phone's first one."""
+    ranked = (
+        select(
+            CampaignMessage.id,
+            CampaignMessage.batch_seq,
+            func.row_number()
+            .over(partition_by=CampaignMessage.phone, order_by=CampaignMessage.row_index)
+            .label("rank"),
+        )
+        .where(
+            CampaignMessage.campaign_id == campaign_id,
+            CampaignMessage.phone.in_(phones),
+            CampaignMessage.batch_seq.is_not(None),
+        )
+        .subquery()
+    )
+    return select(ranked.c.id, ranked.c.batch_seq).where(ranked.c.rank > 1)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk

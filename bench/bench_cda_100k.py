@@ -9,6 +9,7 @@ the ratio disparo/floor (issue 13: ≤ 2×), recipients/s and the worker's peak 
 them to bench/results.jsonl.
 
     .venv/bin/python bench/bench_cda_100k.py [--recipients 100000] [--repeat 3] [--no-floor]
+        [--repeated 0.01]   # that share of rows repeats an earlier row's phone
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
             running.client() as client,
         ):
             for number in range(args.repeat):
-                measured = {"disparo": await _disparo(client, wordpress, recipients, number)}
+                measured = {"disparo": await _disparo(client, wordpress, args, number)}
                 if not args.no_floor:
-                    measured["floor"] = await _floor(stand, wordpress, recipients, number)
+                    measured["floor"] = await _floor(stand, wordpress, args, number)
                 print(
                     f"round {number + 1}: "
                     + ", ".join(f"{k} {v:.2f} s" for k, v in measured.items())
@@ -75,12 +76,14 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
         await cda_server.stop()
         await wp_server.stop()
     lines = sum(len(request.json["mensagens"]) for request in cda.requests)
-    if lines != recipients * args.repeat * (1 if args.no_floor else 2):
+    each = recipients - repeats_in(recipients, args.repeated)
+    if lines != each * args.repeat * (1 if args.no_floor else 2):
         raise SystemExit(f"the CDA simulator received {lines} lines in all")
     seconds = statistics.median(r["disparo"] for r in rounds)
     result: dict[str, object] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "recipients": recipients,
+        "repeated_rows": repeats_in(recipients, args.repeated),
         "database": "postgresql",
         "repeat": args.repeat,
         "seconds_accept_to_enviado": round(seconds, 3),
@@ -97,19 +100,27 @@ async def _run(args: argparse.Namespace, database_url: str) -> dict[str, object]
     return result
 
 
+def repeats_in(recipients: int, repeated: float) -> int:
+    """How many rows stand.seed makes repeat an earlier phone."""
+    if not repeated:
+        return 0
+    every = max(2, round(1 / repeated))
+    return len(range(every - 1, recipients, every))
+
+
 async def _disparo(
-    client: httpx.AsyncClient, wordpress: WordPressSimulator, recipients: int, number: int
+    client: httpx.AsyncClient, wordpress: WordPressSimulator, args: argparse.Namespace, number: int
 ) -> float:
     agendamento_id = f"C{datetime.now(UTC):%Y%m%d%H%M%S}{number:02d}"
-    seed(wordpress, agendamento_id, recipients)
+    seed(wordpress, agendamento_id, args.recipients, args.repeated)
     return await until_enviado(client, wordpress, agendamento_id)
 
 
 async def _floor(
-    stand: Stand, wordpress: WordPressSimulator, recipients: int, number: int
+    stand: Stand, wordpress: WordPressSimulator, args: argparse.Namespace, number: int
 ) -> float:
     agendamento_id = f"F{datetime.now(UTC):%Y%m%d%H%M%S}{number:02d}"
-    seed(wordpress, agendamento_id, recipients)
+    seed(wordpress, agendamento_id, args.recipients, args.repeated)
     stand_json = json.dumps(stand.__dict__)
     out = await run_json(HERE / "floor.py", "--stand", stand_json, "--agendamento", agendamento_id)
     print(f"  floor phases: {out['phases']}")
@@ -126,6 +137,10 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-floor", action="store_true", help="disparo alone")
+    parser.add_argument(
+        "--repeated", type=float, default=0.0,
+        help="share of rows that repeat an earlier row's phone (both sides skip them)",
+    )  # fmt: skip
     args = parser.parse_args()
     result = asyncio.run(run(args))
     for key, value in result.items():

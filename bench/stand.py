@@ -32,13 +32,21 @@ from disparo.sim.wordpress import WordPressSimulator
 API_KEY = "bench-key"
 
 
-def seed(wordpress: WordPressSimulator, agendamento_id: str, count: int) -> list[dict[str, Any]]:
-    """Seed a campaign's rows in the simulator, outside any timed span: its answer encoded
+def seed(
+    wordpress: WordPressSimulator, agendamento_id: str, count: int, repeated: float = 0.0
+) -> list[dict[str, Any]]:
+    """Seed a campaign's rows in the simulator, outside any timed span (`repeated`: the
+    share of rows that repeat an earlier row's phone, spread evenly): its answer encoded
     now (not at the first request), and every object made so far frozen out of the garbage
     collector, so that serving a million rows to either side is not timed as the bench
     process collecting the simulators' millions of row objects (the 1,000,000 floor's fetch
     and parse took 21 s of its 28 s; 14–16 s of ~20.5 s with this and its own collector off)."""
     rows = wordpress.seed_campaign(agendamento_id, count)
+    if repeated:
+        every = max(2, round(1 / repeated))
+        for index in range(every - 1, count, every):
+            rows[index]["telefone"] = rows[index // 2]["telefone"]
+        wordpress.store.add_campaign(agendamento_id, rows)
     wordpress.store.campaigns[agendamento_id].body()
     gc.collect()
     gc.freeze()

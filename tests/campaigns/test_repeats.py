@@ -13,7 +13,13 @@ from sqlalchemy import select
 
 from disparo.campaigns import ingest
 from disparo.campaigns.models import BatchStep, CampaignMessage, MessageStatus
-from disparo.campaigns.repeats import REPEATED, ExactRepeats, SuspectRepeats
+from disparo.campaigns.repeats import (
+    REPEATED,
+    ExactRepeats,
+    RowMove,
+    SuspectRepeats,
+    plan_refill,
+)
 from disparo.campaigns.row_plan import IngestTally, RowRules, decide_rows
 from tests.conftest import StackFactory
 from tests.e2e.helpers import campaign_rows, dispatch
@@ -63,7 +69,8 @@ async def ingest_with(
     # Sequences stay 0..n-1, each batch's count is what its rows say, none over the size.
     assert sorted(b.sequence for b in sends) == list(range(len(sends)))
     assert {b.sequence: b.message_count for b in sends} == dict(in_batch)
-    assert all(0 < b.message_count <= BATCH for b in sends)
+    assert all(b.message_count == BATCH for b in sends[:-1])  # as full as the preflight's
+    assert 0 < sends[-1].message_count <= BATCH
     skipped = [m for m in messages if m.status == MessageStatus.SKIPPED]
     assert campaign.skipped_messages == len(skipped) and all(m.batch_seq is None for m in skipped)
     return [{"reason": m.skip_reason, "batch": m.batch_seq} for m in messages], made
@@ -91,15 +98,32 @@ async def test_the_database_skips_exactly_the_repeats_the_exact_check_skips(
     assert all(recorded[i]["reason"] is None for i in first_rows.values())
 
 
-async def test_a_batch_of_nothing_but_repeats_is_dropped_and_the_rest_renumbered(
+async def test_batches_a_repeat_emptied_fill_again_from_the_last_one(
     stack_factory: StackFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Batches of 3 filled in row order: rows 3-5 repeat rows 0-2, so batch 1 empties.
+    # Batches of 3 filled in row order: rows 3-5 repeat rows 0-2, so batch 1 empties; the
+    # last batch's row 9 and then batch 2's last rows fill it, and the empty last goes.
     phones = [phone(n) for n in (0, 1, 2, 0, 1, 2, 3, 4, 5, 6)]
     recorded, _ = await ingest_with(stack_factory, phones, monkeypatch, capacity=1_000)
 
     assert [r["reason"] for r in recorded[3:6]] == [REPEATED] * 3
-    assert [r["batch"] for r in recorded] == [0, 0, 0, None, None, None, 1, 1, 1, 2]
+    assert [r["batch"] for r in recorded] == [0, 0, 0, None, None, None, 2, 1, 1, 1]
+
+
+def test_a_refill_fills_every_batch_but_its_groups_last_from_that_groups_tail() -> None:
+    # Groups a and b interleave; a's batch 0 lost 2 and b's batch 1 lost all 3.
+    counts, groups = [1, 0, 3, 3, 2, 1], ["a", "b", "a", "b", "a", "b"]
+    refill = plan_refill(counts, groups, size=3)
+
+    assert refill.moves == [RowMove(4, 0, 2), RowMove(5, 1, 1), RowMove(3, 1, 2)]
+    # a: 3, 3 (batch 4 emptied); b: 3, 1 (batch 5 emptied): one group per batch still.
+    assert refill.counts == [3, 3, 3, 1]
+    assert refill.renumbered == {}  # the emptied batches were the last two
+
+
+def test_a_refill_renumbers_past_a_batch_nothing_could_fill() -> None:
+    refill = plan_refill([3, 0, 2], ["a", "b", "a"], size=3)  # b's only batch emptied
+    assert (refill.moves, refill.counts, refill.renumbered) == ([], [3, 2], {2: 1})
 
 
 def test_every_repeat_is_a_suspect_and_exact_repeats_skip_from_the_second() -> None:

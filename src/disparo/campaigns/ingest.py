@@ -28,7 +28,7 @@ from disparo.campaigns.models import (
 )
 from disparo.campaigns.opt_outs import suppression_lookup
 from disparo.campaigns.outcomes import fail_campaign, open_batch_jobs
-from disparo.campaigns.repeats import SuspectRepeats, move_batches, skip_repeats
+from disparo.campaigns.repeats import SuspectRepeats, refill_batches, skip_repeats
 from disparo.campaigns.repository import lock_campaign
 from disparo.campaigns.row_plan import (
     IngestTally,
@@ -165,9 +165,8 @@ async def _skip_repeats(
     if not repeats.suspects:
         return
     lost = await skip_repeats(session, campaign_id, repeats.suspects)
-    moves = tally.lose(lost)
-    if moves:
-        await move_batches(session, campaign_id, moves)
+    if lost:
+        await refill_batches(session, campaign_id, tally.lose(lost))
 
 
 async def _records(

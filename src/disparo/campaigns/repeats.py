@@ -11,14 +11,15 @@ that was skipped for its own reason is still sent once. Two ways to tell, with o
   in the database (the index on campaign_id, phone). A set of every phone cost ~70 B a row
   (350 MB at 5,000,000 rows); the filter is ~11 MB whatever the size.
 
-The ingest's batches may then hold fewer than batch_size recipients (a repeat leaves its
-place empty) where the preflight's are full: the preflight's batch count is an upper bound.
+A repeat leaves its place in a batch empty: `plan_refill` fills each batch again from the
+last batch of its group, so the batches are as full, and as many, as the preflight's.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Protocol
 
@@ -94,15 +95,87 @@ async def skip_repeats(
     return lost
 
 
-async def move_batches(
-    session: AsyncSession, campaign_id: uuid.UUID, moves: dict[int, int]
-) -> None:
-    """Renumbers recorded rows {old: new} (IngestTally.lose's gaps, left by a batch whose
-    every row was a repeat: rare, so one statement per moved batch is cheap enough)."""
-    for old, new in sorted(moves.items()):
+@dataclass(frozen=True, slots=True)
+class RowMove:
+    """`count` recipients (the last ones by row) of batch `source` join batch `target`."""
+
+    source: int
+    target: int
+    count: int
+
+
+@dataclass
+class Refill:
+    """How batches with repeats taken out fill up again: the rows that move, then the
+    sequences renumbered {old: new} where a batch emptied (sequences stay 0..n-1)."""
+
+    counts: list[int]
+    moves: list[RowMove] = field(default_factory=list)
+    renumbered: dict[int, int] = field(default_factory=dict)
+
+
+def plan_refill(counts: list[int], groups: list[str], size: int) -> Refill:
+    """Fills every batch but its group's last up to `size` with the recipients of its
+    group's last batches (batches hold one group each), then drops the emptied ones."""
+    counts = list(counts)
+    moves: list[RowMove] = []
+    for sequences in _by_group(groups).values():
+        first, last = 0, len(sequences) - 1
+        while first < last:
+            target, source = sequences[first], sequences[last]
+            take = min(size - counts[target], counts[source])
+            if take > 0:
+                moves.append(RowMove(source, target, take))
+                counts[target] += take
+                counts[source] -= take
+            if counts[source] == 0:
+                last -= 1
+            elif counts[target] >= size:
+                first += 1
+    kept = [count for count in counts if count]
+    return Refill(kept, moves, _closing_gaps(counts))
+
+
+def _closing_gaps(counts: list[int]) -> dict[int, int]:
+    """{old: new} of the batches after an emptied one."""
+    renumbered: dict[int, int] = {}
+    new = 0
+    for sequence, count in enumerate(counts):
+        if count:
+            if sequence != new:
+                renumbered[sequence] = new
+            new += 1
+    return renumbered
+
+
+def _by_group(groups: list[str]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for sequence, group in enumerate(groups):
+        found.setdefault(group, []).append(sequence)
+    return found
+
+
+async def refill_batches(session: AsyncSession, campaign_id: uuid.UUID, refill: Refill) -> None:
+    """Applies plan_refill's plan to the recorded rows: one statement per move and per
+    renumbered batch, a handful where repeats are rare."""
+    of_campaign = CampaignMessage.campaign_id == campaign_id
+    for move in refill.moves:
+        last_rows = (
+            select(CampaignMessage.id)
+            .where(of_campaign, CampaignMessage.batch_seq == move.source)
+            .order_by(CampaignMessage.row_index.desc())
+            .limit(move.count)
+        )
         await session.execute(
             update(CampaignMessage)
-            .where(CampaignMessage.campaign_id == campaign_id, CampaignMessage.batch_seq == old)
+            .where(CampaignMessage.id.in_(last_rows))
+            .values(batch_seq=move.target)
+            .execution_options(synchronize_session=False)
+        )
+    for old, new in sorted(refill.renumbered.items()):
+        await session.execute(
+            update(CampaignMessage)
+            .where(of_campaign, CampaignMessage.batch_seq == old)
             .values(batch_seq=new)
             .execution_options(synchronize_session=False)
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from disparo.campaigns.opt_outs import SuppressedAmong
-from disparo.campaigns.repeats import REPEATED, ExactRepeats, RepeatCheck
+from disparo.campaigns.repeats import REPEATED, ExactRepeats, Refill, RepeatCheck, plan_refill
 from disparo.campaigns.rows import CheckedRow, check_phone, env_id_of
 from disparo.errors import Outcome
 from disparo.providers.base import GroupsRecipients, Provider
@@ -39,7 +39,9 @@ class IngestTally:
     total: int = 0
     skipped: int = 0
     batch_counts: list[int] = field(default_factory=list)
-    # The batch still filling, per group of recipients ("" when the provider has no groups).
+    # Each batch's group of recipients ("" when the provider has no groups).
+    batch_groups: list[str] = field(default_factory=list)
+    # The batch still filling, per group.
     _filling: dict[str, int] = field(default_factory=dict)
 
     def place(self, group: str = "") -> int:
@@ -49,27 +51,20 @@ class IngestTally:
         if sequence is None or self.batch_counts[sequence] >= self.batch_size:
             sequence = len(self.batch_counts)
             self.batch_counts.append(0)
+            self.batch_groups.append(group)
             self._filling[group] = sequence
         self.batch_counts[sequence] += 1
         return sequence
 
-    def lose(self, lost: Mapping[int, int]) -> dict[int, int]:
-        """Takes recipients found to be repeats after the stream out of their batches, drops
-        the batches left empty, and returns {old: new} of the sequences that move down to
-        close the gaps (sequences stay 0..n-1)."""
+    def lose(self, lost: Mapping[int, int]) -> Refill:
+        """Takes recipients found to be repeats after the stream out of their batches, and
+        plans how the batches fill up again (repeats.plan_refill); the counts follow it."""
         for sequence, count in lost.items():
             self.batch_counts[sequence] -= count
             self.skipped += count
-        moves: dict[int, int] = {}
-        kept: list[int] = []
-        for sequence, count in enumerate(self.batch_counts):
-            if count == 0:
-                continue
-            if sequence != len(kept):
-                moves[sequence] = len(kept)
-            kept.append(count)
-        self.batch_counts = kept
-        return moves
+        refill = plan_refill(self.batch_counts, self.batch_groups, self.batch_size)
+        self.batch_counts = refill.counts
+        return refill
 
 
 @dataclass(frozen=True)

@@ -120,9 +120,9 @@ class CampaignMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    campaign_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE")
-    )
+    # No foreign key (migration 0018): its check cost a third of the ingest's COPY, and only
+    # the ingest writes these rows, under the campaign's row lock.
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     row_index: Mapped[int] = mapped_column(Integer)
     # The WordPress row's own id (Gen C rows carry `id`; NULL for Gen B rows, which WordPress
     # then finds by row_index): how WordPress writes each outcome onto its row. 0016.

@@ -18,9 +18,8 @@ last batch of its group, so the batches are as full, and as many, as the preflig
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Protocol
 
 from rbloom import Bloom
@@ -76,7 +75,9 @@ async def skip_repeats(
     """Skips, in the recorded campaign, every sendable row of a suspect phone but its first;
     returns how many rows each batch lost."""
     lost: dict[int, int] = {}
-    for phones in _chunks(sorted(suspects), SUSPECTS_PER_QUERY):
+    ordered = sorted(suspects)
+    for start in range(0, len(ordered), SUSPECTS_PER_QUERY):
+        phones = ordered[start : start + SUSPECTS_PER_QUERY]
         later = _later_rows(campaign_id, phones).subquery()
         counts = await session.execute(
             select(later.c.batch_seq, func.count()).group_by(later.c.batch_seq)
@@ -199,9 +200,3 @@ def _later_rows(campaign_id: uuid.UUID, phones: list[str]) -> Select[tuple[int, 
         .subquery()
     )
     return select(ranked.c.id, ranked.c.batch_seq).where(ranked.c.rank > 1)
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
